@@ -1,0 +1,58 @@
+# Exposure: `make run` starts the site (and a Celery worker where Redis answers); `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+LOCAL_REDIS ?= redis://127.0.0.1:6379/0
+
+.PHONY: run setup test lint worker bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Redis is used when REDIS_URL is set or a local Redis answers; otherwise tasks run eagerly.
+REDIS_PROBE = $(PY) -c "import os,sys,redis; url=os.environ.get('REDIS_URL') or '$(LOCAL_REDIS)'; \
+  redis.Redis.from_url(url, socket_connect_timeout=1).ping(); print(url)" 2>/dev/null
+
+setup: $(VENV)/.installed
+	@export REDIS_URL=$$($(REDIS_PROBE)); \
+	$(PY) manage.py migrate --noinput -v0 && \
+	$(PY) manage.py collectstatic --noinput -v0 && \
+	$(PY) manage.py survey_import --if-missing && \
+	$(PY) manage.py classifier_setup && \
+	$(PY) manage.py create_researcher
+
+run: setup
+	@export REDIS_URL=$$($(REDIS_PROBE)); \
+	if [ -n "$$REDIS_URL" ]; then \
+	  echo "Redis answers at $$REDIS_URL: starting a Celery worker (with the periodic sweep)."; \
+	  $(VENV)/bin/celery -A config worker --beat --loglevel INFO --concurrency 2 \
+	    --schedule var/celerybeat-schedule & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	else \
+	  echo "No Redis: Celery tasks run eagerly inside the web process."; \
+	fi; \
+	echo "Exposure runs at http://$(HOST):$(PORT)/  (researchers: http://$(HOST):$(PORT)/admin/)"; \
+	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
+
+worker: $(VENV)/.installed
+	$(VENV)/bin/celery -A config worker --loglevel INFO
+
+test: $(VENV)/.installed
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(VENV)/.installed
+	$(PY) bench/quality.py
+
+clean:
+	rm -rf var/static var/celerybeat-schedule .pytest_cache

@@ -1,0 +1,6 @@
+"""Settings for `make run` on a workstation."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)

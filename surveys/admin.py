@@ -1,0 +1,66 @@
+from django.contrib import admin
+
+from surveys.models import Answer, Choice, Invitation, MatrixRow, Page, Question, Response, Survey
+
+
+class PageInline(admin.TabularInline):
+    model = Page
+    extra = 0
+    fields = ["position", "code", "title", "condition"]
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
+    list_display = ["slug", "status", "opens_at", "closes_at", "invitation_only"]
+    list_filter = ["status", "invitation_only"]
+    search_fields = ["slug"]
+    inlines = [PageInline]
+
+
+class ChoiceInline(admin.TabularInline):
+    model = Choice
+    extra = 0
+
+
+class MatrixRowInline(admin.TabularInline):
+    model = MatrixRow
+    extra = 0
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ["code", "survey", "page", "position", "type", "required", "classify"]
+    list_filter = ["survey", "type", "classify"]
+    search_fields = ["code"]
+    inlines = [ChoiceInline, MatrixRowInline]
+
+
+class AnswerInline(admin.TabularInline):
+    model = Answer
+    extra = 0
+    can_delete = False
+    fields = ["question", "row", "choice", "choices", "number", "boolean", "text"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ["public_id", "survey", "language", "status", "started_at", "submitted_at"]
+    list_filter = ["survey", "status", "language"]
+    search_fields = ["public_id"]
+    readonly_fields = [
+        "public_id", "survey", "language", "status", "started_at", "submitted_at",
+        "current_page", "page_seconds",
+    ]
+    exclude = ["resume_hash", "resume_expires_at", "receipt_hash"]
+    inlines = [AnswerInline]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["survey", "created_at", "used_at"]
+    list_filter = ["survey"]
+    readonly_fields = ["token_hash", "used_at"]

@@ -1,0 +1,303 @@
+"""Survey definitions as JSON: validate, import and export whole surveys.
+
+The format is the one of ``surveys/fixtures/default_survey.json``: a survey with its pages, each page
+with its questions, choices and matrix rows, and every respondent-visible text as a translation dict.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from surveys import conditions
+from surveys.i18n import missing_languages
+from surveys.models import Choice, MatrixRow, Page, Question, Survey
+
+SUPPORTED_LANGUAGES = ("en", "zh-hans")
+_TYPES = set(Question.Type.values)
+
+
+class DefinitionError(ValueError):
+    """A survey definition that cannot be imported; `problems` lists every reason."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def validate_definition(definition: dict[str, Any]) -> list[str]:
+    """Every problem found in `definition` (an empty list when it can be imported)."""
+    problems: list[str] = []
+    if not isinstance(definition, dict):
+        return ["The definition must be a JSON object."]
+    slug = definition.get("slug")
+    if not isinstance(slug, str) or not slug:
+        problems.append("'slug' is missing.")
+    languages = definition.get("languages") or []
+    if not isinstance(languages, list) or not languages:
+        problems.append("'languages' must list at least one language.")
+        languages = ["en"]
+    for code in languages:
+        if code not in SUPPORTED_LANGUAGES:
+            problems.append(f"Language {code!r} is not supported ({', '.join(SUPPORTED_LANGUAGES)}).")
+    if definition.get("default_language", languages[0]) not in languages:
+        problems.append("'default_language' must be one of 'languages'.")
+    if definition.get("status", "draft") not in Survey.Status.values:
+        problems.append(f"'status' must be one of {', '.join(Survey.Status.values)}.")
+
+    def need_text(where: str, texts: Any, required: bool = True) -> None:
+        if texts in (None, {}) and not required:
+            return
+        if not isinstance(texts, dict):
+            problems.append(f"{where}: must be a dict of translations.")
+            return
+        if missing := missing_languages(texts, languages):
+            problems.append(f"{where}: missing translation for {', '.join(missing)}.")
+
+    need_text("title", definition.get("title"))
+    need_text("consent_text", definition.get("consent_text"))
+    need_text("description", definition.get("description"), required=False)
+    need_text("thank_you_text", definition.get("thank_you_text"), required=False)
+
+    pages = definition.get("pages")
+    if not isinstance(pages, list) or not pages:
+        return [*problems, "'pages' must list at least one page."]
+    seen_pages: set[str] = set()
+    earlier: dict[str, dict[str, Any]] = {}  # questions on earlier pages, for skip-logic checks
+    for page_index, page in enumerate(pages, start=1):
+        page_code = page.get("code") if isinstance(page, dict) else None
+        where = f"page {page_index} ({page_code or '?'})"
+        if not isinstance(page, dict) or not page_code:
+            problems.append(f"{where}: needs a 'code'.")
+            continue
+        if page_code in seen_pages:
+            problems.append(f"{where}: duplicate page code.")
+        seen_pages.add(page_code)
+        need_text(f"{where} title", page.get("title"), required=False)
+        need_text(f"{where} intro", page.get("intro"), required=False)
+        problems += _condition_problems(where, page.get("condition"), earlier)
+        questions = page.get("questions") or []
+        if not questions:
+            problems.append(f"{where}: has no questions.")
+        this_page: dict[str, dict[str, Any]] = {}
+        for question in questions:
+            code = question.get("code") if isinstance(question, dict) else None
+            qwhere = f"question {code or '?'}"
+            if not code:
+                problems.append(f"{where}: a question has no 'code'.")
+                continue
+            if code in earlier or code in this_page:
+                problems.append(f"{qwhere}: duplicate question code.")
+            this_page[code] = question
+            problems += _question_problems(qwhere, question, need_text)
+            problems += _condition_problems(qwhere, question.get("condition"), earlier)
+        earlier.update(this_page)
+    return problems
+
+
+def _question_problems(where: str, question: dict[str, Any], need_text: Any) -> list[str]:
+    problems: list[str] = []
+    kind = question.get("type")
+    if kind not in _TYPES:
+        return [f"{where}: unknown type {kind!r}."]
+    need_text(f"{where} text", question.get("text"))
+    need_text(f"{where} help_text", question.get("help_text"), required=False)
+    choices = question.get("choices") or []
+    if kind in Question.CHOICE_TYPES:
+        if not choices:
+            problems.append(f"{where}: needs choices.")
+        codes = [choice.get("code") for choice in choices]
+        if len(set(codes)) != len(codes) or not all(codes):
+            problems.append(f"{where}: choice codes must be present and unique.")
+        for choice in choices:
+            need_text(f"{where} choice {choice.get('code')}", choice.get("label"))
+    elif choices:
+        problems.append(f"{where}: a {kind} question takes no choices.")
+    if kind in {Question.Type.LIKERT, Question.Type.LIKERT_MATRIX}:
+        scale = question.get("scale")
+        if scale not in (5, 7):
+            problems.append(f"{where}: Likert 'scale' must be 5 or 7.")
+        else:
+            points = [c.get("code") for c in choices if c.get("code") != "na"]
+            if points != [str(n) for n in range(1, scale + 1)]:
+                problems.append(f"{where}: Likert choices must be coded '1'..'{scale}' (plus 'na').")
+    if kind == Question.Type.LIKERT_MATRIX:
+        rows = question.get("rows") or []
+        row_codes = [row.get("code") for row in rows]
+        if not rows or len(set(row_codes)) != len(row_codes) or not all(row_codes):
+            problems.append(f"{where}: a matrix needs rows with unique codes.")
+        for row in rows:
+            need_text(f"{where} row {row.get('code')}", row.get("text"))
+    if kind == Question.Type.NUMBER:
+        low, high = question.get("min_value"), question.get("max_value")
+        if low is not None and high is not None and Decimal(str(high)) < Decimal(str(low)):
+            problems.append(f"{where}: max_value is below min_value.")
+    if question.get("classify") and kind != Question.Type.LONG_TEXT:
+        problems.append(f"{where}: only long_text questions can be classified.")
+    return problems
+
+
+def _condition_problems(
+    where: str, condition: Any, earlier: dict[str, dict[str, Any]]
+) -> list[str]:
+    if condition in (None, {}):
+        return []
+    try:
+        conditions.validate(condition)
+    except conditions.ConditionError as error:
+        return [f"{where} condition: {error}"]
+    problems = []
+    for code in conditions.referenced_questions(condition):
+        if code not in earlier:
+            problems.append(f"{where} condition: refers to {code!r}, not a question on an earlier page.")
+    return problems
+
+
+@transaction.atomic
+def survey_import(*, definition: dict[str, Any], replace: bool = False) -> Survey:
+    """Create the survey described by `definition`; with `replace`, update one without responses.
+
+    Raises DefinitionError listing every problem; nothing is written unless all is well.
+    """
+    problems = validate_definition(definition)
+    existing = Survey.objects.filter(slug=definition.get("slug")).first()
+    if existing and not replace:
+        problems.append(f"A survey with slug {existing.slug!r} exists already.")
+    if existing and replace and existing.responses.exists():
+        problems.append(
+            f"Survey {existing.slug!r} has responses; its questions cannot be replaced. "
+            "Duplicate it under a new slug instead."
+        )
+    if problems:
+        raise DefinitionError(problems)
+    if existing:
+        existing.delete()
+    languages = definition["languages"]
+    survey = Survey.objects.create(
+        slug=definition["slug"],
+        title=definition["title"],
+        description=definition.get("description") or {},
+        consent_text=definition["consent_text"],
+        thank_you_text=definition.get("thank_you_text") or {},
+        status=definition.get("status", Survey.Status.DRAFT),
+        languages=languages,
+        default_language=definition.get("default_language", languages[0]),
+        invitation_only=bool(definition.get("invitation_only", False)),
+    )
+    for page_position, page_data in enumerate(definition["pages"], start=1):
+        page = Page.objects.create(
+            survey=survey,
+            code=page_data["code"],
+            position=page_position,
+            title=page_data.get("title") or {},
+            intro=page_data.get("intro") or {},
+            condition=page_data.get("condition") or None,
+        )
+        for position, data in enumerate(page_data["questions"], start=1):
+            question = Question.objects.create(
+                survey=survey,
+                page=page,
+                code=data["code"],
+                position=position,
+                type=data["type"],
+                text=data["text"],
+                help_text=data.get("help_text") or {},
+                required=bool(data.get("required", False)),
+                classify=bool(data.get("classify", False)),
+                condition=data.get("condition") or None,
+                scale=data.get("scale"),
+                min_value=_decimal(data.get("min_value")),
+                max_value=_decimal(data.get("max_value")),
+                integer=bool(data.get("integer", False)),
+                unit=data.get("unit") or {},
+                max_length=data.get("max_length"),
+            )
+            Choice.objects.bulk_create(
+                Choice(
+                    question=question,
+                    code=str(choice["code"]),
+                    position=index,
+                    label=choice["label"],
+                    is_other=bool(choice.get("is_other", False)),
+                    exclusive=bool(choice.get("exclusive", False)),
+                )
+                for index, choice in enumerate(data.get("choices") or [], start=1)
+            )
+            MatrixRow.objects.bulk_create(
+                MatrixRow(question=question, code=row["code"], position=index, text=row["text"])
+                for index, row in enumerate(data.get("rows") or [], start=1)
+            )
+    return survey
+
+
+def survey_export_definition(*, survey: Survey) -> dict[str, Any]:
+    """The JSON definition of `survey`, importable by survey_import."""
+    pages = []
+    for page in survey.pages.prefetch_related("questions__choices", "questions__rows"):
+        questions = []
+        for question in page.questions.all():
+            item: dict[str, Any] = {
+                "code": question.code,
+                "type": question.type,
+                "text": question.text,
+                "required": question.required,
+            }
+            optional = {
+                "help_text": question.help_text,
+                "condition": question.condition,
+                "scale": question.scale,
+                "min_value": _plain(question.min_value),
+                "max_value": _plain(question.max_value),
+                "unit": question.unit,
+                "max_length": question.max_length,
+            }
+            item.update({key: value for key, value in optional.items() if value not in (None, {})})
+            if question.integer:
+                item["integer"] = True
+            if question.classify:
+                item["classify"] = True
+            choices = [
+                {"code": c.code, "label": c.label}
+                | ({"is_other": True} if c.is_other else {})
+                | ({"exclusive": True} if c.exclusive else {})
+                for c in question.choices.all()
+            ]
+            if choices:
+                item["choices"] = choices
+            rows = [{"code": r.code, "text": r.text} for r in question.rows.all()]
+            if rows:
+                item["rows"] = rows
+            questions.append(item)
+        pages.append(
+            {
+                "code": page.code,
+                "title": page.title,
+                "intro": page.intro,
+                "condition": page.condition,
+                "questions": questions,
+            }
+        )
+    return {
+        "slug": survey.slug,
+        "title": survey.title,
+        "description": survey.description,
+        "consent_text": survey.consent_text,
+        "thank_you_text": survey.thank_you_text,
+        "languages": survey.languages,
+        "default_language": survey.default_language,
+        "status": survey.status,
+        "invitation_only": survey.invitation_only,
+        "pages": pages,
+    }
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _plain(value: Decimal | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)

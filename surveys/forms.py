@@ -1,0 +1,389 @@
+"""Forms of the respondent side: consent, one survey page built from its questions, withdrawal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from surveys import reference
+from surveys.i18n import translate
+from surveys.models import Question
+from surveys.services import PageValue
+
+HONEYPOT = "website"
+OTHER_MAX_LENGTH = 300
+_UNREADABLE = "\ufffd"  # what Django decodes invalid UTF-8 into
+
+
+class HoneypotMixin(forms.Form):
+    # Hidden from people (CSS and aria-hidden); bots that fill every input reveal themselves.
+    website = forms.CharField(required=False, max_length=200)
+
+    def is_bot(self) -> bool:
+        return bool(self.data.get(HONEYPOT))
+
+
+class ConsentForm(HoneypotMixin):
+    consent = forms.BooleanField(
+        required=True,
+        error_messages={"required": gettext_lazy("Please confirm your consent to take part.")},
+    )
+    adult = forms.BooleanField(
+        required=True,
+        error_messages={"required": gettext_lazy("Please confirm that you are 18 or older.")},
+    )
+    invitation = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+
+class WithdrawForm(HoneypotMixin):
+    receipt = forms.CharField(
+        max_length=40,
+        label=gettext_lazy("Receipt code"),
+        error_messages={"required": gettext_lazy("Please enter your receipt code.")},
+    )
+    confirm = forms.BooleanField(
+        required=True,
+        label=gettext_lazy("I understand that my answers will be deleted for good."),
+        error_messages={"required": gettext_lazy("Please confirm that your answers may be deleted.")},
+    )
+
+
+def _clean_text(value: str, *, limit: int) -> str:
+    if _UNREADABLE in value:
+        raise forms.ValidationError(
+            _(
+                "Your answer contains characters that could not be read (a broken text encoding). "
+                "Please retype the affected part."
+            )
+        )
+    if len(value) > limit:
+        raise forms.ValidationError(
+            _("Please shorten your answer to at most %(limit)s characters (it has %(length)s).")
+            % {"limit": f"{limit:,}", "length": f"{len(value):,}"}
+        )
+    return value
+
+
+@dataclass
+class Item:
+    """One question as the page template renders it."""
+
+    question: Question
+    name: str
+    label: str
+    help: str
+    kind: str
+    required: bool
+    options: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    value: Any = None
+    other_value: str = ""
+    other_name: str = ""
+    errors: list[str] = field(default_factory=list)
+    unit: str = ""
+    max_length: int | None = None
+    min_value: Any = None
+    max_value: Any = None
+
+    @property
+    def error_id(self) -> str:
+        return f"{self.name}-error"
+
+    @property
+    def help_id(self) -> str:
+        return f"{self.name}-help"
+
+    @property
+    def describedby(self) -> str:
+        ids = [self.help_id] if self.help else []
+        if self.errors:
+            ids.append(self.error_id)
+        return " ".join(ids)
+
+
+class PageForm(forms.Form):
+    """The questions of one survey page; `values()` gives typed answers after validation.
+
+    With `enforce_required=False` (going back, saving for later) blank required answers pass, so
+    what the respondent did enter can be kept.
+    """
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        questions: list[Question],
+        language: str,
+        fallback: str,
+        initial_values: dict[str, Any] | None = None,
+        initial_others: dict[str, str] | None = None,
+        enforce_required: bool = True,
+    ) -> None:
+        super().__init__(data)
+        self.questions = questions
+        self.language = language
+        self.fallback = fallback
+        self.initial_values = initial_values or {}
+        self.initial_others = initial_others or {}
+        self.enforce_required = enforce_required
+        self.fields[HONEYPOT] = forms.CharField(required=False, max_length=200)
+        for question in questions:
+            self._add_fields(question)
+
+    def is_bot(self) -> bool:
+        return bool(self.data.get(HONEYPOT))
+
+    def t(self, texts: Any) -> str:
+        return translate(texts, self.language, self.fallback)
+
+    # Field construction -------------------------------------------------------------------
+    def _add_fields(self, question: Question) -> None:
+        name = f"q_{question.code}"
+        kind = question.type
+        required = question.required and self.enforce_required
+        error_messages = {
+            "required": _("Please answer this question."),
+            "invalid_choice": _("Please choose one of the options shown."),
+            "invalid_list": _("Please choose one of the options shown."),
+        }
+        if kind == Question.Type.LIKERT_MATRIX:
+            codes = [(c.code, c.code) for c in question.choices.all()]
+            for row in question.rows.all():
+                self.fields[f"{name}__{row.code}"] = forms.ChoiceField(
+                    choices=codes, required=required, error_messages=error_messages
+                )
+            return
+        if kind == Question.Type.MULTIPLE_CHOICE:
+            self.fields[name] = forms.MultipleChoiceField(
+                choices=[(c.code, c.code) for c in question.choices.all()],
+                required=required,
+                error_messages=error_messages,
+            )
+        elif kind in {Question.Type.SINGLE_CHOICE, Question.Type.LIKERT}:
+            self.fields[name] = forms.ChoiceField(
+                choices=[(c.code, c.code) for c in question.choices.all()],
+                required=required,
+                error_messages=error_messages,
+            )
+        elif kind == Question.Type.YES_NO:
+            self.fields[name] = forms.ChoiceField(
+                choices=[("yes", "yes"), ("no", "no")],
+                required=required,
+                error_messages=error_messages,
+            )
+        elif kind == Question.Type.OCCUPATION:
+            self.fields[name] = forms.ChoiceField(
+                choices=[(code, code) for code in sorted(reference.occupation_codes())],
+                required=required,
+                error_messages=error_messages,
+            )
+        elif kind == Question.Type.COUNTRY:
+            self.fields[name] = forms.ChoiceField(
+                choices=[(code, code) for code in sorted(reference.country_codes())],
+                required=required,
+                error_messages=error_messages,
+            )
+        elif kind == Question.Type.NUMBER:
+            self.fields[name] = forms.CharField(
+                required=required, max_length=40, error_messages=error_messages, strip=True
+            )
+        else:
+            # No max_length on the field: _clean_text gives a friendlier message with the counts.
+            self.fields[name] = forms.CharField(
+                required=required, error_messages=error_messages, strip=True
+            )
+        if self._has_other(question):
+            self.fields[f"{name}__other"] = forms.CharField(required=False, strip=True)
+
+    @staticmethod
+    def _has_other(question: Question) -> bool:
+        if question.type == Question.Type.OCCUPATION:
+            return True
+        return question.type in Question.CHOICE_TYPES and any(
+            c.is_other for c in question.choices.all()
+        )
+
+    # Validation ---------------------------------------------------------------------------
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for question in self.questions:
+            name = f"q_{question.code}"
+            if name in self.errors:
+                continue
+            try:
+                self._clean_question(question, name, cleaned)
+            except forms.ValidationError as error:
+                self.add_error(name, error)
+        return cleaned
+
+    def _clean_question(self, question: Question, name: str, cleaned: dict[str, Any]) -> None:
+        kind = question.type
+        value = cleaned.get(name)
+        if kind in Question.TEXT_TYPES and value:
+            cleaned[name] = _clean_text(value, limit=question.effective_max_length)
+        elif kind == Question.Type.NUMBER and value not in (None, ""):
+            cleaned[name] = self._clean_number(question, value)
+        elif kind == Question.Type.MULTIPLE_CHOICE and value:
+            exclusive = {c.code for c in question.choices.all() if c.exclusive}
+            if len(value) > 1 and exclusive & set(value):
+                labels = ", ".join(
+                    self.t(c.label) for c in question.choices.all() if c.code in exclusive
+                )
+                raise forms.ValidationError(
+                    _("“%(labels)s” cannot be combined with other answers.") % {"labels": labels}
+                )
+        if self._has_other(question):
+            other_name = f"{name}__other"
+            other = cleaned.get(other_name) or ""
+            if other:
+                try:
+                    cleaned[other_name] = _clean_text(other, limit=OTHER_MAX_LENGTH)
+                except forms.ValidationError as error:
+                    raise error from None
+            chosen = value if isinstance(value, list) else [value]
+            other_codes = {c.code for c in question.choices.all() if c.is_other}
+            if kind == Question.Type.OCCUPATION:
+                other_codes = {reference.OTHER}
+            if other_codes & set(chosen) and not other and self.enforce_required:
+                raise forms.ValidationError(_("Please specify your answer for “other”."))
+
+    def _clean_number(self, question: Question, raw: str) -> Decimal:
+        text = raw.replace(",", ".").replace("\u3002", ".").strip()
+        try:
+            number = Decimal(text)
+        except ArithmeticError:
+            number = None
+        if number is None or not number.is_finite() or abs(number) >= Decimal("1e10"):
+            raise forms.ValidationError(_("Please enter a number, for example 12."))
+        if question.integer and number != number.to_integral_value():
+            raise forms.ValidationError(_("Please enter a whole number."))
+        low, high = question.min_value, question.max_value
+        if (low is not None and number < low) or (high is not None and number > high):
+            raise forms.ValidationError(
+                _("Please enter a number between %(low)s and %(high)s.")
+                % {"low": _plain(low, "−∞"), "high": _plain(high, "∞")}
+            )
+        return number.quantize(Decimal("0.0001"))
+
+    # Results ------------------------------------------------------------------------------
+    def values(self) -> dict[str, PageValue]:
+        """Typed answers of the valid questions (blank ones as None, which clears them)."""
+        result: dict[str, PageValue] = {}
+        data = self.cleaned_data
+        for question in self.questions:
+            name = f"q_{question.code}"
+            if question.type == Question.Type.LIKERT_MATRIX:
+                rows = {
+                    row.code: data.get(f"{name}__{row.code}")
+                    for row in question.rows.all()
+                    if f"{name}__{row.code}" not in self.errors
+                }
+                result[question.code] = PageValue({k: v for k, v in rows.items() if v})
+                continue
+            if name in self.errors or f"{name}__other" in self.errors:
+                continue
+            value = data.get(name)
+            if question.type == Question.Type.YES_NO:
+                value = {"yes": True, "no": False}.get(value or "")
+            other = data.get(f"{name}__other") or ""
+            chosen = value if isinstance(value, list) else [value]
+            other_codes = {c.code for c in question.choices.all() if c.is_other}
+            if question.type == Question.Type.OCCUPATION:
+                other_codes = {reference.OTHER}
+            result[question.code] = PageValue(value, other if other_codes & set(chosen) else "")
+        return result
+
+    def items(self) -> list[Item]:
+        """The questions ready for the template, with values and errors."""
+        return [self._item(question) for question in self.questions]
+
+    def _raw(self, name: str, default: Any) -> Any:
+        if self.is_bound:
+            if isinstance(self.fields.get(name), forms.MultipleChoiceField):
+                return self.data.getlist(name)
+            return self.data.get(name, "")
+        return default
+
+    def _item(self, question: Question) -> Item:
+        name = f"q_{question.code}"
+        initial = self.initial_values.get(question.code)
+        if question.type == Question.Type.YES_NO and isinstance(initial, bool):
+            initial = "yes" if initial else "no"
+        if isinstance(initial, Decimal):
+            initial = _plain(initial, "")
+        item = Item(
+            question=question,
+            name=name,
+            label=self.t(question.text),
+            help=self.t(question.help_text),
+            kind=question.type,
+            required=question.required,
+            value=self._raw(name, initial),
+            unit=self.t(question.unit),
+            max_length=question.effective_max_length
+            if question.type in Question.TEXT_TYPES
+            else None,
+            min_value=_plain(question.min_value, None),
+            max_value=_plain(question.max_value, None),
+        )
+        errors = list(self.errors.get(name, []))
+        if self._has_other(question):
+            item.other_name = f"{name}__other"
+            item.other_value = self._raw(item.other_name, self.initial_others.get(question.code, ""))
+            errors += list(self.errors.get(item.other_name, []))
+        kind = question.type
+        if kind == Question.Type.OCCUPATION:
+            item.options = _occupation_options(self.language)
+        elif kind == Question.Type.COUNTRY:
+            item.options = [
+                {"code": code, "label": label} for code, label in reference.countries(self.language)
+            ]
+        elif kind == Question.Type.YES_NO:
+            item.options = [{"code": "yes", "label": _("Yes")}, {"code": "no", "label": _("No")}]
+        else:
+            item.options = [
+                {"code": c.code, "label": self.t(c.label), "is_other": c.is_other}
+                for c in question.choices.all()
+            ]
+        if kind == Question.Type.LIKERT_MATRIX:
+            given = initial if isinstance(initial, dict) else {}
+            for row in question.rows.all():
+                row_name = f"{name}__{row.code}"
+                item.rows.append(
+                    {
+                        "name": row_name,
+                        "label": self.t(row.text),
+                        "value": self._raw(row_name, given.get(row.code, "")),
+                        "errors": list(self.errors.get(row_name, [])),
+                    }
+                )
+                errors += [
+                    f"{self.t(row.text)}: {message}" for message in self.errors.get(row_name, [])
+                ]
+        item.errors = errors
+        return item
+
+
+def _occupation_options(language: str) -> list[dict[str, Any]]:
+    groups: dict[str, list[dict[str, str]]] = {}
+    for occupation in reference.occupations():
+        group = translate(occupation.group, language)
+        groups.setdefault(group, []).append(
+            {"code": occupation.isco, "label": translate(occupation.label, language)}
+        )
+    options: list[dict[str, Any]] = [
+        {"group": group, "options": items} for group, items in groups.items()
+    ]
+    options.append({"group": "", "options": [{"code": reference.OTHER, "label": _("Other")}]})
+    return options
+
+
+def _plain(value: Decimal | None, default: Any) -> Any:
+    if value is None:
+        return default
+    return int(value) if value == value.to_integral_value() else float(value)

@@ -1,0 +1,248 @@
+"""Surveys, their pages, questions and choices, and the responses with their typed answers.
+
+Every text a respondent sees is a translation dict ``{"en": "...", "zh-hans": "..."}`` so that a
+survey can carry any set of languages without schema changes.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from surveys.i18n import translate
+
+
+class Survey(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.JSONField(default=dict)
+    description = models.JSONField(default=dict, blank=True)
+    consent_text = models.JSONField(default=dict)
+    thank_you_text = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    languages = models.JSONField(default=list)
+    default_language = models.CharField(max_length=10, default="en")
+    invitation_only = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__isnull=True)
+                | Q(opens_at__isnull=True)
+                | Q(closes_at__gt=models.F("opens_at")),
+                name="survey_closes_after_opens",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def text(self, field: str, language: str) -> str:
+        return translate(getattr(self, field), language, self.default_language)
+
+    def is_accepting(self, now: timezone.datetime | None = None) -> bool:
+        now = now or timezone.now()
+        if self.status != self.Status.OPEN:
+            return False
+        if self.opens_at and now < self.opens_at:
+            return False
+        return not (self.closes_at and now >= self.closes_at)
+
+
+class Page(models.Model):
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="pages")
+    code = models.SlugField(max_length=64)
+    position = models.PositiveIntegerField()
+    title = models.JSONField(default=dict, blank=True)
+    intro = models.JSONField(default=dict, blank=True)
+    condition = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["survey", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "code"], name="page_code_unique"),
+            models.UniqueConstraint(fields=["survey", "position"], name="page_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey.slug}/{self.code}"
+
+
+class Question(models.Model):
+    class Type(models.TextChoices):
+        SINGLE_CHOICE = "single_choice", _("Single choice")
+        MULTIPLE_CHOICE = "multiple_choice", _("Multiple choice")
+        LIKERT = "likert", _("Likert item")
+        LIKERT_MATRIX = "likert_matrix", _("Likert matrix")
+        NUMBER = "number", _("Number")
+        YES_NO = "yes_no", _("Yes/no")
+        SHORT_TEXT = "short_text", _("Short text")
+        LONG_TEXT = "long_text", _("Long free text")
+        OCCUPATION = "occupation", _("Occupation (ISCO-08)")
+        COUNTRY = "country", _("Country (ISO 3166)")
+
+    CHOICE_TYPES = {Type.SINGLE_CHOICE, Type.MULTIPLE_CHOICE, Type.LIKERT, Type.LIKERT_MATRIX}
+    TEXT_TYPES = {Type.SHORT_TEXT, Type.LONG_TEXT}
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="questions")
+    code = models.SlugField(max_length=64)
+    position = models.PositiveIntegerField()
+    type = models.CharField(max_length=20, choices=Type.choices)
+    text = models.JSONField(default=dict)
+    help_text = models.JSONField(default=dict, blank=True)
+    required = models.BooleanField(default=False)
+    classify = models.BooleanField(
+        default=False, help_text="Free-text answers are coded by the classifier."
+    )
+    condition = models.JSONField(null=True, blank=True)
+    scale = models.PositiveSmallIntegerField(null=True, blank=True)
+    min_value = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    max_value = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    integer = models.BooleanField(default=False)
+    unit = models.JSONField(default=dict, blank=True)
+    max_length = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["page__position", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "code"], name="question_code_unique"),
+            models.UniqueConstraint(fields=["page", "position"], name="question_position_unique"),
+            models.CheckConstraint(
+                condition=Q(scale__isnull=True) | Q(scale__in=[5, 7]), name="question_scale_5_or_7"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_value__isnull=True)
+                | Q(max_value__isnull=True)
+                | Q(max_value__gte=models.F("min_value")),
+                name="question_bounds_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey.slug}/{self.code}"
+
+    @property
+    def effective_max_length(self) -> int:
+        if self.max_length:
+            return self.max_length
+        return 5000 if self.type == self.Type.LONG_TEXT else 300
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    code = models.CharField(max_length=64)
+    position = models.PositiveIntegerField()
+    label = models.JSONField(default=dict)
+    is_other = models.BooleanField(default=False, help_text="Asks the respondent to specify.")
+    exclusive = models.BooleanField(default=False, help_text="Cannot be combined with others.")
+
+    class Meta:
+        ordering = ["question", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "code"], name="choice_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class MatrixRow(models.Model):
+    """A statement of a Likert matrix, rated on the question's scale."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="rows")
+    code = models.CharField(max_length=64)
+    position = models.PositiveIntegerField()
+    text = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["question", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["question", "code"], name="matrixrow_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Invitation(models.Model):
+    """A single-use invitation for an invitation-only survey; only the token's hash is stored."""
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.survey.slug} invitation {self.pk}"
+
+
+class Response(models.Model):
+    """One respondent's answers. Holds no IP address, user agent or other identifier."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETE = "complete", _("Complete")
+
+    public_id = models.CharField(max_length=32, unique=True, editable=False)
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="responses")
+    language = models.CharField(max_length=10)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    started_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    current_page = models.PositiveIntegerField(default=0)
+    page_seconds = models.JSONField(default=dict, blank=True)
+    resume_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    resume_expires_at = models.DateTimeField(null=True, blank=True)
+    receipt_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["survey", "status", "submitted_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="in_progress") | Q(submitted_at__isnull=False),
+                name="response_complete_has_submitted_at",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+class Answer(models.Model):
+    """A typed answer to one question (or one row of a Likert matrix)."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    row = models.CharField(max_length=64, blank=True, default="")
+    choice = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    choices = models.JSONField(default=list, blank=True)
+    number = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    boolean = models.BooleanField(null=True, blank=True)
+    text = models.TextField(blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["response", "question__page__position", "question__position", "row"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "question", "row"], name="answer_unique_per_question_row"
+            ),
+        ]
+        indexes = [models.Index(fields=["question", "choice"])]
+
+    def __str__(self) -> str:
+        return f"{self.response_id}:{self.question_id}:{self.row}"

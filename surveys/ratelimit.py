@@ -1,0 +1,49 @@
+"""Per-client rate limits keyed by a short-lived keyed hash of the address, kept only in the cache."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from surveys.errors import RateLimited
+
+
+def _limit() -> tuple[int, int]:
+    count, seconds = settings.EXPOSURE_RATE_LIMIT.split("/")
+    return int(count), int(seconds)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address, honouring EXPOSURE_TRUSTED_PROXIES reverse proxies in front of us."""
+    proxies = getattr(settings, "EXPOSURE_TRUSTED_PROXIES", 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def check_rate(request: HttpRequest, scope: str) -> None:
+    """Count one request of this client in `scope`; raise RateLimited past the limit."""
+    count, seconds = _limit()
+    window = int(time.time() // seconds)
+    # The window number is part of the hashed message, so a key cannot be followed across windows
+    # and expires with its window: no address or lasting identifier is ever stored.
+    message = f"{scope}:{window}:{client_address(request)}".encode()
+    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:32]
+    key = f"rl:{digest}"
+    if cache.add(key, 1, timeout=seconds + 1):
+        return
+    try:
+        hits = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=seconds + 1)
+        return
+    if hits > count:
+        raise RateLimited()

@@ -1,0 +1,81 @@
+"""Coded reference lists: occupations (ISCO-08 with US SOC 2018) and countries (ISO 3166-1)."""
+
+from __future__ import annotations
+
+import gettext
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pycountry
+
+from surveys.i18n import translate
+
+OTHER = "other"
+_HERE = Path(__file__).resolve().parent
+# pycountry ships ISO 3166 names translated through gettext; our language codes map onto its locales.
+_PYCOUNTRY_LOCALES = {"zh-hans": "zh_CN", "en": "en"}
+
+
+@dataclass(frozen=True)
+class Occupation:
+    isco: str
+    soc: tuple[str, ...]
+    label: dict[str, str]
+    group: dict[str, str]
+
+
+@cache
+def occupations() -> tuple[Occupation, ...]:
+    """The coded occupation list, in file order."""
+    data = json.loads((_HERE / "occupations.json").read_text(encoding="utf-8"))
+    return tuple(
+        Occupation(
+            isco=item["isco"],
+            soc=tuple(item["soc"]),
+            label=item["label"],
+            group=item.get("group", {}),
+        )
+        for item in data["occupations"]
+    )
+
+
+@cache
+def occupation_codes() -> frozenset[str]:
+    return frozenset(item.isco for item in occupations()) | {OTHER}
+
+
+def occupation_label(code: str, language: str) -> str:
+    """The occupation's title in `language` (the code itself when unknown)."""
+    for item in occupations():
+        if item.isco == code:
+            return translate(item.label, language)
+    return code
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+@cache
+def countries(language: str) -> tuple[tuple[str, str], ...]:
+    """(alpha-2 code, name in `language`) for every ISO 3166-1 country, sorted by name."""
+    locale = _PYCOUNTRY_LOCALES.get(language, "en")
+    try:
+        names = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[locale])
+        translate_name = names.gettext
+    except OSError:
+        translate_name = str
+    def name(country: object) -> str:
+        if locale == "en":
+            return getattr(country, "common_name", None) or country.name  # type: ignore[attr-defined]
+        return translate_name(country.name)  # type: ignore[attr-defined]
+
+    pairs = [(country.alpha_2, name(country)) for country in pycountry.countries]
+    return tuple(sorted(pairs, key=lambda pair: pair[1]))
+
+
+def country_label(code: str, language: str) -> str:
+    return dict(countries(language)).get(code, code)

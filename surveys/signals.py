@@ -1,0 +1,7 @@
+"""Announcements other apps listen to; surveys never imports its listeners."""
+
+from django.dispatch import Signal
+
+# Sent on commit once a response is complete: kwargs response_id, survey_id, answer_ids (the answers
+# to questions flagged for classification).
+response_completed = Signal()

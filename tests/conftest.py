@@ -1,0 +1,94 @@
+"""Fixtures shared by the whole suite: the default survey, eager Celery, a real Celery worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from config.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SURVEY = ROOT / "surveys" / "fixtures" / "default_survey.json"
+
+
+@pytest.fixture
+def default_definition() -> dict:
+    return json.loads(DEFAULT_SURVEY.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def default_survey(db, default_definition):  # type: ignore[no-untyped-def]
+    from surveys.definitions import survey_import
+
+    return survey_import(definition=default_definition)
+
+
+@pytest.fixture
+def eager_celery() -> Iterator[None]:
+    """Run tasks in-process for this test, whatever broker the environment configures."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        celery_app.conf.task_always_eager = previous
+
+
+def _broker_configured() -> bool:
+    return bool(settings.CELERY_BROKER_URL) and not settings.CELERY_TASK_ALWAYS_EAGER
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A real `celery worker` process on the configured Redis, using the test database.
+
+    Needs a broker and a database server the worker process can reach (the PostgreSQL + Redis leg
+    of CI); elsewhere the tests that use it are skipped with the reason.
+    """
+    from django.db import connection
+
+    if not _broker_configured():
+        pytest.skip("no Celery broker configured: real-worker tests run in the PostgreSQL+Redis leg")
+    if connection.vendor != "postgresql":
+        pytest.skip("a worker process needs a database server (set DATABASE_URL to PostgreSQL)")
+    db = connection.settings_dict
+    url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{url}/{db['NAME']}",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    celery_app.control.purge()
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    name = f"test-{uuid.uuid4().hex[:8]}@%h"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
+             "--concurrency", "1", "-n", name, "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the Celery worker exited early:\n{log.read_text()[-3000:]}")
+        if celery_app.control.ping(timeout=0.5):
+            break
+    else:
+        process.kill()
+        pytest.fail(f"the Celery worker did not answer within 60 s:\n{log.read_text()[-3000:]}")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
