@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from surveys.models import Answer, Choice, Invitation, MatrixRow, Page, Question, Response, Survey
+from surveys.services import invitations_create
 
 
 class PageInline(admin.TabularInline):
@@ -15,6 +18,24 @@ class SurveyAdmin(admin.ModelAdmin):
     list_filter = ["status", "invitation_only"]
     search_fields = ["slug"]
     inlines = [PageInline]
+    actions = ["create_invitations"]
+
+    @admin.action(description="Create 20 single-use invitation links (shown once)")
+    def create_invitations(self, request: HttpRequest, queryset) -> HttpResponse | None:  # type: ignore[no-untyped-def]
+        for survey in queryset:
+            links = [
+                request.build_absolute_uri(
+                    reverse("surveys:landing", args=[survey.slug]) + f"?invitation={token}"
+                )
+                for token in invitations_create(survey=survey, count=20)
+            ]
+            response = HttpResponse("\n".join(links) + "\n", content_type="text/plain")
+            response["Content-Disposition"] = (
+                f'attachment; filename="{survey.slug}-invitations.txt"'
+            )
+            return response
+        self.message_user(request, "Select a survey.", messages.WARNING)
+        return None
 
 
 class ChoiceInline(admin.TabularInline):
@@ -52,8 +73,14 @@ class ResponseAdmin(admin.ModelAdmin):
     list_filter = ["survey", "status", "language"]
     search_fields = ["public_id"]
     readonly_fields = [
-        "public_id", "survey", "language", "status", "started_at", "submitted_at",
-        "current_page", "page_seconds",
+        "public_id",
+        "survey",
+        "language",
+        "status",
+        "started_at",
+        "submitted_at",
+        "current_page",
+        "page_seconds",
     ]
     exclude = ["resume_hash", "resume_expires_at", "receipt_hash"]
     inlines = [AnswerInline]

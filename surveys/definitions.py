@@ -1,7 +1,8 @@
 """Survey definitions as JSON: validate, import and export whole surveys.
 
-The format is the one of ``surveys/fixtures/default_survey.json``: a survey with its pages, each page
-with its questions, choices and matrix rows, and every respondent-visible text as a translation dict.
+The format is the one of ``surveys/fixtures/default_survey.json``: a survey with its pages,
+each page with its questions, choices and matrix rows, and every respondent-visible text as a
+translation dict.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def validate_definition(definition: dict[str, Any]) -> list[str]:
         languages = ["en"]
     for code in languages:
         if code not in SUPPORTED_LANGUAGES:
-            problems.append(f"Language {code!r} is not supported ({', '.join(SUPPORTED_LANGUAGES)}).")
+            problems.append(
+                f"Language {code!r} is not supported ({', '.join(SUPPORTED_LANGUAGES)})."
+            )
     if definition.get("default_language", languages[0]) not in languages:
         problems.append("'default_language' must be one of 'languages'.")
     if definition.get("status", "draft") not in Survey.Status.values:
@@ -122,7 +125,9 @@ def _question_problems(where: str, question: dict[str, Any], need_text: Any) -> 
         else:
             points = [c.get("code") for c in choices if c.get("code") != "na"]
             if points != [str(n) for n in range(1, scale + 1)]:
-                problems.append(f"{where}: Likert choices must be coded '1'..'{scale}' (plus 'na').")
+                problems.append(
+                    f"{where}: Likert choices must be coded '1'..'{scale}' (plus 'na')."
+                )
     if kind == Question.Type.LIKERT_MATRIX:
         rows = question.get("rows") or []
         row_codes = [row.get("code") for row in rows]
@@ -151,7 +156,9 @@ def _condition_problems(
     problems = []
     for code in conditions.referenced_questions(condition):
         if code not in earlier:
-            problems.append(f"{where} condition: refers to {code!r}, not a question on an earlier page.")
+            problems.append(
+                f"{where} condition: refers to {code!r}, not a question on an earlier page."
+            )
     return problems
 
 

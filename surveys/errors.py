@@ -1,4 +1,4 @@
-"""Domain errors raised by survey services; views turn them into messages in the respondent's language."""
+"""Domain errors of survey services; views show their messages in the respondent's language."""
 
 from __future__ import annotations
 

@@ -49,7 +49,9 @@ class WithdrawForm(HoneypotMixin):
     confirm = forms.BooleanField(
         required=True,
         label=gettext_lazy("I understand that my answers will be deleted for good."),
-        error_messages={"required": gettext_lazy("Please confirm that your answers may be deleted.")},
+        error_messages={
+            "required": gettext_lazy("Please confirm that your answers may be deleted.")
+        },
     )
 
 
@@ -266,7 +268,7 @@ class PageForm(forms.Form):
         if (low is not None and number < low) or (high is not None and number > high):
             raise forms.ValidationError(
                 _("Please enter a number between %(low)s and %(high)s.")
-                % {"low": _plain(low, "−∞"), "high": _plain(high, "∞")}
+                % {"low": _plain(low, "-∞"), "high": _plain(high, "∞")}
             )
         return number.quantize(Decimal("0.0001"))
 
@@ -334,7 +336,9 @@ class PageForm(forms.Form):
         errors = list(self.errors.get(name, []))
         if self._has_other(question):
             item.other_name = f"{name}__other"
-            item.other_value = self._raw(item.other_name, self.initial_others.get(question.code, ""))
+            item.other_value = self._raw(
+                item.other_name, self.initial_others.get(question.code, "")
+            )
             errors += list(self.errors.get(item.other_name, []))
         kind = question.type
         if kind == Question.Type.OCCUPATION:

@@ -204,9 +204,10 @@ class Response(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     current_page = models.PositiveIntegerField(default=0)
     page_seconds = models.JSONField(default=dict, blank=True)
-    resume_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    # NULL, not "", so that unique allows many responses without a link.
+    resume_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
     resume_expires_at = models.DateTimeField(null=True, blank=True)
-    receipt_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    receipt_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
 
     class Meta:
         ordering = ["-started_at"]

@@ -1,4 +1,4 @@
-"""Per-client rate limits keyed by a short-lived keyed hash of the address, kept only in the cache."""
+"""Per-client rate limits keyed by a short-lived keyed hash of the address, only in the cache."""
 
 from __future__ import annotations
 

@@ -37,7 +37,9 @@ def survey_pages(*, survey: Survey) -> list[Page]:
         Prefetch("choices", queryset=Choice.objects.order_by("position")), "rows"
     )
     return list(
-        survey.pages.order_by("position").prefetch_related(Prefetch("questions", queryset=questions))
+        survey.pages.order_by("position").prefetch_related(
+            Prefetch("questions", queryset=questions)
+        )
     )
 
 

@@ -29,7 +29,7 @@ MAX_PAGE_SECONDS = 60 * 60  # longer than an hour on one page is a break, not ti
 
 @dataclass(frozen=True)
 class PageValue:
-    """What a respondent gave for one question: a typed value and, for 'other', the specified text."""
+    """What a respondent gave for one question: a typed value and any 'other' text."""
 
     value: Any
     other: str = ""
@@ -126,7 +126,9 @@ def response_save_page(
     if cleared:
         Answer.objects.filter(pk__in=cleared).delete()
     if seconds is not None:
-        spent = response.page_seconds.get(page.code, 0) + min(max(int(seconds), 0), MAX_PAGE_SECONDS)
+        spent = response.page_seconds.get(page.code, 0) + min(
+            max(int(seconds), 0), MAX_PAGE_SECONDS
+        )
         response.page_seconds = {**response.page_seconds, page.code: spent}
     if language and language in response.survey.languages:
         response.language = language
@@ -139,7 +141,13 @@ def _answer_fields(question: Question, given: PageValue) -> list[tuple[str, dict
     value = given.value
     if value in (None, "", [], {}):
         return []
-    base: dict[str, Any] = {"choice": "", "choices": [], "number": None, "boolean": None, "text": ""}
+    base: dict[str, Any] = {
+        "choice": "",
+        "choices": [],
+        "number": None,
+        "boolean": None,
+        "text": "",
+    }
     kind = question.type
     if kind == Question.Type.LIKERT_MATRIX:
         return [(row, {**base, "choice": str(code)}) for row, code in value.items() if code]
@@ -184,7 +192,9 @@ def response_complete(*, response: Response) -> str:
     response.resume_expires_at = None
     response.save()
     answer_ids = list(
-        response.answers.filter(question__classify=True).exclude(text="").values_list("pk", flat=True)
+        response.answers.filter(question__classify=True)
+        .exclude(text="")
+        .values_list("pk", flat=True)
     )
     transaction.on_commit(
         functools.partial(

@@ -44,7 +44,9 @@ def _activate(request: HttpRequest, language: str) -> None:
     request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
 
 
-def _error_page(request: HttpRequest, error: SurveyError, survey: Survey | None = None) -> HttpResponse:
+def _error_page(
+    request: HttpRequest, error: SurveyError, survey: Survey | None = None
+) -> HttpResponse:
     return render(
         request,
         "surveys/message.html",
@@ -87,9 +89,11 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         ratelimit.check_rate(request, "start")
         if form.is_bot():
-            return _error_page(request, SurveyError(_("Your answers could not be accepted.")), survey)
+            return _error_page(
+                request, SurveyError(_("Your answers could not be accepted.")), survey
+            )
         if form.is_valid():
-            response, token = services.response_start(
+            _response, token = services.response_start(
                 survey=survey,
                 language=language,
                 invitation_token=form.cleaned_data["invitation"] or None,
@@ -160,7 +164,9 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         ratelimit.check_rate(request, "page")
         if form.is_bot():
-            return _error_page(request, SurveyError(_("Your answers could not be accepted.")), survey)
+            return _error_page(
+                request, SurveyError(_("Your answers could not be accepted.")), survey
+            )
         valid = form.is_valid()
         services.response_save_page(
             response=response,

@@ -14,7 +14,8 @@ from surveys.i18n import translate
 
 OTHER = "other"
 _HERE = Path(__file__).resolve().parent
-# pycountry ships ISO 3166 names translated through gettext; our language codes map onto its locales.
+# pycountry ships ISO 3166 names translated through gettext; our language codes map onto
+# its locales.
 _PYCOUNTRY_LOCALES = {"zh-hans": "zh_CN", "en": "en"}
 
 
@@ -68,6 +69,7 @@ def countries(language: str) -> tuple[tuple[str, str], ...]:
         translate_name = names.gettext
     except OSError:
         translate_name = str
+
     def name(country: object) -> str:
         if locale == "en":
             return getattr(country, "common_name", None) or country.name  # type: ignore[attr-defined]
