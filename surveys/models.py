@@ -6,6 +6,7 @@ survey can carry any set of languages without schema changes.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -31,12 +32,21 @@ class Survey(models.Model):
     languages = models.JSONField(default=list)
     default_language = models.CharField(max_length=10, default="en")
     invitation_only = models.BooleanField(default=False)
+    min_cell_size = models.PositiveSmallIntegerField(
+        default=10, help_text="Statistics suppress cells with fewer respondents (at least 5)."
+    )
+    public_statistics = models.BooleanField(
+        default=False, help_text="Anyone may read this survey's aggregate statistics."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["slug"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(min_cell_size__gte=5), name="survey_min_cell_size_5"
+            ),
             models.CheckConstraint(
                 condition=Q(closes_at__isnull=True)
                 | Q(opens_at__isnull=True)
@@ -247,3 +257,60 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response_id}:{self.question_id}:{self.row}"
+
+
+class SurveyRole(models.Model):
+    """What a researcher may do with one survey."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        EDITOR = "editor", _("Editor")
+        CODER = "coder", _("Coder")
+        VIEWER = "viewer", _("Viewer")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="survey_roles"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["survey", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "user"], name="surveyrole_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} of {self.survey}"
+
+
+class AuditEntry(models.Model):
+    """Who exported, relabelled or changed access to what, and when; kept when objects go."""
+
+    class Action(models.TextChoices):
+        EXPORT = "export", _("Export")
+        LABEL = "label", _("Label change")
+        ROLE = "role", _("Role change")
+        SURVEY = "survey", _("Survey change")
+        MODEL = "model", _("Model change")
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    survey = models.ForeignKey(
+        Survey, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
+    )
+    survey_slug = models.CharField(max_length=80, blank=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    summary = models.CharField(max_length=300)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name}: {self.summary}"

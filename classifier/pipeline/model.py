@@ -1,0 +1,108 @@
+"""The trained model object and its per-text predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .calibration import PlattScaling, TemperatureScaling, as_score_matrix
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One coded text: labels, calibrated confidence, routing decision and probabilities."""
+
+    labels: tuple[str, ...]
+    confidence: float
+    auto_coded: bool
+    probabilities: dict[str, float] = field(default_factory=dict)
+
+
+def class_scores(estimator: Any, x: Any, n_classes: int, multilabel: bool) -> np.ndarray:
+    """Return an (n, n_classes) decision-score matrix, filling classes the estimator never saw."""
+    raw = np.asarray(estimator.decision_function(x), dtype=float)
+    if multilabel:
+        return raw.reshape(raw.shape[0], -1)
+    seen = np.asarray(estimator.classes_, dtype=np.int64)
+    scores = as_score_matrix(raw)
+    if len(seen) == n_classes:
+        return scores
+    full = np.full((scores.shape[0], n_classes), scores.min(initial=0.0) - 10.0)
+    full[:, seen] = scores
+    return full
+
+
+def decide(proba: np.ndarray, multilabel: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Return (decisions, confidence) for a probability matrix.
+
+    Single-label: decisions are arg-max class ids and confidence is the top probability.
+    Multi-label: decisions are the 0/1 matrix ``p >= 0.5`` and confidence is the minimum over
+    labels of ``max(p, 1 - p)``, i.e. how sure the model is of its least certain yes/no call.
+    """
+    if multilabel:
+        decisions = (proba >= 0.5).astype(np.int8)
+        confidence = np.maximum(proba, 1.0 - proba).min(axis=1)
+        return decisions, confidence
+    return proba.argmax(axis=1), proba.max(axis=1)
+
+
+class TextClassifier:
+    """A fitted text classifier with calibrated probabilities and a confidence threshold."""
+
+    def __init__(
+        self,
+        features: Any,
+        estimator: Any,
+        calibrator: TemperatureScaling | PlattScaling,
+        *,
+        classes: Sequence[str],
+        multilabel: bool,
+        threshold: float,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.features = features
+        self.estimator = estimator
+        self.calibrator = calibrator
+        self.classes: tuple[str, ...] = tuple(classes)
+        self.multilabel = bool(multilabel)
+        self.threshold = float(threshold)
+        self.metadata: dict[str, Any] = dict(metadata or {})
+
+    def __repr__(self) -> str:
+        kind = "multi-label" if self.multilabel else "single-label"
+        return f"TextClassifier({kind}, classes={self.classes!r}, threshold={self.threshold:.4f})"
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Return calibrated probabilities, one row per text and one column per class."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not texts:
+            return np.zeros((0, len(self.classes)))
+        x = self.features.transform(texts)
+        scores = class_scores(self.estimator, x, len(self.classes), self.multilabel)
+        return self.calibrator.probabilities(scores)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Return one :class:`Prediction` per text (vectorised over the whole batch)."""
+        proba = self.predict_proba(texts)
+        decisions, confidence = decide(proba, self.multilabel)
+        auto = confidence >= self.threshold
+        classes = self.classes
+        proba_list = proba.tolist()
+        out: list[Prediction] = []
+        for i, row in enumerate(proba_list):
+            if self.multilabel:
+                labels = tuple(c for c, d in zip(classes, decisions[i], strict=True) if d)
+            else:
+                labels = (classes[int(decisions[i])],)
+            out.append(
+                Prediction(
+                    labels=labels,
+                    confidence=float(confidence[i]),
+                    auto_coded=bool(auto[i]),
+                    probabilities=dict(zip(classes, row, strict=True)),
+                )
+            )
+        return out

@@ -1,0 +1,58 @@
+"""Confidence-threshold selection for routing predictions to automatic coding."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Threshold used when no confidence level reaches the target precision: above any
+#: probability, so nothing is auto-coded.
+NO_THRESHOLD: float = float(np.nextafter(1.0, 2.0))
+
+
+def min_auto_coded(n: int, *, floor: int = 20, share: float = 0.05) -> int:
+    """Return the minimum number of auto-coded items a threshold needs to qualify (<= n)."""
+    return max(1, min(n, max(floor, math.ceil(share * n))))
+
+
+def precision_curve(
+    confidence: np.ndarray, correct: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return ascending candidate thresholds with precision and count of items at or above each."""
+    conf = np.asarray(confidence, dtype=float)
+    ok = np.asarray(correct, dtype=bool)
+    if conf.shape != ok.shape or conf.ndim != 1:
+        raise ValueError("confidence and correct must be 1-D arrays of equal length")
+    if conf.size == 0:
+        return np.empty(0), np.empty(0), np.empty(0, dtype=np.int64)
+    order = np.argsort(-conf, kind="stable")
+    conf_sorted = conf[order]
+    hits = np.cumsum(ok[order])
+    # The last index of each run of equal confidences (items >= that value are a prefix).
+    last = np.flatnonzero(np.r_[conf_sorted[1:] != conf_sorted[:-1], True])
+    counts = last + 1
+    precision = hits[last] / counts
+    thresholds = conf_sorted[last]
+    return thresholds[::-1], precision[::-1], counts[::-1]
+
+
+def pick_threshold(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    target_precision: float,
+    min_count: int | None = None,
+) -> float:
+    """Return the lowest threshold whose precision among items >= it reaches the target.
+
+    Only thresholds leaving at least ``min_count`` items at or above them qualify (default
+    :func:`min_auto_coded`); if none qualifies, :data:`NO_THRESHOLD` is returned.
+    """
+    conf = np.asarray(confidence, dtype=float)
+    if min_count is None:
+        min_count = min_auto_coded(conf.size)
+    thresholds, precision, counts = precision_curve(conf, correct)
+    ok = (precision >= target_precision - 1e-12) & (counts >= min_count)
+    if not ok.any():
+        return NO_THRESHOLD
+    return float(thresholds[np.argmax(ok)])

@@ -1,0 +1,491 @@
+"""Training, grouped cross-validation, threshold selection and evaluation.
+
+Model: a word + character TF-IDF union (see :mod:`.features`) feeding a linear classifier
+(a linear SVM by default, logistic regression optionally; one-vs-rest for multi-label data).
+C is chosen from ``ModelConfig.c_grid`` by the calibrated out-of-fold log-loss of the same
+cross-validation pass (a small grid, so the optimism this adds to the reported metrics is small).
+Probabilities are calibrated on out-of-fold decision scores from the same grouped
+cross-validation pass that picks the confidence threshold (temperature scaling for single-label,
+per-label Platt scaling for multi-label; see :mod:`.calibration`); CalibratedClassifierCV is not
+used. The calibration is checked by the test-suite.
+
+Multi-label precision, used for the threshold, is exact-set match: an auto-coded item counts as
+correct only when its predicted label set equals the true label set.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+import warnings
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import sklearn
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import (
+    accuracy_score,
+    cohen_kappa_score,
+    confusion_matrix,
+    f1_score,
+    log_loss,
+    multilabel_confusion_matrix,
+    precision_recall_fscore_support,
+)
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.svm import LinearSVC
+
+from .calibration import PlattScaling, TemperatureScaling, fit_platt, fit_temperature
+from .errors import TrainingError
+from .features import FeatureConfig, build_features
+from .folds import Split, group_ids, make_folds
+from .model import TextClassifier, class_scores, decide
+from .thresholds import NO_THRESHOLD, min_auto_coded, pick_threshold
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyper-parameters of the classifier; ``c_grid`` values are compared by the CV pass."""
+
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    loss: str = "svm"
+    c_grid: tuple[float, ...] = (0.3, 1.0)
+    class_weight: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the settings as a JSON-able dict."""
+        d = asdict(self)
+        d["features"] = self.features.as_dict()
+        d["c_grid"] = list(self.c_grid)
+        return d
+
+
+DEFAULT_CONFIG = ModelConfig()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Cross-validated quality figures; arrays hold the out-of-fold predictions behind them.
+
+    Multi-label data: ``accuracy`` is exact-set accuracy, ``macro_f1`` the macro average over
+    labels of the per-label F1, ``cohen_kappa`` the mean per-label kappa, ``confusion_matrix``
+    holds one ``[[tn, fp], [fn, tp]]`` matrix per label, and ``realised_precision`` is the
+    exact-set precision among auto-coded items. ``threshold`` above 1.0 means nothing is
+    auto-coded (``threshold_reached`` is then False and ``realised_precision`` is None).
+    """
+
+    n: int
+    multilabel: bool
+    folds: int
+    accuracy: float
+    macro_f1: float
+    cohen_kappa: float
+    per_class: dict[str, dict[str, float]]
+    confusion_matrix: dict[str, Any]
+    threshold: float
+    threshold_reached: bool
+    coverage: float
+    realised_precision: float | None
+    target_precision: float
+    min_auto_coded: int
+    log_loss: float
+    classes: tuple[str, ...] = ()
+    y_true: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    y_pred: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    probabilities: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    confidence: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    correct: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    fold_of: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+
+    _ARRAYS = ("classes", "y_true", "y_pred", "probabilities", "confidence", "correct", "fold_of")
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the summary figures as a JSON-able dict (without the per-item arrays)."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._ARRAYS}
+
+
+@dataclass
+class _Encoded:
+    texts: list[str]
+    classes: tuple[str, ...]
+    target: np.ndarray  # class ids (n,) or indicator matrix (n, L)
+    strata: list[str]
+    folds: int
+
+
+def _encode(texts: Sequence[str], labels: Sequence[Any], multilabel: bool, folds: int) -> _Encoded:
+    """Validate inputs, encode labels and choose the number of folds."""
+    if isinstance(texts, str):
+        raise TrainingError("texts must be a sequence of strings, not a single string")
+    texts = list(texts)
+    labels = list(labels)
+    if len(texts) != len(labels):
+        raise TrainingError(f"got {len(texts)} texts but {len(labels)} labels")
+    if not texts:
+        raise TrainingError("no training data")
+    for i, t in enumerate(texts):
+        if not isinstance(t, str) or not t.strip():
+            raise TrainingError(f"text at index {i} is empty or not a string")
+    if folds < 2:
+        raise TrainingError("folds must be at least 2")
+    groups = group_ids(texts)
+    if multilabel:
+        sets: list[tuple[str, ...]] = []
+        for i, lab in enumerate(labels):
+            if isinstance(lab, str):
+                raise TrainingError(
+                    f"multi-label labels must be sequences of strings; index {i} is a string"
+                )
+            clean = tuple(sorted({str(x).strip() for x in lab if str(x).strip()}))
+            sets.append(clean)
+        classes = tuple(sorted({c for s in sets for c in s}))
+        if not classes:
+            raise TrainingError("no labels assigned to any text")
+        index = {c: j for j, c in enumerate(classes)}
+        target = np.zeros((len(texts), len(classes)), dtype=np.int64)
+        for i, s in enumerate(sets):
+            for c in s:
+                target[i, index[c]] = 1
+        counts: dict[str, int] = {}
+        for j, c in enumerate(classes):
+            pos = len(set(groups[target[:, j] == 1].tolist()))
+            neg = len(set(groups[target[:, j] == 0].tolist()))
+            if pos < 2:
+                raise TrainingError(
+                    f"label {c!r} is assigned to {pos} distinct text(s); at least 2 are needed"
+                )
+            if neg < 2:
+                raise TrainingError(
+                    f"label {c!r} is assigned to (almost) every text; at least 2 texts without "
+                    "it are needed"
+                )
+            counts[c] = min(pos, neg)
+        strata = ["|".join(s) for s in sets]
+    else:
+        str_labels = []
+        for i, lab in enumerate(labels):
+            if not isinstance(lab, str) or not lab.strip():
+                raise TrainingError(f"label at index {i} is empty or not a string: {lab!r}")
+            str_labels.append(lab.strip())
+        classes = tuple(sorted(set(str_labels)))
+        if len(classes) < 2:
+            raise TrainingError(
+                f"only one class ({classes[0]!r}) in the training data; at least 2 are needed"
+            )
+        index = {c: j for j, c in enumerate(classes)}
+        target = np.array([index[c] for c in str_labels], dtype=np.int64)
+        counts = {c: len(set(groups[target == j].tolist())) for j, c in enumerate(classes)}
+        few = {c: k for c, k in counts.items() if k < 2}
+        if few:
+            detail = ", ".join(f"{c!r} ({k})" for c, k in sorted(few.items()))
+            raise TrainingError(
+                "every class needs at least 2 distinct example texts for cross-validation; "
+                f"too few for: {detail}"
+            )
+        strata = str_labels
+    n_groups = len(set(groups.tolist()))
+    k = max(2, min(folds, min(counts.values()), n_groups))
+    return _Encoded(texts, classes, target, strata, k)
+
+
+def _class_weight(config: ModelConfig, y: np.ndarray, multilabel: bool) -> Any:
+    """Return the class_weight argument; "sqrt" is the square root of "balanced" weights."""
+    if config.class_weight != "sqrt":
+        return config.class_weight
+    if multilabel:
+        return "balanced"
+    ids, counts = np.unique(y, return_counts=True)
+    weights = np.sqrt(len(y) / (len(ids) * counts))
+    return {int(i): float(w) for i, w in zip(ids, weights, strict=True)}
+
+
+def _build_classifier(
+    config: ModelConfig, c: float, seed: int, multilabel: bool, class_weight: Any
+) -> Any:
+    """Return an unfitted linear classifier for one value of C."""
+    if config.loss == "logistic":
+        base: Any = LogisticRegression(
+            C=c, class_weight=class_weight, max_iter=2000, random_state=seed
+        )
+    elif config.loss == "svm":
+        base = LinearSVC(C=c, class_weight=class_weight, random_state=seed, max_iter=5000)
+    else:
+        raise ValueError(f"unknown loss {config.loss!r}")
+    if multilabel:
+        return OneVsRestClassifier(base, n_jobs=1)
+    return base
+
+
+def _fit(config: ModelConfig, c: float, seed: int, multilabel: bool, x: Any, y: Any) -> Any:
+    """Fit one classifier quietly (convergence / constant-label warnings are expected)."""
+    clf = _build_classifier(config, c, seed, multilabel, _class_weight(config, y, multilabel))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        clf.fit(x, y)
+    return clf
+
+
+@dataclass
+class _CrossValidated:
+    scores: np.ndarray
+    c: float
+    fold_of: np.ndarray
+    splits: list[Split]
+    c_scores: dict[float, float]
+
+
+def _calibrate(
+    scores: np.ndarray, target: np.ndarray, multilabel: bool
+) -> TemperatureScaling | PlattScaling:
+    return fit_platt(scores, target) if multilabel else fit_temperature(scores, target)
+
+
+def _cv_loss(proba: np.ndarray, target: np.ndarray, multilabel: bool) -> float:
+    eps = 1e-12
+    if multilabel:
+        p = np.clip(proba, eps, 1 - eps)
+        return float(-np.mean(target * np.log(p) + (1 - target) * np.log(1 - p)))
+    return float(log_loss(target, np.clip(proba, eps, 1.0), labels=np.arange(proba.shape[1])))
+
+
+def _cross_validate(
+    enc: _Encoded, multilabel: bool, seed: int, config: ModelConfig
+) -> _CrossValidated:
+    """Compute out-of-fold decision scores for every C in the grid and keep the best C."""
+    splits = make_folds(enc.texts, enc.strata, enc.folds, seed)
+    n, k = len(enc.texts), len(enc.classes)
+    grid = tuple(config.c_grid)
+    scores = {c: np.zeros((n, k)) for c in grid}
+    fold_of = np.full(n, -1, dtype=np.int64)
+    for f, (tr, te) in enumerate(splits):
+        feats = build_features(config.features)
+        x_tr = feats.fit_transform([enc.texts[i] for i in tr])
+        x_te = feats.transform([enc.texts[i] for i in te])
+        fold_of[te] = f
+        for c in grid:
+            clf = _fit(config, c, seed, multilabel, x_tr, enc.target[tr])
+            scores[c][te] = class_scores(clf, x_te, k, multilabel)
+    losses = {}
+    for c in grid:
+        cal = _calibrate(scores[c], enc.target, multilabel)
+        losses[c] = _cv_loss(cal.probabilities(scores[c]), enc.target, multilabel)
+    best = min(grid, key=lambda c: (losses[c], c))
+    return _CrossValidated(scores[best], best, fold_of, splits, losses)
+
+
+def _labels_of(decisions: np.ndarray, classes: tuple[str, ...], multilabel: bool) -> np.ndarray:
+    if multilabel:
+        out = np.empty(len(decisions), dtype=object)
+        for i, row in enumerate(decisions):
+            out[i] = tuple(c for c, d in zip(classes, row, strict=True) if d)
+        return out
+    return np.asarray(classes, dtype=object)[decisions]
+
+
+def _metrics(
+    enc: _Encoded,
+    proba: np.ndarray,
+    fold_of: np.ndarray,
+    multilabel: bool,
+    target_precision: float,
+) -> Evaluation:
+    """Summarise out-of-fold probabilities into an :class:`Evaluation`."""
+    decisions, confidence = decide(proba, multilabel)
+    n = len(enc.texts)
+    classes = enc.classes
+    if multilabel:
+        y_true_m = enc.target
+        correct = (decisions == y_true_m).all(axis=1)
+        accuracy = float(accuracy_score(y_true_m, decisions))
+        macro_f1 = float(f1_score(y_true_m, decisions, average="macro", zero_division=0))
+        kappas = [
+            cohen_kappa_score(y_true_m[:, j], decisions[:, j])
+            if len(np.unique(np.r_[y_true_m[:, j], decisions[:, j]])) > 1
+            else 1.0
+            for j in range(len(classes))
+        ]
+        kappa = float(np.mean(kappas))
+        p, r, f, s = precision_recall_fscore_support(y_true_m, decisions, zero_division=0)
+        mcm = multilabel_confusion_matrix(y_true_m, decisions)
+        cm: dict[str, Any] = {
+            "labels": list(classes),
+            "kind": "per-label [[tn, fp], [fn, tp]]",
+            "matrix": mcm.tolist(),
+        }
+    else:
+        y = enc.target
+        correct = decisions == y
+        accuracy = float(accuracy_score(y, decisions))
+        ids = np.arange(len(classes))
+        macro_f1 = float(f1_score(y, decisions, labels=ids, average="macro", zero_division=0))
+        kappa = float(cohen_kappa_score(y, decisions, labels=ids))
+        p, r, f, s = precision_recall_fscore_support(y, decisions, labels=ids, zero_division=0)
+        cm = {
+            "labels": list(classes),
+            "kind": "rows: true label, columns: predicted label",
+            "matrix": confusion_matrix(y, decisions, labels=ids).tolist(),
+        }
+    per_class = {
+        c: {
+            "precision": float(p[j]),
+            "recall": float(r[j]),
+            "f1": float(f[j]),
+            "support": int(s[j]),
+        }
+        for j, c in enumerate(classes)
+    }
+    min_count = min_auto_coded(n)
+    threshold = pick_threshold(confidence, correct, target_precision, min_count)
+    auto = confidence >= threshold
+    coverage = float(auto.mean())
+    realised = float(correct[auto].mean()) if auto.any() else None
+    return Evaluation(
+        n=n,
+        multilabel=multilabel,
+        folds=enc.folds,
+        accuracy=accuracy,
+        macro_f1=macro_f1,
+        cohen_kappa=kappa,
+        per_class=per_class,
+        confusion_matrix=cm,
+        threshold=threshold,
+        threshold_reached=threshold != NO_THRESHOLD,
+        coverage=coverage,
+        realised_precision=realised,
+        target_precision=float(target_precision),
+        min_auto_coded=min_count,
+        log_loss=_cv_loss(proba, enc.target, multilabel),
+        classes=classes,
+        y_true=_labels_of(enc.target, classes, True)
+        if multilabel
+        else np.asarray(classes, dtype=object)[enc.target],
+        y_pred=_labels_of(decisions, classes, multilabel),
+        probabilities=proba,
+        confidence=confidence,
+        correct=correct,
+        fold_of=fold_of,
+    )
+
+
+def _check_target(target_precision: float) -> None:
+    if not 0.0 < target_precision <= 1.0:
+        raise TrainingError(f"target_precision must be in (0, 1], got {target_precision}")
+
+
+def _run(
+    texts: Sequence[str],
+    labels: Sequence[Any],
+    multilabel: bool,
+    target_precision: float,
+    seed: int,
+    folds: int,
+    config: ModelConfig,
+) -> tuple[_Encoded, _CrossValidated, TemperatureScaling | PlattScaling, Evaluation]:
+    _check_target(target_precision)
+    enc = _encode(texts, labels, multilabel, folds)
+    cv = _cross_validate(enc, multilabel, seed, config)
+    calibrator = _calibrate(cv.scores, enc.target, multilabel)
+    proba = calibrator.probabilities(cv.scores)
+    evaluation = _metrics(enc, proba, cv.fold_of, multilabel, target_precision)
+    return enc, cv, calibrator, evaluation
+
+
+def evaluate(
+    texts: Sequence[str],
+    labels: Sequence[Any],
+    *,
+    multilabel: bool = False,
+    target_precision: float = 0.90,
+    seed: int = 0,
+    folds: int = 5,
+    config: ModelConfig = DEFAULT_CONFIG,
+) -> Evaluation:
+    """Cross-validate the pipeline with folds grouped by normalised text and report metrics."""
+    return _run(texts, labels, multilabel, target_precision, seed, folds, config)[3]
+
+
+def train(
+    texts: Sequence[str],
+    labels: Sequence[Any],
+    *,
+    multilabel: bool = False,
+    target_precision: float = 0.90,
+    seed: int = 0,
+    folds: int = 5,
+    codebook: str | None = None,
+    config: ModelConfig = DEFAULT_CONFIG,
+) -> TextClassifier:
+    """Fit the pipeline on all data, with calibration and threshold chosen by grouped CV."""
+    started = time.perf_counter()
+    enc, cv, calibrator, evaluation = _run(
+        texts, labels, multilabel, target_precision, seed, folds, config
+    )
+    features = build_features(config.features)
+    x = features.fit_transform(enc.texts)
+    estimator = _fit(config, cv.c, seed, multilabel, x, enc.target)
+    threshold = evaluation.threshold
+    reached = evaluation.threshold_reached
+    if reached:
+        note = (
+            f"lowest confidence at which cross-validated precision reaches {target_precision:.2f}"
+            f" with at least {evaluation.min_auto_coded} auto-coded items"
+        )
+    else:
+        note = (
+            f"no confidence level reached precision {target_precision:.2f} with at least "
+            f"{evaluation.min_auto_coded} auto-coded items in cross-validation; nothing will be "
+            "auto-coded"
+        )
+    if multilabel:
+        label_counts = {c: int(v) for c, v in zip(enc.classes, enc.target.sum(axis=0), strict=True)}
+    else:
+        label_counts = dict(Counter(enc.classes[i] for i in enc.target))
+    metadata: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "codebook": codebook,
+        "classes": list(enc.classes),
+        "multilabel": multilabel,
+        "threshold": threshold,
+        "threshold_reached": reached,
+        "threshold_note": note,
+        "target_precision": float(target_precision),
+        "training_size": len(enc.texts),
+        "label_counts": label_counts,
+        "sklearn_version": sklearn.__version__,
+        "python_version": platform.python_version(),
+        "numpy_version": np.__version__,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seed": seed,
+        "folds": enc.folds,
+        "config": config.as_dict(),
+        "selected_c": cv.c,
+        "cv_log_loss_by_c": {str(c): v for c, v in cv.c_scores.items()},
+        "calibration": _describe_calibrator(calibrator),
+        "metrics": evaluation.as_dict(),
+        "training_seconds": round(time.perf_counter() - started, 3),
+        "platform": sys.platform,
+    }
+    return TextClassifier(
+        features,
+        estimator,
+        calibrator,
+        classes=enc.classes,
+        multilabel=multilabel,
+        threshold=threshold,
+        metadata=metadata,
+    )
+
+
+def _describe_calibrator(cal: TemperatureScaling | PlattScaling) -> dict[str, Any]:
+    if isinstance(cal, TemperatureScaling):
+        return {"method": "temperature", "temperature": cal.temperature}
+    return {"method": "platt", "slopes": list(cal.slopes), "intercepts": list(cal.intercepts)}

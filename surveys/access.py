@@ -1,0 +1,106 @@
+"""Who may do what with a survey: roles (owner, editor, coder, viewer) and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.db.models import QuerySet
+
+from surveys.models import AuditEntry, Survey, SurveyRole
+
+Role = SurveyRole.Role
+
+# What each role allows. Coders see only the answers assigned to them (the review queue).
+PERMISSIONS: dict[str, set[str]] = {
+    "view": {Role.OWNER, Role.EDITOR, Role.VIEWER},
+    "export": {Role.OWNER, Role.EDITOR, Role.VIEWER},
+    "statistics": {Role.OWNER, Role.EDITOR, Role.VIEWER, Role.CODER},
+    "code": {Role.OWNER, Role.EDITOR, Role.CODER},
+    "edit": {Role.OWNER, Role.EDITOR},
+    "manage_roles": {Role.OWNER},
+}
+
+User = AbstractBaseUser | AnonymousUser
+
+
+class PermissionDenied(Exception):
+    """The user has no role on the survey that allows this."""
+
+
+def role_of(*, user: User, survey: Survey) -> str | None:
+    """The user's role on `survey` (superusers act as owners), or None."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:  # type: ignore[union-attr]
+        return Role.OWNER
+    role = SurveyRole.objects.filter(survey=survey, user=user).values_list("role", flat=True)
+    return role.first()
+
+
+def has_permission(*, user: User, survey: Survey, permission: str) -> bool:
+    """True when the user's role on `survey` allows `permission` (see PERMISSIONS)."""
+    role = role_of(user=user, survey=survey)
+    return role is not None and role in PERMISSIONS[permission]
+
+
+def surveys_for(*, user: User, permission: str = "view") -> QuerySet[Survey]:
+    """The surveys on which the user's role allows `permission`."""
+    if not user.is_authenticated or not user.is_active:
+        return Survey.objects.none()
+    if user.is_superuser:  # type: ignore[union-attr]
+        return Survey.objects.all()
+    return Survey.objects.filter(
+        roles__user=user, roles__role__in=PERMISSIONS[permission]
+    ).distinct()
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    summary: str,
+    survey: Survey | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Write one audit entry (who did what to which survey)."""
+    real_actor = actor if actor is not None and actor.is_authenticated else None
+    return AuditEntry.objects.create(
+        actor=real_actor,
+        actor_name=real_actor.get_username() if real_actor else "",
+        survey=survey,
+        survey_slug=survey.slug if survey else "",
+        action=action,
+        summary=summary[:300],
+        details=details or {},
+    )
+
+
+@transaction.atomic
+def role_set(*, actor: User, survey: Survey, user: AbstractBaseUser, role: str | None) -> None:
+    """Give `user` `role` on `survey` (None removes it); only owners may; audited.
+
+    Raises PermissionDenied, or ValueError for an unknown role or removing the last owner.
+    """
+    if not has_permission(user=actor, survey=survey, permission="manage_roles"):
+        raise PermissionDenied("Only the survey's owners can change its roles.")
+    if role is not None and role not in Role.values:
+        raise ValueError(f"Unknown role {role!r}; use one of {', '.join(Role.values)}.")
+    current = SurveyRole.objects.select_for_update().filter(survey=survey, user=user).first()
+    owners = SurveyRole.objects.filter(survey=survey, role=Role.OWNER)
+    if current and current.role == Role.OWNER and role != Role.OWNER and owners.count() == 1:
+        raise ValueError("A survey needs at least one owner: add another owner first.")
+    if role is None:
+        if current:
+            current.delete()
+    else:
+        SurveyRole.objects.update_or_create(survey=survey, user=user, defaults={"role": role})
+    before = current.role if current else None
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.ROLE,
+        survey=survey,
+        summary=f"{user.get_username()}: {before or 'none'} → {role or 'none'}",
+        details={"user": user.get_username(), "from": before, "to": role},
+    )
