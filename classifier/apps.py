@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class ClassifierConfig(AppConfig):
     name = "classifier"
     verbose_name = "Classifier"
+
+    def ready(self) -> None:
+        from classifier.receivers import on_response_completed
+        from surveys.signals import response_completed
+
+        response_completed.connect(
+            on_response_completed, dispatch_uid="classifier.response_completed"
+        )

@@ -78,7 +78,7 @@ def validate(condition: Any, *, depth: int = 0) -> None:
     if not isinstance(question, str) or not question:
         raise ConditionError("A condition needs a 'question' code.")
     op = condition.get("op")
-    if op not in OPERATORS:
+    if not isinstance(op, str) or op not in OPERATORS:  # a list or object here is unhashable
         raise ConditionError(f"Unknown operator {op!r}; use one of {', '.join(sorted(OPERATORS))}.")
     allowed = {"question", "op", "value", "row"}
     if extra := keys - allowed:

@@ -7,6 +7,7 @@ translation dict.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +38,11 @@ def validate_definition(definition: dict[str, Any]) -> list[str]:
     if not isinstance(slug, str) or not slug:
         problems.append("'slug' is missing.")
     languages = definition.get("languages") or []
-    if not isinstance(languages, list) or not languages:
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or not all(isinstance(code, str) for code in languages)
+    ):
         problems.append("'languages' must list at least one language.")
         languages = ["en"]
     for code in languages:
@@ -53,7 +58,7 @@ def validate_definition(definition: dict[str, Any]) -> list[str]:
     def need_text(where: str, texts: Any, required: bool = True) -> None:
         if texts in (None, {}) and not required:
             return
-        if not isinstance(texts, dict):
+        if not isinstance(texts, dict) or not all(isinstance(v, str) for v in texts.values()):
             problems.append(f"{where}: must be a dict of translations.")
             return
         if missing := missing_languages(texts, languages):
@@ -71,6 +76,8 @@ def validate_definition(definition: dict[str, Any]) -> list[str]:
     earlier: dict[str, dict[str, Any]] = {}  # questions on earlier pages, for skip-logic checks
     for page_index, page in enumerate(pages, start=1):
         page_code = page.get("code") if isinstance(page, dict) else None
+        if not isinstance(page_code, str):
+            page_code = None
         where = f"page {page_index} ({page_code or '?'})"
         if not isinstance(page, dict) or not page_code:
             problems.append(f"{where}: needs a 'code'.")
@@ -82,11 +89,14 @@ def validate_definition(definition: dict[str, Any]) -> list[str]:
         need_text(f"{where} intro", page.get("intro"), required=False)
         problems += _condition_problems(where, page.get("condition"), earlier)
         questions = page.get("questions") or []
-        if not questions:
+        if not isinstance(questions, list) or not questions:
             problems.append(f"{where}: has no questions.")
+            questions = []
         this_page: dict[str, dict[str, Any]] = {}
         for question in questions:
             code = question.get("code") if isinstance(question, dict) else None
+            if not isinstance(code, str):
+                code = None
             qwhere = f"question {code or '?'}"
             if not code:
                 problems.append(f"{where}: a question has no 'code'.")
@@ -103,11 +113,20 @@ def validate_definition(definition: dict[str, Any]) -> list[str]:
 def _question_problems(where: str, question: dict[str, Any], need_text: Any) -> list[str]:
     problems: list[str] = []
     kind = question.get("type")
-    if kind not in _TYPES:
+    if not isinstance(kind, str) or kind not in _TYPES:
         return [f"{where}: unknown type {kind!r}."]
     need_text(f"{where} text", question.get("text"))
     need_text(f"{where} help_text", question.get("help_text"), required=False)
+    need_text(f"{where} unit", question.get("unit"), required=False)
     choices = question.get("choices") or []
+    rows = question.get("rows") or []
+    # Malformed entries are reported here, once; the checks below then see only objects.
+    if not isinstance(choices, list) or not all(_coded(choice) for choice in choices):
+        problems.append(f"{where}: choices must be objects with a 'code'.")
+        choices = [c for c in choices if _coded(c)] if isinstance(choices, list) else []
+    if not isinstance(rows, list) or not all(_coded(row) for row in rows):
+        problems.append(f"{where}: rows must be objects with a 'code'.")
+        rows = [r for r in rows if _coded(r)] if isinstance(rows, list) else []
     if kind in Question.CHOICE_TYPES:
         if not choices:
             problems.append(f"{where}: needs choices.")
@@ -120,7 +139,7 @@ def _question_problems(where: str, question: dict[str, Any], need_text: Any) -> 
         problems.append(f"{where}: a {kind} question takes no choices.")
     if kind in {Question.Type.LIKERT, Question.Type.LIKERT_MATRIX}:
         scale = question.get("scale")
-        if scale not in (5, 7):
+        if isinstance(scale, bool) or not isinstance(scale, int) or scale not in (5, 7):
             problems.append(f"{where}: Likert 'scale' must be 5 or 7.")
         else:
             points = [c.get("code") for c in choices if c.get("code") != "na"]
@@ -128,8 +147,9 @@ def _question_problems(where: str, question: dict[str, Any], need_text: Any) -> 
                 problems.append(
                     f"{where}: Likert choices must be coded '1'..'{scale}' (plus 'na')."
                 )
+    elif question.get("scale") is not None:
+        problems.append(f"{where}: only Likert questions have a 'scale'.")
     if kind == Question.Type.LIKERT_MATRIX:
-        rows = question.get("rows") or []
         row_codes = [row.get("code") for row in rows]
         if not rows or len(set(row_codes)) != len(row_codes) or not all(row_codes):
             problems.append(f"{where}: a matrix needs rows with unique codes.")
@@ -137,11 +157,30 @@ def _question_problems(where: str, question: dict[str, Any], need_text: Any) -> 
             need_text(f"{where} row {row.get('code')}", row.get("text"))
     if kind == Question.Type.NUMBER:
         low, high = question.get("min_value"), question.get("max_value")
-        if low is not None and high is not None and Decimal(str(high)) < Decimal(str(low)):
+        for key, value in (("min_value", low), ("max_value", high)):
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or (isinstance(value, float) and not math.isfinite(value))
+                or abs(value) >= 1e10  # the column holds 10 digits before the point
+            ):
+                problems.append(f"{where}: '{key}' must be a number.")
+        if not any("must be a number" in problem for problem in problems) and (
+            low is not None and high is not None and Decimal(str(high)) < Decimal(str(low))
+        ):
             problems.append(f"{where}: max_value is below min_value.")
+    max_length = question.get("max_length")
+    if max_length is not None and (
+        isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
+    ):
+        problems.append(f"{where}: 'max_length' must be a positive whole number.")
     if question.get("classify") and kind != Question.Type.LONG_TEXT:
         problems.append(f"{where}: only long_text questions can be classified.")
     return problems
+
+
+def _coded(item: Any) -> bool:
+    return isinstance(item, dict) and isinstance(item.get("code"), str | int)
 
 
 def _condition_problems(
@@ -169,6 +208,8 @@ def survey_import(*, definition: dict[str, Any], replace: bool = False) -> Surve
     Raises DefinitionError listing every problem; nothing is written unless all is well.
     """
     problems = validate_definition(definition)
+    if problems and not isinstance(definition, dict):
+        raise DefinitionError(problems)
     existing = Survey.objects.filter(slug=definition.get("slug")).first()
     if existing and not replace:
         problems.append(f"A survey with slug {existing.slug!r} exists already.")

@@ -251,7 +251,12 @@ class PageForm(forms.Form):
             other_codes = {c.code for c in question.choices.all() if c.is_other}
             if kind == Question.Type.OCCUPATION:
                 other_codes = {reference.OTHER}
-            if other_codes & set(chosen) and not other and self.enforce_required:
+            if (
+                other_codes & set(chosen)
+                and not other
+                and self.enforce_required
+                and other_name not in self.errors  # given but invalid: that error says why
+            ):
                 raise forms.ValidationError(_("Please specify your answer for “other”."))
 
     def _clean_number(self, question: Question, raw: str) -> Decimal:

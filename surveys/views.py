@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from surveys import ratelimit, selectors, services
-from surveys.errors import ResponseAlreadySubmitted, SurveyError
+from surveys.errors import ResponseAlreadySubmitted, SurveyClosed, SurveyError
 from surveys.forms import ConsentForm, PageForm, WithdrawForm
 from surveys.models import Page, Response, Survey
 
@@ -85,7 +85,9 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
     language = _language(request, survey)
     _activate(request, language)
     invitation = request.GET.get("invitation", "")[:64]
-    form = ConsentForm(request.POST or None, initial={"invitation": invitation})
+    # Not `request.POST or None`: a POST with no boxes ticked must still show what is missing.
+    data = request.POST if request.method == "POST" else None
+    form = ConsentForm(data, initial={"invitation": invitation})
     if request.method == "POST":
         ratelimit.check_rate(request, "start")
         if form.is_bot():
@@ -141,7 +143,7 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     if not survey.is_accepting():
         return _error_page(
             request,
-            SurveyError(_("This survey has closed. The answers you saved are kept. Thank you.")),
+            SurveyClosed(_("This survey has closed. The answers you saved are kept. Thank you.")),
             survey,
         )
     pages = selectors.survey_pages(survey=survey)
@@ -151,6 +153,8 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     index = visible.index(page)
     questions = selectors.visible_questions(page=page, answers=values)
     action = request.POST.get("action", "next") if request.method == "POST" else None
+    if action not in (None, "back", "save", "next", "submit"):
+        action = "next"  # an unknown action must not skip the check of required answers
     form = PageForm(
         request.POST if request.method == "POST" else None,
         questions=questions,
@@ -263,7 +267,8 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @handles_survey_errors
 def withdraw(request: HttpRequest) -> HttpResponse:
-    form = WithdrawForm(request.POST or None, initial={"receipt": request.GET.get("code", "")})
+    data = request.POST if request.method == "POST" else None
+    form = WithdrawForm(data, initial={"receipt": request.GET.get("code", "")})
     if request.method == "POST":
         ratelimit.check_rate(request, "withdraw")
         if form.is_bot():

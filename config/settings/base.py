@@ -173,3 +173,30 @@ LOGGING = {
 }
 EXPOSURE_TRUSTED_PROXIES = env.int("EXPOSURE_TRUSTED_PROXIES", default=0)
 CSRF_FAILURE_VIEW = "surveys.views.csrf_failure"
+
+# --- classifier (owned by the classifier app) -------------------------------------------------
+# Seed corpora: <EXPOSURE_SEED_DIR>/<codebook slug>/*.csv (text,label or text,labels columns).
+EXPOSURE_SEED_DIR = env.path("EXPOSURE_SEED_DIR", default=BASE_DIR / "classifier" / "data")
+# A text whose prediction keeps failing is marked failed for good after this many attempts.
+EXPOSURE_CLASSIFY_MAX_ATTEMPTS = env.int("EXPOSURE_CLASSIFY_MAX_ATTEMPTS", default=3)
+# Pending rows older than this were lost on the way to the broker; the sweep re-queues them.
+EXPOSURE_CLASSIFY_PENDING_GRACE = env.int("EXPOSURE_CLASSIFY_PENDING_GRACE", default=60)
+# A running claim older than the hard time limit belongs to a worker that died.
+EXPOSURE_CLASSIFY_STALE_SECONDS = CELERY_TASK_TIME_LIMIT + 60
+EXPOSURE_QUEUE_DEFAULT = "default"
+EXPOSURE_QUEUE_TRAINING = "default"  # point at a dedicated queue when training moves to its own worker
+CELERY_TASK_ROUTES = {
+    "classifier.tasks.classify_batch": {"queue": EXPOSURE_QUEUE_DEFAULT},
+    "classifier.tasks.sweep": {"queue": EXPOSURE_QUEUE_DEFAULT},
+    "classifier.tasks.retrain": {"queue": EXPOSURE_QUEUE_TRAINING},
+    "classifier.tasks.reclassify_all": {"queue": EXPOSURE_QUEUE_TRAINING},
+}
+CELERY_BEAT_SCHEDULE = {
+    "classifier-sweep": {
+        "task": "classifier.tasks.sweep",
+        "schedule": 60.0,
+        # A sweep that waited longer than a minute is superseded by the next one.
+        "options": {"expires": 55},
+    },
+}
+# --- end classifier ---------------------------------------------------------------------------

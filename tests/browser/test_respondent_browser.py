@@ -1,0 +1,188 @@
+"""The respondent form in headless Chromium: the default survey, in English and in Chinese."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from surveys.models import Response
+from tests.surveys.helpers import DEFAULT_ANSWERS, DEFAULT_PAGES_SHOWN, ui
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TOTALS = [6, 6, 7, 7, 7, 8, 8, 8]  # visible pages grow as answers reveal tool_use, loss_details
+TITLES = {
+    "en": "Generative video AI and creative work",
+    "zh-hans": "生成式视频人工智能与创意工作",
+}
+FIRST_PAGE = {"en": "About you and your work", "zh-hans": "关于您和您的工作"}
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _allow_sync_orm_beside_playwright() -> Iterator[None]:
+    # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync
+    # code. Set only while these tests run, so that it leaks into no other test or subprocess.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing: install Chromium (apt-get install chromium) to run this"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests must run in CI, but {reason}", pytrace=False)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[Any]:
+    context = browser.new_context(locale="en-US")
+    context.set_default_timeout(15_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def survey(transactional_db, default_definition):  # type: ignore[no-untyped-def]
+    from surveys.definitions import survey_import
+
+    return survey_import(definition=default_definition)
+
+
+def _fill(page: Any, data: dict[str, Any]) -> None:
+    for name, value in data.items():
+        field = page.locator(f'[name="{name}"]').first
+        tag = field.evaluate("element => element.tagName.toLowerCase()")
+        kind = field.get_attribute("type") or ""
+        if tag == "select":
+            page.select_option(f'select[name="{name}"]', value)
+        elif kind in {"radio", "checkbox"}:
+            for code in value if isinstance(value, list) else [value]:
+                page.check(f'input[name="{name}"][value="{code}"]')
+        else:
+            field.fill(value)
+
+
+def _progress(page: Any) -> str:
+    return page.locator(".progress p").inner_text().strip()
+
+
+def _walk_the_survey(page: Any, live_server: Any, language: str) -> str:
+    """Fill in every shown page of the default survey; returns the receipt code."""
+    for number, code in enumerate(DEFAULT_PAGES_SHOWN, start=1):
+        assert page.locator("html").get_attribute("lang") == language
+        expected = ui(
+            "Page %(number)s of %(total)s", language, number=number, total=TOTALS[number - 1]
+        )
+        assert _progress(page) == expected
+        answers = dict(DEFAULT_ANSWERS[code])
+        if code == "about_you":
+            # The keyboard: from the box before it, Tab reaches the first employment option
+            # and Space selects it.
+            answers.pop("q_employment_type")
+            page.focus("#q_occupation__other")
+            page.keyboard.press("Tab")
+            focused = page.evaluate("document.activeElement.id")
+            assert focused == "q_employment_type-1"
+            page.keyboard.press("Space")
+            assert page.is_checked("#q_employment_type-1")
+        _fill(page, answers)
+        action = "submit" if code == DEFAULT_PAGES_SHOWN[-1] else "next"
+        with page.expect_navigation():
+            page.click(f'button[name="action"][value="{action}"]')
+        assert page.locator(".error").count() == 0, page.locator(".error").all_inner_texts()
+    assert re.search(r"/thanks/$", page.url)
+    return page.locator("#receipt-code").inner_text().strip()
+
+
+def _assert_stored(language: str) -> None:
+    response = Response.objects.get(language=language)
+    assert response.status == Response.Status.COMPLETE
+    assert response.submitted_at is not None
+    answers = {(a.question.code, a.row): a for a in response.answers.select_related("question")}
+    expected = {
+        (field[2:].split("__")[0], field.split("__")[1] if "__" in field else "")
+        for code in DEFAULT_PAGES_SHOWN
+        for field in DEFAULT_ANSWERS[code]
+    }
+    assert set(answers) == expected
+    assert answers["employment_type", ""].choice == "staff"  # chosen with the keyboard
+    assert answers["occupation", ""].choice == "2655"
+    assert answers["country", ""].choice == "CN"
+    assert answers["years_experience", ""].number == 12
+    assert answers["tools_used", ""].choices == ["runway", "kling"]
+    assert answers["exposure_matrix", "rates_fallen"].choice == "3"
+    assert answers["lost_work", ""].boolean is True
+    assert answers["gained_work", ""].boolean is False
+    assert answers["loss_share", ""].choice == "10_25"
+    assert answers["change_text", ""].text == DEFAULT_ANSWERS["your_words"]["q_change_text"]
+    assert set(response.page_seconds) == set(DEFAULT_PAGES_SHOWN)
+
+
+def test_default_survey_in_english(page, live_server, survey):
+    page.goto(f"{live_server.url}/")
+    assert page.url.endswith(f"/s/{survey.slug}/")
+    assert page.locator("h1").inner_text() == TITLES["en"]
+    assert Response.objects.count() == 0
+    page.check("#id_consent")
+    page.check("#id_adult")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert page.locator("h1").inner_text() == FIRST_PAGE["en"]
+    receipt = _walk_the_survey(page, live_server, "en")
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", receipt)
+    _assert_stored("en")
+
+
+def test_default_survey_in_chinese_through_the_switcher(page, live_server, survey):
+    page.goto(f"{live_server.url}/s/{survey.slug}/")
+    assert page.locator("html").get_attribute("lang") == "en"
+    change = page.locator("form.lang button[type=submit]")
+    needs_click = change.is_visible()  # with scripts on, choosing a language submits at once
+    with page.expect_navigation():
+        page.select_option("#language-switch", "zh-hans")
+        if needs_click:
+            change.click()
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    assert page.locator("h1").inner_text() == TITLES["zh-hans"]
+    page.check("#id_consent")
+    page.check("#id_adult")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert page.locator("h1").inner_text() == FIRST_PAGE["zh-hans"]
+    assert page.get_by_text("您的主要职业是什么？").count() == 1
+    receipt = _walk_the_survey(page, live_server, "zh-hans")
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", receipt)
+    _assert_stored("zh-hans")
