@@ -7,7 +7,11 @@ class ClassifierConfig(AppConfig):
 
     def ready(self) -> None:
         from classifier.receivers import on_response_completed
+        from classifier.variables import ClassificationVariables
         from surveys.signals import response_completed
+        from surveys.variables import register_provider
+
+        register_provider(ClassificationVariables())
 
         response_completed.connect(
             on_response_completed, dispatch_uid="classifier.response_completed"

@@ -1,0 +1,177 @@
+"""The classifier's categories as survey variables, for exports, statistics and the admin.
+
+For every question flagged for classification and every codebook that codes it, a response gets
+the category (one column for a single-label codebook, one 0/1 column per category for a multi-label
+one), the confidence of the coding and its review status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import QuerySet
+
+from classifier.models import Category, Classification, Codebook
+from surveys.models import Question, Response, Survey
+from surveys.variables import SurveyVariable
+
+_REVIEW_LABELS = {
+    Classification.ReviewStatus.AUTO_CODED: {"en": "Auto-coded", "zh-hans": "自动编码"},
+    Classification.ReviewStatus.NEEDS_REVIEW: {"en": "Needs review", "zh-hans": "待复核"},
+    Classification.ReviewStatus.REVIEWED: {"en": "Reviewed by a coder", "zh-hans": "已人工复核"},
+}
+_FLAG_LABELS = {"1": {"en": "coded", "zh-hans": "是"}, "0": {"en": "not coded", "zh-hans": "否"}}
+
+
+def _slug(value: str) -> str:
+    return value.replace("-", "_")
+
+
+def _codebooks_for(question: Question, codebooks: list[Codebook]) -> list[Codebook]:
+    return [c for c in codebooks if not c.question_codes or question.code in c.question_codes]
+
+
+class ClassificationVariables:
+    """A `surveys.variables.VariableProvider` for classification results."""
+
+    name = "classification"
+
+    def variables(self, survey: Survey) -> list[SurveyVariable]:
+        questions = list(
+            Question.objects.filter(survey=survey, classify=True).order_by(
+                "page__position", "position"
+            )
+        )
+        if not questions:
+            return []
+        codebooks = list(Codebook.objects.order_by("slug").prefetch_related("categories"))
+        out: list[SurveyVariable] = []
+        for question in questions:
+            for codebook in _codebooks_for(question, codebooks):
+                out += self._for(question, codebook)
+        return out
+
+    def _for(self, question: Question, codebook: Codebook) -> list[SurveyVariable]:
+        base = f"cls_{question.code}_{_slug(codebook.slug)}"
+        categories: list[Category] = list(codebook.categories.all())
+
+        def label(suffix: dict[str, str]) -> dict[str, str]:
+            return {
+                lang: f"{question.text.get(lang, '')} — {codebook.name.get(lang, codebook.slug)}"
+                f"{suffix.get(lang, '')}"
+                for lang in ("en", "zh-hans")
+            }
+
+        group = f"{question.code}:{codebook.slug}"
+        out: list[SurveyVariable] = []
+        if codebook.multilabel:
+            for category in categories:
+                out.append(
+                    SurveyVariable(
+                        f"{base}_{_slug(category.code)}",
+                        label(
+                            {
+                                lang: f": {category.label.get(lang, category.code)}"
+                                for lang in ("en", "zh-hans")
+                            }
+                        ),
+                        "multi_flag",
+                        value_labels=_FLAG_LABELS,
+                        definitions={"1": category.definition},
+                        source=(self.name, "flag", question.pk, codebook.pk, category.code),
+                        group=group,
+                    )
+                )
+        else:
+            out.append(
+                SurveyVariable(
+                    base,
+                    label({}),
+                    "categorical",
+                    value_labels={c.code: c.label for c in categories},
+                    definitions={c.code: c.definition for c in categories},
+                    source=(self.name, "label", question.pk, codebook.pk),
+                    group=group,
+                )
+            )
+        out.append(
+            SurveyVariable(
+                f"{base}_conf",
+                label({"en": " (confidence)", "zh-hans": "（置信度）"}),
+                "numeric",
+                measure="scale",
+                source=(self.name, "confidence", question.pk, codebook.pk),
+                group=group,
+            )
+        )
+        out.append(
+            SurveyVariable(
+                f"{base}_review",
+                label({"en": " (review status)", "zh-hans": "（复核状态）"}),
+                "categorical",
+                value_labels=dict(_REVIEW_LABELS),
+                source=(self.name, "review", question.pk, codebook.pk),
+                group=group,
+            )
+        )
+        return out
+
+    def values(
+        self, survey: Survey, variables: Sequence[SurveyVariable], response_ids: Sequence[int]
+    ) -> dict[int, dict[str, Any]]:
+        wanted: dict[tuple[int, int], list[SurveyVariable]] = {}
+        for variable in variables:
+            wanted.setdefault((variable.source[2], variable.source[3]), []).append(variable)
+        if not wanted:
+            return {}
+        rows = Classification.objects.filter(
+            answer__response_id__in=response_ids,
+            answer__question_id__in={key[0] for key in wanted},
+            codebook_id__in={key[1] for key in wanted},
+            status=Classification.Status.DONE,
+        ).values_list(
+            "answer__response_id",
+            "answer__question_id",
+            "codebook_id",
+            "labels",
+            "confidence",
+            "review_status",
+        )
+        result: dict[int, dict[str, Any]] = {}
+        for response_id, question_id, codebook_id, labels, confidence, review in rows:
+            values = result.setdefault(response_id, {})
+            for variable in wanted.get((question_id, codebook_id), []):
+                part = variable.source[1]
+                if part == "label":
+                    values[variable.name] = labels[0] if labels else None
+                elif part == "flag":
+                    values[variable.name] = 1 if variable.source[4] in labels else 0
+                elif part == "confidence":
+                    values[variable.name] = confidence
+                elif part == "review":
+                    values[variable.name] = review or None
+        return result
+
+    def filter(
+        self, responses: QuerySet[Response], variable: SurveyVariable, code: str
+    ) -> QuerySet[Response]:
+        """Responses whose value of `variable` is `code` (a category, or a review status)."""
+        part, question_id, codebook_id = variable.source[1:4]
+        rows = Classification.objects.filter(
+            answer__question_id=question_id,
+            codebook_id=codebook_id,
+            status=Classification.Status.DONE,
+        )
+        if part == "review":
+            return responses.filter(
+                pk__in=rows.filter(review_status=code).values("answer__response_id")
+            )
+        category = variable.source[4] if part == "flag" else code
+        # Labels are a JSON list; matching in Python keeps this portable across SQLite/PostgreSQL.
+        matching = [
+            response_id
+            for response_id, labels in rows.values_list("answer__response_id", "labels")
+            if (category in labels) == (part != "flag" or code == "1")
+        ]
+        return responses.filter(pk__in=matching)
