@@ -146,6 +146,14 @@ def _eager_unless_worker(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
+def shipped_codebooks(db):  # type: ignore[no-untyped-def]
+    """The shipped codebooks, also after a transactional test flushed the migration's rows."""
+    from classifier.codebooks import codebooks_install
+
+    codebooks_install()
+
+
+@pytest.fixture
 def active_models(db, artifacts: dict[str, Artifact]):  # type: ignore[no-untyped-def]
     """An active ModelVersion per shipped codebook, pointing at the session's artifacts."""
     from classifier.models import Codebook, ModelVersion

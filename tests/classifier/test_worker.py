@@ -11,9 +11,9 @@ from tests.classifier.conftest import submit
 
 
 @pytest.mark.worker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_submitted_response_is_classified_by_a_real_worker(
-    celery_worker_process, default_survey, active_models
+    celery_worker_process, shipped_codebooks, default_survey, active_models
 ):
     response, _ = submit(
         default_survey,

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from classifier import selectors, services
+from classifier.codebooks import codebooks_install
 from classifier.management.commands._common import command_errors
 from classifier.models import Codebook
 
@@ -18,6 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         trained = 0
+        codebooks_install()  # brings back a shipped codebook that was deleted
         for codebook in Codebook.objects.all():
             active = selectors.codebook_active_version(codebook=codebook)
             if active and selectors.model_version_path(version=active).is_file():

@@ -1,0 +1,142 @@
+"""Turning raw row values into spreadsheet cells (CSV and XLSX share these rules)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import numbers
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .layout import code_key
+from .safety import neutralise
+from .schema import ExportError, Variable, check_variables
+
+Cell = None | int | float | Decimal | str | dt.datetime | dt.date
+Converter = Callable[[Any], Cell]
+
+
+def is_canonical_int(code: str) -> bool:
+    """True for codes that read back as the same integer ("3", "-1", "2655"; not "03" or "+1")."""
+    try:
+        return str(int(code)) == code
+    except ValueError:
+        return False
+
+
+def to_number(value: Any, variable: Variable) -> int | float | Decimal | None:
+    """A numeric cell: ints stay ints, NaN becomes missing, numeric strings are parsed."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Decimal):
+        if value.is_nan():
+            return None
+        return float(value) if value.is_infinite() else value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return None if math.isnan(number) else number
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            return to_number(Decimal(value.strip()), variable)
+        except InvalidOperation:
+            pass
+    raise ExportError(f"{variable.name}: {value!r} is not a number")
+
+
+def to_flag(value: Any, variable: Variable) -> int | None:
+    """A multi_flag cell: 0 or 1 (accepts bools and "0"/"1"), or missing."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value in (0, 1) and not isinstance(value, str):
+        return int(value)
+    if value in ("0", "1"):
+        return int(value)
+    raise ExportError(f"{variable.name}: {value!r} is not a 0/1 flag")
+
+
+def to_utc_naive(value: dt.datetime) -> dt.datetime:
+    """Aware datetimes converted to UTC and made naive (no export format keeps the offset)."""
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.replace(tzinfo=None)
+
+
+def _categorical(variable: Variable, labels: bool) -> Converter:
+    def raw(code: str) -> Cell:
+        # Integer codes are numbers (so "-1" is not mistaken for a formula); others are text.
+        return int(code) if is_canonical_int(code) else neutralise(code)
+
+    known: dict[str, Cell] = {
+        code: (neutralise(label) if labels else raw(code))
+        for code, label in variable.value_labels.items()
+    }
+
+    def convert(value: Any) -> Cell:
+        if value is None:
+            return None
+        code = code_key(value, variable)
+        if code in known:
+            return known[code]
+        # A code without a label (labels mode too): write the code rather than lose the answer.
+        return raw(code)
+
+    return convert
+
+
+def _text(value: Any) -> Cell:
+    if value is None:
+        return None
+    return neutralise(value if isinstance(value, str) else str(value))
+
+
+def to_datetime(value: Any, variable: Variable) -> dt.datetime | dt.date | None:
+    """A datetime cell in UTC without time zone; dates stay dates; ISO 8601 strings are parsed."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ExportError(f"{variable.name}: {value!r} is not an ISO 8601 datetime") from None
+    if isinstance(value, dt.datetime):
+        return to_utc_naive(value)
+    if isinstance(value, dt.date):
+        return value
+    raise ExportError(f"{variable.name}: {value!r} is not a date or datetime")
+
+
+def converter_for(variable: Variable, *, labels: bool) -> Converter:
+    """The function that turns one raw value of ``variable`` into a safe spreadsheet cell."""
+    if variable.kind == "categorical":
+        return _categorical(variable, labels)
+    if variable.kind == "multi_flag":
+        return lambda value: to_flag(value, variable)
+    if variable.kind == "numeric":
+        return lambda value: to_number(value, variable)
+    if variable.kind == "text":
+        return _text
+    return lambda value: to_datetime(value, variable)
+
+
+def iter_cells(
+    rows: Iterable[Sequence[Any]], variables: Sequence[Variable], *, labels: bool
+) -> Iterator[list[Cell]]:
+    """Lazily convert rows to cells, checking that each row has one value per variable."""
+    check_variables(variables)
+    converters = [converter_for(variable, labels=labels) for variable in variables]
+    width = len(converters)
+    for index, row in enumerate(rows):
+        if len(row) != width:
+            raise ExportError(f"row {index}: {len(row)} values for {width} variables")
+        yield [convert(value) for convert, value in zip(converters, row, strict=True)]
