@@ -31,7 +31,7 @@ run: setup
 	@export REDIS_URL=$$($(REDIS_PROBE)); \
 	if [ -n "$$REDIS_URL" ]; then \
 	  echo "Redis answers at $$REDIS_URL: starting a Celery worker (with the periodic sweep)."; \
-	  $(VENV)/bin/celery -A config worker --beat --loglevel INFO --concurrency 2 \
+	  $(VENV)/bin/celery -A config worker --beat -Q default,exports --loglevel INFO --concurrency 2 \
 	    --schedule var/celerybeat-schedule & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	else \
@@ -41,7 +41,7 @@ run: setup
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
 worker: $(VENV)/.installed
-	$(VENV)/bin/celery -A config worker --loglevel INFO
+	$(VENV)/bin/celery -A config worker -Q default,exports --loglevel INFO
 
 test: $(VENV)/.installed
 	$(VENV)/bin/lint-imports
