@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "surveys",
     "classifier",
 ]
@@ -151,13 +152,21 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": env("API_USER_THROTTLE", default="1000/hour")},
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env("API_USER_THROTTLE", default="1000/hour"),
+        "anon": env("API_ANON_THROTTLE", default="200/hour"),  # public statistics
+        "token": env("API_TOKEN_THROTTLE", default="30/hour"),  # password guesses per address
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Exposure API",
     "DESCRIPTION": "Aggregate statistics and research data of Exposure surveys.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files come from drf-spectacular-sidecar, served from our origin (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Exposure's own settings.
@@ -201,3 +210,36 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 # --- end classifier ---------------------------------------------------------------------------
+
+# --- exports (owned by surveys: export_services, tasks, views_exports) ------------------------
+# Export files are written here (never served by the web server directly: downloads go through
+# the permission-checking view) and deleted by the sweep EXPORT_EXPIRY_HOURS after they are done.
+EXPORT_DIR = Path(str(env.path("EXPOSURE_EXPORT_DIR", default=Path(str(MEDIA_ROOT)) / "exports")))
+EXPORT_EXPIRY_HOURS = env.int("EXPOSURE_EXPORT_EXPIRY_HOURS", default=72)
+# Long exports run on their own queue so they never hold up classification; a worker started
+# with `-Q default,exports` serves both, `-Q exports` only exports.
+EXPORT_QUEUE = env("EXPOSURE_EXPORT_QUEUE", default="exports")
+# Below the broker's visibility timeout, or Redis would hand a long export to a second worker.
+EXPORT_TIME_LIMIT = env.int(
+    "EXPOSURE_EXPORT_TIME_LIMIT", default=max(CELERY_BROKER_VISIBILITY_TIMEOUT - 300, 120)
+)
+# A running claim older than this belongs to a worker that died; the sweep re-queues the job.
+EXPORT_STALE_SECONDS = EXPORT_TIME_LIMIT + 60
+# A pending job older than this was lost on the way to the broker; the sweep sends it again.
+EXPORT_PENDING_GRACE = env.int("EXPOSURE_EXPORT_PENDING_GRACE", default=120)
+EXPORT_MAX_ATTEMPTS = env.int("EXPOSURE_EXPORT_MAX_ATTEMPTS", default=3)
+EXPORT_PROGRESS_EVERY = env.int("EXPOSURE_EXPORT_PROGRESS_EVERY", default=1000)  # rows
+# Larger CSV downloads than this are refused in the browser: request a background export.
+EXPORT_STREAM_MAX_ROWS = env.int("EXPOSURE_EXPORT_STREAM_MAX_ROWS", default=50_000)
+CELERY_TASK_ROUTES.update(
+    {
+        "surveys.tasks.export_run": {"queue": EXPORT_QUEUE},
+        "surveys.tasks.exports_sweep": {"queue": EXPORT_QUEUE},
+    }
+)
+CELERY_BEAT_SCHEDULE["exports-sweep"] = {
+    "task": "surveys.tasks.exports_sweep",
+    "schedule": 300.0,
+    "options": {"expires": 290},
+}
+# --- end exports ------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""The research API (Django REST Framework): surveys, statistics and raw responses."""

@@ -1,0 +1,313 @@
+"""Input serializers for the API's query parameters, output serializers for its answers.
+
+Inputs check shape (types, dates, ranges, the VAR:CODE syntax); names are resolved against the
+survey by `surveys.selectors_statistics`, whose errors the views turn into 400 answers too.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.http import QueryDict
+from rest_framework import serializers
+
+from surveys.statistics import MIN_K
+
+MAX_PAGE_SIZE = 500
+TOO_MANY_VARIABLES = (
+    "At most two variables: one 'variable' and at most one 'by' (each given once, no commas)."
+)
+
+
+def _given(data: Any, name: str) -> list[str]:
+    if isinstance(data, QueryDict):
+        return data.getlist(name)
+    value = data.get(name) if hasattr(data, "get") else None
+    return [] if value is None else [value]
+
+
+class StatisticsParamsSerializer(serializers.Serializer):
+    """Query parameters of the statistics endpoint."""
+
+    variable = serializers.CharField(
+        max_length=200, help_text="Name of the variable (see the survey's 'variables')."
+    )
+    by = serializers.CharField(
+        max_length=200,
+        required=False,
+        help_text="A second, categorical variable: cross-tabulate (rows) or group the means.",
+    )
+    stat = serializers.ChoiceField(
+        choices=["count", "mean"],
+        default="count",
+        help_text="count: counts and percentages; mean: means of a numeric or Likert variable.",
+    )
+    language = serializers.CharField(
+        max_length=10, required=False, help_text="Only responses given in this language."
+    )
+    status = serializers.ChoiceField(
+        choices=["complete", "in_progress", "all"],
+        default="complete",
+        help_text="Which responses count (complete by default).",
+    )
+    filter = serializers.ListField(
+        child=serializers.CharField(max_length=300),
+        required=False,
+        max_length=20,
+        help_text=(
+            "VAR:CODE, repeatable. Codes of one variable are alternatives (any may match); "
+            "different variables must all match."
+        ),
+    )
+    k = serializers.IntegerField(
+        required=False,
+        min_value=MIN_K,
+        max_value=10_000,
+        error_messages={
+            "min_value": f"k must be at least {MIN_K}.",
+            "invalid": f"k must be a whole number, at least {MIN_K}.",
+        },
+        help_text="Minimum cell size; raised to the survey's own minimum when lower.",
+    )
+    weights = serializers.CharField(
+        max_length=200,
+        required=False,
+        help_text="Categorical variable whose categories are the post-stratification strata.",
+    )
+    targets = serializers.CharField(
+        max_length=5000,
+        required=False,
+        help_text="Target shares of the strata: CODE:SHARE,CODE:SHARE… (normalised to sum 1).",
+    )
+    lang = serializers.CharField(
+        max_length=10, required=False, help_text="Language of labels (default: the survey's)."
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # 'from' is a Python keyword, so the date bounds are added here rather than declared.
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(
+            required=False, help_text="Responses submitted on or after this date (YYYY-MM-DD)."
+        )
+        fields["to"] = serializers.DateField(
+            required=False, help_text="Responses submitted on or before this date (YYYY-MM-DD)."
+        )
+        return fields
+
+    def validate_filter(self, value: list[str]) -> list[tuple[str, str]]:
+        pairs = []
+        for item in value:
+            name, colon, code = item.partition(":")
+            if not colon or not name or not code:
+                raise serializers.ValidationError(
+                    f"Malformed filter {item!r}: write VARIABLE:CODE, for example country:CN."
+                )
+            pairs.append((name, code))
+        return pairs
+
+    def validate_targets(self, value: str) -> dict[str, float]:
+        shares: dict[str, float] = {}
+        for item in value.split(","):
+            code, colon, share = item.strip().partition(":")
+            if not colon or not code:
+                raise serializers.ValidationError(
+                    f"Malformed target {item!r}: write CODE:SHARE,CODE:SHARE…, "
+                    "for example en:0.6,zh-hans:0.4."
+                )
+            try:
+                number = float(share)
+            except ValueError:
+                raise serializers.ValidationError(
+                    f"The share of {code!r} is not a number: {share!r}."
+                ) from None
+            if not math.isfinite(number) or number < 0:
+                raise serializers.ValidationError(
+                    f"The share of {code!r} must be a non-negative number."
+                )
+            if code in shares:
+                raise serializers.ValidationError(f"Stratum {code!r} is given twice.")
+            shares[code] = number
+        if sum(shares.values()) <= 0:
+            raise serializers.ValidationError("Target shares must sum to a positive number.")
+        return shares
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name in ("variable", "by"):
+            if len(_given(self.initial_data, name)) > 1 or "," in attrs.get(name, ""):
+                raise serializers.ValidationError({name: TOO_MANY_VARIABLES})
+        start, end = attrs.get("from"), attrs.get("to")
+        if start and end and start > end:
+            raise serializers.ValidationError({"from": f"'from' ({start}) is after 'to' ({end})."})
+        if bool(attrs.get("weights")) != bool(attrs.get("targets")):
+            raise serializers.ValidationError(
+                {"weights": "Weighting needs both 'weights' (a variable) and 'targets'."}
+            )
+        return attrs
+
+
+class ResponsesParamsSerializer(serializers.Serializer):
+    """Query parameters of the raw responses endpoint (besides the opaque cursor)."""
+
+    updated_since = serializers.DateTimeField(
+        required=False,
+        help_text=(
+            "Only responses changed after this moment (ISO 8601). For incremental sync, pass "
+            "the largest updated_at received so far."
+        ),
+    )
+    page_size = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_PAGE_SIZE,
+        error_messages={
+            "min_value": f"page_size must be between 1 and {MAX_PAGE_SIZE}.",
+            "max_value": f"page_size must be between 1 and {MAX_PAGE_SIZE}.",
+            "invalid": f"page_size must be a whole number between 1 and {MAX_PAGE_SIZE}.",
+        },
+    )
+    status = serializers.ChoiceField(
+        choices=["complete", "in_progress", "all"],
+        default="complete",
+        help_text="Which responses to list (complete by default).",
+    )
+    cursor = serializers.CharField(
+        required=False, max_length=1000, help_text="The opaque cursor of the next/previous link."
+    )
+
+
+# --- outputs ------------------------------------------------------------------------------------
+
+
+class SurveyListOutputSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    title = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    status = serializers.CharField()
+    languages = serializers.ListField(child=serializers.CharField())
+    default_language = serializers.CharField()
+    public_statistics = serializers.BooleanField()
+    min_cell_size = serializers.IntegerField()
+    role = serializers.CharField(allow_null=True)
+    responses_complete = serializers.IntegerField()
+
+
+class ChoiceOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    is_other = serializers.BooleanField()
+    exclusive = serializers.BooleanField()
+
+
+class RowOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    text = serializers.DictField(child=serializers.CharField(allow_blank=True))
+
+
+class QuestionOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    type = serializers.CharField()
+    text = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    help_text = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    required = serializers.BooleanField()
+    classify = serializers.BooleanField()
+    scale = serializers.IntegerField(allow_null=True)
+    min_value = serializers.DecimalField(
+        max_digits=14, decimal_places=4, allow_null=True, coerce_to_string=False
+    )
+    max_value = serializers.DecimalField(
+        max_digits=14, decimal_places=4, allow_null=True, coerce_to_string=False
+    )
+    integer = serializers.BooleanField()
+    unit = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    condition = serializers.JSONField(allow_null=True)
+    choices = ChoiceOutputSerializer(many=True)
+    rows = RowOutputSerializer(many=True)
+
+
+class PageOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    position = serializers.IntegerField()
+    title = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    condition = serializers.JSONField(allow_null=True)
+    questions = QuestionOutputSerializer(many=True)
+
+
+class VariableOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    kind = serializers.CharField()
+    measure = serializers.CharField()
+    categorical = serializers.BooleanField()
+    group = serializers.CharField(allow_blank=True)
+    value_labels = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField(allow_blank=True))
+    )
+    definitions = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField(allow_blank=True))
+    )
+
+
+class CodebookCategoryOutputSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Category code (multi-label: the 0/1 variable's name).")
+    variable = serializers.CharField()
+    label = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    definition = serializers.DictField(child=serializers.CharField(allow_blank=True))
+
+
+class CodebookOutputSerializer(serializers.Serializer):
+    group = serializers.CharField(help_text="question code:codebook slug")
+    question = serializers.CharField()
+    codebook = serializers.CharField()
+    multilabel = serializers.BooleanField()
+    variables = serializers.ListField(child=serializers.CharField())
+    categories = CodebookCategoryOutputSerializer(many=True)
+
+
+class SurveyDetailOutputSerializer(SurveyListOutputSerializer):
+    description = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    pages = PageOutputSerializer(many=True)
+    variables = VariableOutputSerializer(many=True)
+    codebooks = CodebookOutputSerializer(many=True)
+
+
+class StatisticsVariableOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField(allow_blank=True)
+    kind = serializers.CharField()
+    measure = serializers.CharField()
+    categorical = serializers.BooleanField()
+    value_labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
+
+
+class StatisticsOutputSerializer(serializers.Serializer):
+    survey = serializers.SlugField()
+    stat = serializers.CharField()
+    lang = serializers.CharField()
+    variable = StatisticsVariableOutputSerializer()
+    by = StatisticsVariableOutputSerializer(allow_null=True)
+    filters = serializers.JSONField()
+    n = serializers.IntegerField(
+        allow_null=True, help_text="Responses selected; null when publishing it would disclose."
+    )
+    n_suppressed = serializers.BooleanField()
+    k = serializers.IntegerField(help_text="Minimum cell size applied.")
+    k_requested = serializers.IntegerField(allow_null=True)
+    k_note = serializers.CharField(allow_blank=True)
+    weighted = serializers.BooleanField()
+    weighting = serializers.JSONField(allow_null=True)
+    table = serializers.JSONField(
+        help_text=(
+            "kind=frequency|crosstab (cells with code, label, n, percent, ci, suppressed; "
+            "totals) or kind=means (groups and overall). Suppressed figures are null."
+        )
+    )
+
+
+class ResponseOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    language = serializers.CharField()
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    values = serializers.DictField(help_text="Values keyed by variable name.")

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from surveys.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/token/", views.TokenApi.as_view(), name="token"),
+    path("surveys/", views.SurveyListApi.as_view(), name="survey-list"),
+    path("surveys/<slug:slug>/", views.SurveyDetailApi.as_view(), name="survey-detail"),
+    path(
+        "surveys/<slug:slug>/statistics/", views.StatisticsApi.as_view(), name="survey-statistics"
+    ),
+    path(
+        "surveys/<slug:slug>/responses/", views.ResponseListApi.as_view(), name="survey-responses"
+    ),
+]

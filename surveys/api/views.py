@@ -1,0 +1,263 @@
+"""The research API: surveys, their statistics and raw responses (thin views over selectors).
+
+Access: a role on the survey (see `surveys.access`); anyone may read the structure and the
+statistics of a survey published with public_statistics. A survey the caller has no business
+with answers 404 (or 401 to an anonymous caller) exactly like a slug that does not exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import re
+from typing import Any
+
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework import exceptions, serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
+
+from surveys.access import audit_record, has_permission, role_of
+from surveys.api import serializers as io
+from surveys.api.selectors import (
+    api_response_values,
+    api_responses,
+    api_survey_detail,
+    api_surveys_for,
+)
+from surveys.middleware import DEFAULT_POLICY
+from surveys.models import AuditEntry, Survey
+from surveys.selectors_statistics import (
+    StatisticsInputError,
+    statistics_compute,
+    statistics_request_build,
+)
+
+logger = logging.getLogger(__name__)
+
+SLUG = OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH)
+
+
+def _survey_or_error(request: Request, slug: str, permission: str, *, public: bool) -> Survey:
+    """The survey if the caller may use it for `permission` (or it is public and `public`).
+
+    Unknown and other people's surveys look the same: 401 to anonymous callers, 404 to others.
+    """
+    survey = Survey.objects.filter(slug=slug).first()
+    user = request.user
+    if survey is not None:
+        if has_permission(user=user, survey=survey, permission=permission):
+            return survey
+        if public and survey.public_statistics:
+            return survey
+    if not user.is_authenticated:
+        raise exceptions.NotAuthenticated()
+    if survey is None or (
+        role_of(user=user, survey=survey) is None and not survey.public_statistics
+    ):
+        raise exceptions.NotFound("No such survey.")
+    raise exceptions.PermissionDenied("Your role on this survey does not allow this.")
+
+
+def _params(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class JsonApiView(APIView):
+    # JSON only: the browsable API's HTML would need inline script, which the CSP forbids.
+    renderer_classes = [JSONRenderer]
+
+
+class TokenThrottle(AnonRateThrottle):
+    """Password guesses per client address."""
+
+    scope = "token"
+
+
+class TokenApi(ObtainAuthToken):
+    """Exchange a username and password for the user's API token."""
+
+    renderer_classes = [JSONRenderer]
+    throttle_classes = [TokenThrottle]
+
+
+class SurveyListApi(JsonApiView):
+    @extend_schema(
+        summary="The caller's surveys",
+        responses=io.SurveyListOutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        surveys = api_surveys_for(user=request.user)
+        data = [
+            {
+                "slug": s.slug,
+                "title": s.title,
+                "status": s.status,
+                "languages": s.languages,
+                "default_language": s.default_language,
+                "public_statistics": s.public_statistics,
+                "min_cell_size": s.min_cell_size,
+                # Superusers hold no role rows; they act as owners.
+                "role": s.user_role or ("owner" if request.user.is_superuser else None),
+                "responses_complete": s.responses_complete,
+            }
+            for s in surveys
+        ]
+        return Response(io.SurveyListOutputSerializer(data, many=True).data)
+
+
+class SurveyDetailApi(JsonApiView):
+    permission_classes = [AllowAny]
+    throttle_classes = [UserRateThrottle, AnonRateThrottle]
+
+    @extend_schema(
+        summary="A survey's questions, variables and codebooks",
+        parameters=[SLUG],
+        responses=io.SurveyDetailOutputSerializer,
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        survey = _survey_or_error(request, slug, "statistics", public=True)
+        detail = api_survey_detail(survey=survey, role=role_of(user=request.user, survey=survey))
+        return Response(io.SurveyDetailOutputSerializer(detail).data)
+
+
+class StatisticsApi(JsonApiView):
+    permission_classes = [AllowAny]
+    throttle_classes = [UserRateThrottle, AnonRateThrottle]
+
+    @extend_schema(
+        summary="Counts, percentages or means of a variable, with disclosure control",
+        parameters=[SLUG, io.StatisticsParamsSerializer],
+        responses=io.StatisticsOutputSerializer,
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        survey = _survey_or_error(request, slug, "statistics", public=True)
+        params = _params(io.StatisticsParamsSerializer, request)
+        try:
+            statistics_request = statistics_request_build(
+                survey=survey,
+                variable=params["variable"],
+                by=params.get("by"),
+                stat=params["stat"],
+                status=params["status"],
+                date_from=params.get("from"),
+                date_to=params.get("to"),
+                language=params.get("language"),
+                filters=params.get("filter", []),
+                k=params.get("k"),
+                weights=params.get("weights"),
+                targets=params.get("targets"),
+                lang=params.get("lang"),
+            )
+            result = statistics_compute(request=statistics_request)
+        except StatisticsInputError as error:
+            raise exceptions.ValidationError({error.field: [error.message]}) from error
+        except ValueError as error:
+            # The statistics core rejects data it cannot summarise; that is the request's doing.
+            logger.info("statistics request rejected: %s", error)
+            raise exceptions.ValidationError({"detail": [str(error)]}) from error
+        return Response(io.StatisticsOutputSerializer(result).data)
+
+
+class ResponseCursorPagination(CursorPagination):
+    ordering = ("updated_at", "id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = io.MAX_PAGE_SIZE
+
+    def decode_cursor(self, request: Request) -> Any:
+        invalid = exceptions.ValidationError(
+            {"cursor": ["Invalid cursor: use the next or previous link as given."]}
+        )
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound as error:
+            raise invalid from error
+        # The position is compared with updated_at in SQL: a forged one must not get that far.
+        if cursor is not None and cursor.position is not None:
+            try:
+                moment = parse_datetime(cursor.position)
+            except ValueError:
+                moment = None
+            if moment is None:
+                raise invalid
+        return cursor
+
+
+class ResponseListApi(JsonApiView):
+    pagination_class = ResponseCursorPagination
+
+    @extend_schema(
+        summary="Raw responses, for incremental sync (not for coders)",
+        parameters=[SLUG, io.ResponsesParamsSerializer],
+        responses=io.ResponseOutputSerializer(many=True),
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        survey = _survey_or_error(request, slug, "view", public=False)
+        params = _params(io.ResponsesParamsSerializer, request)
+        responses = api_responses(
+            survey=survey, status=params["status"], updated_since=params.get("updated_since")
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(responses, request, view=self)
+        if not params.get("cursor"):
+            audit_record(
+                actor=request.user,
+                action=AuditEntry.Action.EXPORT,
+                survey=survey,
+                summary="Raw responses read through the API",
+                details={
+                    "status": params["status"],
+                    "updated_since": request.query_params.get("updated_since", ""),
+                },
+            )
+        data = [
+            {
+                "public_id": response.public_id,
+                "language": response.language,
+                "status": response.status,
+                "started_at": response.started_at,
+                "submitted_at": response.submitted_at,
+                "updated_at": response.updated_at,
+                "values": values,
+            }
+            for response, values in api_response_values(survey=survey, responses=page or [])
+        ]
+        return paginator.get_paginated_response(io.ResponseOutputSerializer(data, many=True).data)
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from our own static files, its start-up script in a separate request.
+
+    The page's only inline code is drf-spectacular's small <style> block: this page's policy
+    allows exactly that block by its hash and is otherwise the site's policy.
+    """
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.GET.get("script") is None and response.status_code == 200:
+            response.render()
+            hashes = " ".join(
+                f"'sha256-{base64.b64encode(hashlib.sha256(block).digest()).decode()}'"
+                for block in re.findall(rb"<style>(.*?)</style>", response.content, re.S)
+            )
+            policy = getattr(settings, "EXPOSURE_CSP", DEFAULT_POLICY)
+            if hashes:
+                policy = policy.replace("style-src 'self'", f"style-src 'self' {hashes}", 1)
+            response["Content-Security-Policy"] = policy
+        return response

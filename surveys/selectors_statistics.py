@@ -1,0 +1,619 @@
+"""Statistics of a survey's responses: the Django side of `surveys.statistics`.
+
+Turns the statistics API's parameters (variable names, filters, weights) into the plain values the
+statistics core takes, and its tables into JSON-able dicts with labels. Unweighted counts of
+answer and response variables are grouped in SQL (each variable one LEFT JOIN of the answers on
+the response), so a frequency table or cross-tabulation never loads the respondents' rows;
+weighted tables, means, multiple-choice flags and provider (classification) variables are read
+through `surveys.variables.response_rows`, chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import numpy as np
+from django.conf import settings
+from django.db.models import Count, FilteredRelation, Q, QuerySet
+
+from surveys import statistics
+from surveys.i18n import translate
+from surveys.models import Response, Survey
+from surveys.variables import SurveyVariable, response_rows, responses_where, survey_variables
+
+Stat = Literal["count", "mean"]
+StatusChoice = Literal["complete", "in_progress", "all"]
+
+# Above this many value labels (countries, occupations) a table lists only the categories that
+# occur, rather than hundreds of zero rows.
+MAX_LISTED_CATEGORIES = 50
+_SQL_ORIGINS = {"answer", "response"}
+
+
+class StatisticsInputError(ValueError):
+    """A statistics request that cannot be answered; `field` names the parameter at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StatisticsRequest:
+    """A statistics request with every name resolved against the survey."""
+
+    survey: Survey
+    variable: SurveyVariable
+    by: SurveyVariable | None = None
+    stat: Stat = "count"
+    status: StatusChoice = "complete"
+    date_from: date | None = None
+    date_to: date | None = None
+    language: str | None = None
+    filters: tuple[tuple[SurveyVariable, str], ...] = ()
+    k_requested: int | None = None
+    weights: SurveyVariable | None = None
+    targets: dict[str, float] = field(default_factory=dict)
+    lang: str = "en"
+
+    @property
+    def k(self) -> int:
+        """The suppression threshold: the request's, raised to the survey's minimum."""
+        return max(self.k_requested or 0, self.survey.min_cell_size, statistics.MIN_K)
+
+
+# --- resolving names ----------------------------------------------------------------------------
+
+
+def _unknown_variable(name: str, variables: Sequence[SurveyVariable], survey: Survey) -> str:
+    names = [v.name for v in variables]
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return (
+        f"Unknown variable {name!r}.{hint} The survey's variables are listed under 'variables' "
+        f"in GET /api/v1/surveys/{survey.slug}/."
+    )
+
+
+def _is_likert(variable: SurveyVariable) -> bool:
+    return variable.kind == "categorical" and variable.measure == "ordinal"
+
+
+def statistics_request_build(
+    *,
+    survey: Survey,
+    variable: str,
+    by: str | None = None,
+    stat: Stat = "count",
+    status: StatusChoice = "complete",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    language: str | None = None,
+    filters: Sequence[tuple[str, str]] = (),
+    k: int | None = None,
+    weights: str | None = None,
+    targets: dict[str, float] | None = None,
+    lang: str | None = None,
+) -> StatisticsRequest:
+    """Resolve the API's names against `survey`; raises StatisticsInputError saying what's wrong."""
+    variables = survey_variables(survey=survey)
+    by_name = {v.name: v for v in variables}
+
+    def resolve(name: str, param: str) -> SurveyVariable:
+        found = by_name.get(name)
+        if found is None:
+            raise StatisticsInputError(param, _unknown_variable(name, variables, survey))
+        return found
+
+    main = resolve(variable, "variable")
+    if main.kind in {"text", "datetime"}:
+        raise StatisticsInputError(
+            "variable",
+            f"{main.name!r} is a {main.kind} variable; statistics need a categorical variable "
+            "(counts) or a numeric or Likert variable (stat=mean).",
+        )
+    if stat == "mean":
+        if not (main.kind == "numeric" or _is_likert(main)):
+            raise StatisticsInputError(
+                "stat",
+                f"stat=mean needs a numeric or Likert variable; {main.name!r} is {main.kind}. "
+                "Leave out stat for counts and percentages.",
+            )
+    elif not main.categorical:
+        raise StatisticsInputError(
+            "variable",
+            f"{main.name!r} is {main.kind}, not categorical: use stat=mean for its mean.",
+        )
+    group = None
+    if by:
+        group = resolve(by, "by")
+        if not group.categorical:
+            raise StatisticsInputError(
+                "by", f"{group.name!r} is {group.kind}; 'by' needs a categorical variable."
+            )
+        if group.name == main.name:
+            raise StatisticsInputError("by", "'by' must name a different variable.")
+    if date_from and date_to and date_from > date_to:
+        raise StatisticsInputError("from", f"'from' ({date_from}) is after 'to' ({date_to}).")
+    if language is not None and language not in survey.languages:
+        raise StatisticsInputError(
+            "language",
+            f"Unknown language {language!r}; this survey's languages: "
+            f"{', '.join(survey.languages)}.",
+        )
+    output_language = lang or survey.default_language
+    if lang is not None and lang not in _output_languages(survey):
+        raise StatisticsInputError(
+            "lang",
+            f"Unknown language {lang!r} for labels; use one of "
+            f"{', '.join(sorted(_output_languages(survey)))}.",
+        )
+    resolved_filters = []
+    for name, code in filters:
+        target = resolve(name, "filter")
+        if not target.categorical:
+            raise StatisticsInputError(
+                "filter", f"Cannot filter on {name!r}: it is {target.kind}, not categorical."
+            )
+        if target.value_labels and code not in target.value_labels:
+            raise StatisticsInputError(
+                "filter",
+                f"Unknown code {code!r} for {name!r}; its codes: "
+                f"{_codes_text(target.value_labels)}.",
+            )
+        resolved_filters.append((target, code))
+    if k is not None and k < statistics.MIN_K:
+        raise StatisticsInputError("k", f"k must be at least {statistics.MIN_K}.")
+    weight_variable = None
+    shares: dict[str, float] = {}
+    if weights or targets:
+        if not (weights and targets):
+            raise StatisticsInputError(
+                "weights", "Weighting needs both 'weights' (a variable) and 'targets'."
+            )
+        weight_variable = resolve(weights, "weights")
+        if not weight_variable.categorical:
+            raise StatisticsInputError(
+                "weights",
+                f"The weights variable must be categorical (its categories are the strata); "
+                f"{weights!r} is {weight_variable.kind}.",
+            )
+        unknown = [c for c in targets if c not in weight_variable.value_labels]
+        if weight_variable.value_labels and unknown:
+            raise StatisticsInputError(
+                "targets",
+                f"Unknown strata {', '.join(map(repr, unknown))} for {weights!r}; its codes: "
+                f"{_codes_text(weight_variable.value_labels)}.",
+            )
+        if sum(targets.values()) <= 0:
+            raise StatisticsInputError("targets", "Target shares must sum to a positive number.")
+        shares = dict(targets)
+    return StatisticsRequest(
+        survey=survey,
+        variable=main,
+        by=group,
+        stat=stat,
+        status=status,
+        date_from=date_from,
+        date_to=date_to,
+        language=language,
+        filters=tuple(resolved_filters),
+        k_requested=k,
+        weights=weight_variable,
+        targets=shares,
+        lang=output_language,
+    )
+
+
+def _output_languages(survey: Survey) -> set[str]:
+    return {*survey.languages, *(code for code, _ in settings.LANGUAGES)}
+
+
+def _codes_text(labels: dict[str, Any], limit: int = 30) -> str:
+    codes = list(labels)
+    shown = ", ".join(codes[:limit])
+    return shown + (f" … ({len(codes)} codes in all)" if len(codes) > limit else "")
+
+
+# --- the responses a request covers -------------------------------------------------------------
+
+
+def statistics_responses(*, request: StatisticsRequest) -> QuerySet[Response]:
+    """The survey's responses matching the request's status, dates, language and filters.
+
+    Dates are those of submission (of the start, for responses not submitted). Several filters
+    on one variable keep responses matching any of the codes; filters on different variables
+    must all match.
+    """
+    responses = Response.objects.filter(survey=request.survey)
+    if request.status != "all":
+        responses = responses.filter(status=request.status)
+    if request.date_from:
+        responses = responses.filter(
+            Q(submitted_at__date__gte=request.date_from)
+            | Q(submitted_at__isnull=True, started_at__date__gte=request.date_from)
+        )
+    if request.date_to:
+        responses = responses.filter(
+            Q(submitted_at__date__lte=request.date_to)
+            | Q(submitted_at__isnull=True, started_at__date__lte=request.date_to)
+        )
+    if request.language:
+        responses = responses.filter(language=request.language)
+    by_variable: dict[str, list[tuple[SurveyVariable, str]]] = {}
+    for variable, code in request.filters:
+        by_variable.setdefault(variable.name, []).append((variable, code))
+    for pairs in by_variable.values():
+        matching = Q()
+        for variable, code in pairs:
+            ids = responses_where(
+                responses=Response.objects.filter(survey=request.survey),
+                variable=variable,
+                code=code,
+            ).values("pk")
+            matching |= Q(pk__in=ids)
+        responses = responses.filter(matching)
+    return responses.order_by()
+
+
+# --- reading values -----------------------------------------------------------------------------
+
+
+def _category(value: Any) -> str | None:
+    """A categorical value as the string code the value labels use; None when missing."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def _number(value: Any, likert: bool) -> float | None:
+    if value is None or value == "":
+        return None
+    if likert:  # Likert codes are the scale points; "na" (not applicable) is missing
+        try:
+            return float(Decimal(str(value)))
+        except InvalidOperation:
+            return None
+    return float(value)
+
+
+def _sql_countable(variable: SurveyVariable) -> bool:
+    return bool(variable.source) and variable.source[0] in _SQL_ORIGINS and variable.categorical
+
+
+def _sql_counts(
+    responses: QuerySet[Response], variables: Sequence[SurveyVariable]
+) -> list[tuple[tuple[str | None, ...], int]]:
+    """[((code of each variable, or None), number of responses)] grouped in the database."""
+    annotations: dict[str, Any] = {}
+    columns: list[tuple[str, ...]] = []
+    for position, variable in enumerate(variables):
+        origin = variable.source[0]
+        if origin == "response":
+            columns.append((variable.source[1],))
+            continue
+        alias = f"v{position}"
+        question_id, row = variable.source[1], variable.source[2]
+        annotations[alias] = FilteredRelation(
+            "answers", condition=Q(answers__question_id=question_id, answers__row=row)
+        )
+        # Yes/no answers are booleans, every other categorical answer a choice code.
+        columns.append((f"{alias}__choice", f"{alias}__boolean"))
+    names = [name for column in columns for name in column]
+    grouped = (
+        responses.annotate(**annotations).values(*names).annotate(n=Count("pk", distinct=True))
+    )
+    result = []
+    for row in grouped.order_by():
+        codes = []
+        for column in columns:
+            values = [row[name] for name in column]
+            codes.append(next((_category(v) for v in values if _category(v) is not None), None))
+        result.append((tuple(codes), int(row["n"])))
+    return result
+
+
+def _python_rows(
+    request: StatisticsRequest,
+    responses: QuerySet[Response],
+    variables: Sequence[SurveyVariable],
+) -> Iterable[list[Any]]:
+    for _response, values in response_rows(
+        survey=request.survey, variables=variables, responses=responses
+    ):
+        yield values
+
+
+# --- categories and labels ----------------------------------------------------------------------
+
+
+def _categories(variable: SurveyVariable, present: Iterable[Hashable | None]) -> list[str]:
+    seen = {str(value) for value in present if value is not None}
+    labelled = list(variable.value_labels)
+    if len(labelled) > MAX_LISTED_CATEGORIES:
+        ordered = [code for code in labelled if code in seen]
+    else:
+        ordered = labelled
+    known = set(ordered)
+    return ordered + sorted(code for code in seen if code not in known)
+
+
+def variable_description(*, variable: SurveyVariable, lang: str) -> dict[str, Any]:
+    """A variable's name, kind and label and its value labels in `lang`."""
+    return {
+        "name": variable.name,
+        "label": variable.label_in(lang),
+        "kind": variable.kind,
+        "measure": variable.measure,
+        "categorical": variable.categorical,
+        "value_labels": {
+            code: translate(texts, lang) for code, texts in variable.value_labels.items()
+        },
+    }
+
+
+def _ci(low: float | None, high: float | None) -> list[float] | None:
+    return None if low is None or high is None else [low, high]
+
+
+def _labelled_frequency(
+    table: statistics.FrequencyTable, variable: SurveyVariable, lang: str
+) -> dict[str, Any]:
+    data = table.as_dict()
+    for cell in data["cells"]:
+        cell["code"] = cell["category"]
+        cell["label"] = variable.value_label(cell["category"], lang)
+        cell["ci"] = _ci(cell["ci_low"], cell["ci_high"])
+    return data
+
+
+def _labelled_crosstab(
+    table: statistics.CrossTable, rows: SurveyVariable, cols: SurveyVariable, lang: str
+) -> dict[str, Any]:
+    data = table.as_dict()
+    data["row_variable"] = rows.name
+    data["col_variable"] = cols.name
+    for line in data["cells"]:
+        for cell in line:
+            cell["row_label"] = rows.value_label(cell["row"], lang)
+            cell["col_label"] = cols.value_label(cell["col"], lang)
+            cell["code"] = cell["col"]
+            cell["label"] = cell["col_label"]
+            cell["ci"] = _ci(cell["ci_low"], cell["ci_high"])
+    for total in data["row_totals"]:
+        total["label"] = rows.value_label(total["row"], lang)
+        total["ci"] = _ci(total["ci_low"], total["ci_high"])
+    for total in data["col_totals"]:
+        total["label"] = cols.value_label(total["col"], lang)
+        total["ci"] = _ci(total["ci_low"], total["ci_high"])
+    return data
+
+
+def _hidden(count: int, k: int) -> bool:
+    return 0 < count < k
+
+
+# --- the statistics -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Columns:
+    """Per-response values of the request's variables (Python path)."""
+
+    main: list[Any] = field(default_factory=list)
+    by: list[Any] = field(default_factory=list)
+    strata: list[str | None] = field(default_factory=list)
+
+
+def _read_columns(request: StatisticsRequest, responses: QuerySet[Response]) -> _Columns:
+    wanted = [request.variable]
+    if request.by:
+        wanted.append(request.by)
+    if request.weights:
+        wanted.append(request.weights)
+    columns = _Columns()
+    likert = _is_likert(request.variable)
+    for values in _python_rows(request, responses, wanted):
+        value = values[0]
+        if request.stat == "mean":
+            columns.main.append(_number(value, likert))
+        else:
+            columns.main.append(_category(value))
+        position = 1
+        if request.by:
+            columns.by.append(_category(values[position]))
+            position += 1
+        if request.weights:
+            columns.strata.append(_category(values[position]))
+    return columns
+
+
+def _weights_for(
+    request: StatisticsRequest, columns: _Columns
+) -> tuple[list[int], list[float] | None, int]:
+    """(positions kept, their weights or None, responses left out for a missing stratum)."""
+    everyone = list(range(len(columns.main)))
+    if not request.weights:
+        return everyone, None, 0
+    kept = [i for i in everyone if columns.strata[i] is not None]
+    strata = [columns.strata[i] for i in kept]
+    if not strata:
+        raise StatisticsInputError(
+            "weights", f"No response in the selection has a value of {request.weights.name!r}."
+        )
+    try:
+        weights = statistics.poststratification_weights(strata, request.targets)  # type: ignore[arg-type]
+    except ValueError as error:
+        raise StatisticsInputError("targets", f"Cannot weight: {error}.") from error
+    return kept, weights, len(everyone) - len(kept)
+
+
+def _frequencies(request: StatisticsRequest, responses: QuerySet[Response]) -> dict[str, Any]:
+    k, lang = request.k, request.lang
+    variables = [request.variable] + ([request.by] if request.by else [])
+    excluded = 0
+    if request.weights is None and all(_sql_countable(v) for v in variables):
+        counts = _sql_counts(responses, variables)
+        # The core takes one value per respondent: expand the grouped counts (a list of shared
+        # string references, one per response; the rows themselves were never loaded).
+        main: list[Any] = []
+        by: list[Any] = []
+        for codes, n in counts:
+            main.extend([codes[0]] * n)
+            if request.by:
+                by.extend([codes[1]] * n)
+        weights = None
+    else:
+        columns = _read_columns(request, responses)
+        kept, weights, excluded = _weights_for(request, columns)
+        main = [columns.main[i] for i in kept]
+        by = [columns.by[i] for i in kept] if request.by else []
+    main_categories = _categories(request.variable, main)
+    if request.by is None:
+        table = statistics.frequency_table(main, weights=weights, categories=main_categories, k=k)
+        data = _labelled_frequency(table, request.variable, lang)
+        parts_hidden = bool(table.total.suppressed or table.missing_suppressed)
+    else:
+        crosstab = statistics.crosstab(
+            by,
+            main,
+            weights=weights,
+            row_categories=_categories(request.by, by),
+            col_categories=main_categories,
+            k=k,
+        )
+        data = _labelled_crosstab(crosstab, request.by, request.variable, lang)
+        parts_hidden = bool(crosstab.total.suppressed or crosstab.missing_suppressed)
+    return {
+        "table": data,
+        "n_total": len(main) + excluded,
+        "excluded": excluded,
+        "parts_hidden": parts_hidden,
+    }
+
+
+def _means(request: StatisticsRequest, responses: QuerySet[Response]) -> dict[str, Any]:
+    k, lang = request.k, request.lang
+    columns = _read_columns(request, responses)
+    kept, weights, excluded = _weights_for(request, columns)
+    values = [columns.main[i] for i in kept]
+    groups_of = [columns.by[i] for i in kept] if request.by else []
+    answered = [i for i, value in enumerate(values) if value is not None]
+    missing = len(values) - len(answered)
+
+    def estimate(positions: Sequence[int]) -> dict[str, Any]:
+        result = statistics.mean_interval(
+            [values[i] for i in positions],
+            [weights[i] for i in positions] if weights is not None else None,
+        ).as_dict()
+        result["ci"] = _ci(result["low"], result["high"])
+        result["suppressed"] = False
+        return result
+
+    def hidden_estimate() -> dict[str, Any]:
+        return {
+            "mean": None, "low": None, "high": None, "ci": None, "n": None, "sd": None,
+            "n_effective": None, "confidence": 0.95, "weighted": weights is not None,
+            "suppressed": True,
+        }  # fmt: skip
+
+    groups: list[dict[str, Any]] = []
+    overall_hidden = _hidden(len(answered), k)
+    if request.by is not None:
+        # Respondents without a group are missing here too, as in a cross-tabulation.
+        answered = [i for i in answered if groups_of[i] is not None]
+        missing = len(values) - len(answered)
+        codes = _categories(request.by, [groups_of[i] for i in answered])
+        members = {code: [i for i in answered if groups_of[i] == code] for code in codes}
+        sizes = np.asarray([len(members[code]) for code in codes], dtype=np.int64)
+        # A group mean is a disclosure like a cell count: same rule, same complementary step.
+        mask = statistics.suppress_one_way(sizes, k=k)
+        overall_hidden = bool(mask.total)
+        for position, code in enumerate(codes):
+            entry = hidden_estimate() if mask.cells[position] else estimate(members[code])
+            groups.append({"code": code, "label": request.by.value_label(code, lang), **entry})
+    overall = hidden_estimate() if overall_hidden else estimate(answered)
+    missing_hidden = _hidden(missing, k)
+    return {
+        "table": {
+            "kind": "means",
+            "weighted": weights is not None,
+            "k": k,
+            "confidence": 0.95,
+            "groups": groups,
+            "overall": overall,
+            "missing": None if missing_hidden else missing,
+            "missing_suppressed": missing_hidden,
+        },
+        "n_total": len(values) + excluded,
+        "excluded": excluded,
+        # Group sizes add up to the published overall n, so only these two could leak through n.
+        "parts_hidden": overall_hidden or missing_hidden,
+    }
+
+
+def statistics_compute(*, request: StatisticsRequest) -> dict[str, Any]:
+    """The statistics a request asks for, as a JSON-able dict (tables from `surveys.statistics`).
+
+    Raises StatisticsInputError for requests the data cannot answer (such as weights whose
+    targets miss a stratum present in the data).
+    """
+    responses = statistics_responses(request=request)
+    k = request.k
+    if request.stat == "mean":
+        result = _means(request, responses)
+    else:
+        result = _frequencies(request, responses)
+    n_total, excluded = result["n_total"], result["excluded"]
+    excluded_hidden = _hidden(excluded, k)
+    # n is published only when no suppressed figure could be recovered from it by subtraction.
+    n_hidden = _hidden(n_total, k) or result["parts_hidden"] or excluded_hidden
+    k_note = ""
+    if request.k_requested is not None and request.k_requested < k:
+        k_note = (
+            f"The requested k ({request.k_requested}) is below this survey's minimum cell size; "
+            f"k was raised to {k}."
+        )
+    lang = request.lang
+    filters: dict[str, Any] = {
+        "status": request.status,
+        "from": request.date_from.isoformat() if request.date_from else None,
+        "to": request.date_to.isoformat() if request.date_to else None,
+        "language": request.language,
+        "filter": [
+            {"variable": v.name, "code": code, "label": v.value_label(code, lang)}
+            for v, code in request.filters
+        ],
+    }
+    weighting = None
+    if request.weights is not None:
+        weighting = {
+            "variable": request.weights.name,
+            "targets": request.targets,
+            "excluded": None if excluded_hidden else excluded,
+            "excluded_suppressed": excluded_hidden,
+        }
+    return {
+        "survey": request.survey.slug,
+        "stat": request.stat,
+        "lang": lang,
+        "variable": variable_description(variable=request.variable, lang=lang),
+        "by": variable_description(variable=request.by, lang=lang) if request.by else None,
+        "filters": filters,
+        "n": None if n_hidden else n_total,
+        "n_suppressed": n_hidden,
+        "k": k,
+        "k_requested": request.k_requested,
+        "k_note": k_note,
+        "weighted": request.weights is not None,
+        "weighting": weighting,
+        "table": result["table"],
+    }
