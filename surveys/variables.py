@@ -51,6 +51,7 @@ class SurveyVariable:
     # ("flag", question_id, choice_code), ("other", question_id) or (provider name, key).
     source: tuple[Any, ...] = ()
     group: str = ""  # the question code or provider key the column belongs to
+    boolean: bool = False  # a yes/no answer, stored as a boolean and shown as "1"/"0"
 
     @property
     def categorical(self) -> bool:
@@ -217,6 +218,7 @@ def _question_variables(question: Question) -> list[SurveyVariable]:
                 question.text,
                 "categorical",
                 value_labels=_YES_NO_LABELS,
+                boolean=True,
                 source=("answer", qid, ""),
                 group=code,
             )
@@ -381,7 +383,7 @@ def responses_where(
     if origin == "answer" and variable.categorical:
         question_id, row = variable.source[1], variable.source[2]
         answers = Answer.objects.filter(question_id=question_id, row=row)
-        if code in {"0", "1"} and set(variable.value_labels) == {"0", "1"}:
+        if variable.boolean:
             answers = answers.filter(boolean=code == "1")
         else:
             answers = answers.filter(choice=code)
