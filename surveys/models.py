@@ -314,3 +314,89 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name}: {self.summary}"
+
+
+# --- exports ------------------------------------------------------------------------------------
+class ExportJob(models.Model):
+    """One requested data export, written by a Celery task; this row, not the broker, is its record.
+
+    The file lives under settings.EXPORT_DIR (``file`` is relative to it) until ``expires_at``,
+    when the sweep deletes it and marks the job expired.
+    """
+
+    class Format(models.TextChoices):
+        CSV = "csv", _("CSV (zipped with its codebook)")
+        XLSX = "xlsx", _("Excel workbook (data and codebook sheets)")
+        SAV = "sav", _("SPSS .sav (zipped with its codebook)")
+        DTA = "dta", _("Stata .dta (zipped with its codebook)")
+
+    class Values(models.TextChoices):
+        LABELS = "labels", _("Labels")
+        CODES = "codes", _("Codes")
+
+    class Scope(models.TextChoices):
+        COMPLETE = "complete", _("Complete responses")
+        IN_PROGRESS = "in_progress", _("Responses in progress")
+        ALL = "all", _("All responses")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="export_jobs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    format = models.CharField(max_length=4, choices=Format.choices)
+    values = models.CharField(max_length=6, choices=Values.choices, default=Values.CODES)
+    language = models.CharField(max_length=10)
+    responses = models.CharField(max_length=12, choices=Scope.choices, default=Scope.COMPLETE)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    file = models.CharField(max_length=255, blank=True, default="")
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=64, blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(format__in=["csv", "xlsx", "sav", "dta"]), name="exportjob_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(values__in=["labels", "codes"]), name="exportjob_values"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "running", "done", "failed", "expired"]),
+                name="exportjob_status",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | ~Q(file=""), name="exportjob_done_has_file"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id} {self.format} export {self.pk} ({self.status})"
+
+    @property
+    def labels(self) -> bool:
+        return self.values == self.Values.LABELS
+
+    @property
+    def progress(self) -> float | None:
+        """Share of rows written, 0..1 (None before the total is known)."""
+        if not self.rows_total:
+            return 1.0 if self.status == self.Status.DONE else None
+        return min(1.0, self.rows_done / self.rows_total)

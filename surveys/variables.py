@@ -324,7 +324,9 @@ def response_rows(
         answers = Answer.objects.filter(response_id__in=ids, question_id__in=question_ids)
         # A multiple-choice question answered without an option is "not selected", not missing.
         answered_multi: set[tuple[int, int]] = set()
-        for answer in answers.select_related("question").iterator(chunk_size=5000):
+        fields = ("response_id", "question_id", "row", "choice", "choices", "number", "boolean")
+        loaded = answers.select_related("question").only(*fields, "text", "question__type")
+        for answer in loaded.iterator(chunk_size=5000):
             row = rows[answer.response_id]
             if answer.question.type == Question.Type.MULTIPLE_CHOICE:
                 answered_multi.add((answer.response_id, answer.question_id))

@@ -74,7 +74,8 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-             "--concurrency", "1", "-n", name, "--without-gossip", "--without-mingle"],
+             "--concurrency", "1", "-n", name, "--without-gossip", "--without-mingle",
+             "-Q", "default,exports"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
