@@ -184,7 +184,7 @@ LOGGING = {
 EXPOSURE_TRUSTED_PROXIES = env.int("EXPOSURE_TRUSTED_PROXIES", default=0)
 CSRF_FAILURE_VIEW = "surveys.views.csrf_failure"
 
-# --- classifier (owned by the classifier app) -------------------------------------------------
+# --- classifier -------------------------------------------------------------------------------
 # Seed corpora: <EXPOSURE_SEED_DIR>/<codebook slug>/*.csv (text,label or text,labels columns).
 EXPOSURE_SEED_DIR = env.path("EXPOSURE_SEED_DIR", default=BASE_DIR / "classifier" / "data")
 # A text whose prediction keeps failing is marked failed for good after this many attempts.
@@ -194,7 +194,8 @@ EXPOSURE_CLASSIFY_PENDING_GRACE = env.int("EXPOSURE_CLASSIFY_PENDING_GRACE", def
 # A running claim older than the hard time limit belongs to a worker that died.
 EXPOSURE_CLASSIFY_STALE_SECONDS = CELERY_TASK_TIME_LIMIT + 60
 EXPOSURE_QUEUE_DEFAULT = "default"
-EXPOSURE_QUEUE_TRAINING = "default"  # point at a dedicated queue when training moves to its own worker
+# Retraining shares the default queue; point it elsewhere when training gets its own worker.
+EXPOSURE_QUEUE_TRAINING = "default"
 CELERY_TASK_ROUTES = {
     "classifier.tasks.classify_batch": {"queue": EXPOSURE_QUEUE_DEFAULT},
     "classifier.tasks.sweep": {"queue": EXPOSURE_QUEUE_DEFAULT},
@@ -211,7 +212,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 # --- end classifier ---------------------------------------------------------------------------
 
-# --- exports (owned by surveys: export_services, tasks, views_exports) ------------------------
+# --- exports ----------------------------------------------------------------------------------
 # Export files are written here (never served by the web server directly: downloads go through
 # the permission-checking view) and deleted by the sweep EXPORT_EXPIRY_HOURS after they are done.
 EXPORT_DIR = Path(str(env.path("EXPOSURE_EXPORT_DIR", default=Path(str(MEDIA_ROOT)) / "exports")))
