@@ -57,7 +57,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     from django.db import connection
 
     if not _broker_configured():
-        pytest.skip("no Celery broker configured: real-worker tests run in the PostgreSQL+Redis leg")
+        pytest.skip("no Celery broker configured: real-worker tests run in the PostgreSQL leg")
     if connection.vendor != "postgresql":
         pytest.skip("a worker process needs a database server (set DATABASE_URL to PostgreSQL)")
     db = connection.settings_dict

@@ -51,4 +51,4 @@ def test_celery_is_configured_for_at_least_once_delivery_without_pickle() -> Non
 
 
 def test_tasks_run_eagerly_exactly_when_no_broker_is_configured() -> None:
-    assert settings.CELERY_TASK_ALWAYS_EAGER == (not settings.CELERY_BROKER_URL)
+    assert (not settings.CELERY_BROKER_URL) == settings.CELERY_TASK_ALWAYS_EAGER

@@ -13,7 +13,6 @@ import pytest
 from surveys.models import Response
 from tests.surveys.helpers import DEFAULT_ANSWERS, DEFAULT_PAGES_SHOWN, ui
 
-
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
     "--no-sandbox",

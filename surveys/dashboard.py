@@ -1,0 +1,371 @@
+"""Read-only figures of a survey's researcher dashboard, as plain data for the admin template.
+
+Tables that describe respondents by category go through `surveys.statistics` with the survey's
+`min_cell_size`, so the dashboard never shows a count its published statistics would hide.
+"""
+
+from __future__ import annotations
+
+import statistics as pystats
+from collections import Counter
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+
+from surveys import reference
+from surveys.i18n import translate
+from surveys.models import Question, Response, Survey
+from surveys.statistics import crosstab, frequency_table
+from surveys.variables import SurveyVariable, response_rows, survey_variables
+
+OTHER_GROUP = {"en": "Other", "zh-hans": "其他"}
+_MAX_DAILY_BARS = 92  # beyond about three months, bars are per week
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    started: int
+    completed: int
+
+
+@dataclass(frozen=True)
+class Timeline:
+    unit: str  # "day" or "week"
+    periods: list[Period]
+    peak: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    started: int
+    in_progress: int
+    complete: int
+    rate: float | None  # percent of started responses that were submitted
+    median_seconds: float | None
+    timed: int  # complete responses with page timings
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One category's share of a row (None when suppressed or not computable)."""
+
+    code: str
+    label: str
+    index: int
+    percent: float | None
+    offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class CrossRow:
+    label: str
+    cells: list[str]  # published counts, or "<k" when suppressed
+    total: str
+    segments: list[Segment]
+    hidden_share: float  # the share of the row held by suppressed cells (derivable, so shown)
+    hidden_offset: float = 0.0
+
+
+@dataclass(frozen=True)
+class CrossView:
+    title: str
+    columns: list[tuple[str, str]]  # (code, label)
+    rows: list[CrossRow]
+    column_totals: list[str]
+    total: str
+    missing: str
+    k: int
+    variable: str = ""
+
+
+@dataclass(frozen=True)
+class ConcernBar:
+    code: str
+    label: str
+    count: str  # the published count or "<k"
+    percent: float | None
+    suppressed: bool
+
+
+@dataclass(frozen=True)
+class ConcernView:
+    title: str
+    coded: int
+    bars: list[ConcernBar]
+    k: int
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    survey: Survey
+    language: str
+    completion: Completion
+    timeline: Timeline
+    risk_choices: list[tuple[str, str]]
+    risk: CrossView | None
+    concern_choices: list[tuple[str, str]]
+    concerns: ConcernView | None
+    notes: list[str] = field(default_factory=list)
+
+
+# --- variables ------------------------------------------------------------------------------------
+
+
+def derived_variables(*, survey: Survey) -> list[SurveyVariable]:
+    """Variables added by registered providers (the classifier's categories), in their order."""
+    base = {v.name for v in survey_variables(survey=survey, derived=False)}
+    return [v for v in survey_variables(survey=survey) if v.name not in base]
+
+
+def risk_candidates(*, survey: Survey) -> list[SurveyVariable]:
+    """Single-category derived variables, those naming displacement first."""
+    candidates = [v for v in derived_variables(survey=survey) if v.kind == "categorical"]
+    return sorted(
+        candidates,
+        key=lambda v: ("displacement" not in v.name, v.name.endswith("_review")),
+    )
+
+
+def concern_groups(*, survey: Survey) -> dict[str, list[SurveyVariable]]:
+    """Multi-category derived variables by group ({group: flag variables}), concerns first."""
+    groups: dict[str, list[SurveyVariable]] = {}
+    for variable in derived_variables(survey=survey):
+        if variable.kind == "multi_flag":
+            groups.setdefault(variable.group, []).append(variable)
+    return dict(sorted(groups.items(), key=lambda item: "concern" not in item[0]))
+
+
+def _group_label(variables: list[SurveyVariable], language: str) -> str:
+    label = variables[0].label_in(language)
+    return label.rsplit(":", 1)[0] if ":" in label else label
+
+
+# --- pieces ---------------------------------------------------------------------------------------
+
+
+def survey_completion(*, survey: Survey) -> Completion:
+    """How many responses were started and submitted, and the median time of submitted ones."""
+    counts = dict(
+        survey.responses.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    complete = counts.get(Response.Status.COMPLETE, 0)
+    in_progress = counts.get(Response.Status.IN_PROGRESS, 0)
+    started = complete + in_progress
+    durations = [
+        sum(int(seconds) for seconds in timings.values())
+        for timings in survey.responses.filter(status=Response.Status.COMPLETE).values_list(
+            "page_seconds", flat=True
+        )
+        if timings
+    ]
+    return Completion(
+        started=started,
+        in_progress=in_progress,
+        complete=complete,
+        rate=100 * complete / started if started else None,
+        median_seconds=float(pystats.median(durations)) if durations else None,
+        timed=len(durations),
+    )
+
+
+def survey_timeline(*, survey: Survey) -> Timeline:
+    """Responses started and submitted per day (per week for surveys running longer)."""
+    started = Counter(
+        dict(
+            survey.responses.annotate(day=TruncDate("started_at"))
+            .values_list("day")
+            .annotate(n=Count("pk"))
+            .values_list("day", "n")
+        )
+    )
+    completed = Counter(
+        dict(
+            survey.responses.filter(submitted_at__isnull=False)
+            .annotate(day=TruncDate("submitted_at"))
+            .values_list("day")
+            .annotate(n=Count("pk"))
+            .values_list("day", "n")
+        )
+    )
+    days = sorted(set(started) | set(completed))
+    if not days:
+        return Timeline("day", [], 0)
+    first, last = days[0], days[-1]
+    span = (last - first).days + 1
+    step = 1 if span <= _MAX_DAILY_BARS else 7
+    if step == 7:
+        first -= timedelta(days=first.weekday())
+    periods = []
+    cursor = first
+    while cursor <= last:
+        window = [cursor + timedelta(days=offset) for offset in range(step)]
+        periods.append(
+            Period(
+                start=cursor,
+                started=sum(started.get(day, 0) for day in window),
+                completed=sum(completed.get(day, 0) for day in window),
+            )
+        )
+        cursor += timedelta(days=step)
+    peak = max(max(p.started, p.completed) for p in periods)
+    return Timeline("day" if step == 1 else "week", periods, peak)
+
+
+def _occupation_groups(language: str) -> dict[str, str]:
+    groups = {o.isco: translate(o.group or OTHER_GROUP, language) for o in reference.occupations()}
+    groups[reference.OTHER] = translate(OTHER_GROUP, language)
+    return groups
+
+
+def _complete(survey: Survey):  # type: ignore[no-untyped-def]
+    return survey.responses.filter(status=Response.Status.COMPLETE)
+
+
+def _shown(n: int | None, k: int) -> str:
+    return f"<{k}" if n is None else f"{n:,}"
+
+
+def risk_by_occupation(
+    *, survey: Survey, variable: SurveyVariable, language: str
+) -> CrossView | None:
+    """A cross-tab of occupation group by `variable`, with the survey's disclosure control."""
+    question = (
+        Question.objects.filter(survey=survey, type=Question.Type.OCCUPATION)
+        .order_by("page__position", "position")
+        .first()
+    )
+    if question is None:
+        return None
+    occupation = next(
+        v
+        for v in survey_variables(survey=survey, derived=False)
+        if v.source == ("answer", question.pk, "")
+    )
+    groups = _occupation_groups(language)
+    row_values: list[Hashable | None] = []
+    col_values: list[Hashable | None] = []
+    for _response, (occ, value) in response_rows(
+        survey=survey, variables=[occupation, variable], responses=_complete(survey)
+    ):
+        row_values.append(groups.get(occ, groups[reference.OTHER]) if occ else None)
+        col_values.append(value if value in variable.value_labels else None)
+    k = survey.min_cell_size
+    order = list(dict.fromkeys(groups.values()))
+    present = [g for g in order if g in set(row_values)]
+    codes = list(variable.value_labels)
+    table = crosstab(row_values, col_values, row_categories=present, col_categories=codes, k=k)
+    rows = []
+    for label, line, total in zip(present, table.cells, table.row_totals, strict=True):
+        segments = []
+        offset = 0.0
+        for index, (code, cell) in enumerate(zip(codes, line, strict=True)):
+            percent = cell.percent if not cell.suppressed else None
+            segments.append(
+                Segment(code, variable.value_label(code, language), index, percent, offset)
+            )
+            offset += percent or 0.0
+        hidden = 0.0 if total.suppressed else max(0.0, 100.0 - offset)
+        rows.append(
+            CrossRow(
+                label=label,
+                cells=[_shown(cell.n, k) for cell in line],
+                total=_shown(total.n, k),
+                segments=segments,
+                hidden_share=hidden if any(c.suppressed for c in line) else 0.0,
+                hidden_offset=offset,
+            )
+        )
+    return CrossView(
+        title=variable.label_in(language),
+        columns=[(code, variable.value_label(code, language)) for code in codes],
+        rows=rows,
+        column_totals=[_shown(t.n, k) for t in table.col_totals],
+        total=_shown(table.total.n, k),
+        missing=_shown(table.missing, k),
+        k=k,
+        variable=variable.name,
+    )
+
+
+def concern_counts(
+    *, survey: Survey, variables: list[SurveyVariable], language: str
+) -> ConcernView:
+    """How many coded responses name each category; counts under k are suppressed."""
+    k = survey.min_cell_size
+    columns: list[list[int]] = [[] for _ in variables]
+    coded = 0
+    for _response, values in response_rows(
+        survey=survey, variables=variables, responses=_complete(survey)
+    ):
+        if all(value is None for value in values):
+            continue
+        coded += 1
+        for column, value in zip(columns, values, strict=True):
+            column.append(1 if value == 1 else 0)
+    bars = []
+    for variable, column in zip(variables, columns, strict=True):
+        table = frequency_table(column, categories=[0, 1], k=k)
+        cell = table.cells[1]
+        label = variable.label_in(language)
+        label = label.rsplit(":", 1)[-1].strip() if ":" in label else label
+        code = variable.source[-1] if variable.source else variable.name
+        bars.append(
+            ConcernBar(
+                code=str(code),
+                label=label,
+                count=_shown(cell.n, k),
+                percent=cell.percent,
+                suppressed=cell.suppressed,
+            )
+        )
+    bars.sort(key=lambda bar: (bar.suppressed, -(bar.percent or 0.0)))
+    return ConcernView(
+        title=_group_label(variables, language) if variables else "",
+        coded=coded,
+        bars=bars,
+        k=k,
+        group=variables[0].group if variables else "",
+    )
+
+
+def survey_dashboard(
+    *, survey: Survey, language: str, risk: str | None = None, concerns: str | None = None
+) -> Dashboard:
+    """Everything the dashboard shows; `risk` and `concerns` pick a variable and a group by name."""
+    candidates = risk_candidates(survey=survey)
+    risk_variable = next((v for v in candidates if v.name == risk), None) or (
+        candidates[0] if candidates else None
+    )
+    groups = concern_groups(survey=survey)
+    concern_view = None
+    if concerns in groups:
+        concern_view = concern_counts(survey=survey, variables=groups[concerns], language=language)
+    else:
+        # The first group that holds codings (several questions may share one codebook).
+        for variables in groups.values():
+            concern_view = concern_counts(survey=survey, variables=variables, language=language)
+            if concern_view.coded:
+                break
+    notes = []
+    if not candidates and not groups:
+        notes.append("No classified free-text question: category charts appear once one exists.")
+    return Dashboard(
+        survey=survey,
+        language=language,
+        completion=survey_completion(survey=survey),
+        timeline=survey_timeline(survey=survey),
+        risk_choices=[(v.name, v.label_in(language)) for v in candidates],
+        risk=(
+            risk_by_occupation(survey=survey, variable=risk_variable, language=language)
+            if risk_variable
+            else None
+        ),
+        concern_choices=[(name, _group_label(vs, language)) for name, vs in groups.items()],
+        concerns=concern_view,
+        notes=notes,
+    )
