@@ -270,9 +270,26 @@ class ClassificationAdmin(admin.ModelAdmin):
                 "answer", "answer__question", "codebook", "model_version", "model_version__codebook"
             )
         )
-        if selectors.user_reviews_all(user=request.user):
-            return queryset
-        return queryset.filter(assignments__coder=request.user)
+        return queryset.filter(
+            pk__in=selectors.classifications_for_user(user=request.user).values("pk")
+        )
+
+    # Survey roles, not Django model permissions, decide who codes: a coder needs no extra setup.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_staff and selectors.user_codes_anything(user=request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_code(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_code(request, obj)
+
+    def _may_code(self, request: HttpRequest, obj: Any) -> bool:
+        if not (request.user.is_staff and selectors.user_codes_anything(user=request.user)):
+            return False
+        if obj is None:
+            return True
+        return selectors.classifications_for_user(user=request.user).filter(pk=obj.pk).exists()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -15,11 +15,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from classifier import agreement, pipeline
 from classifier.errors import ModelReferenceError, NoActiveModel, TrainingDataError
 from classifier.models import Classification, Codebook, HumanLabel, ModelVersion
+from surveys import access
 
 # One process keeps the models it used last, keyed by version id and checksum: loading an artifact
 # costs far more than predicting a batch, and a version's file never changes once written.
@@ -209,13 +210,30 @@ def user_reviews_all(*, user: AbstractBaseUser | AnonymousUser) -> bool:
 
 
 def classifications_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Classification]:
-    """Classifications `user` may see and code: all of them, or those assigned to them."""
+    """Classifications `user` may see and code.
+
+    Everything for superusers and holders of `classifier.review_all`; every row of the surveys
+    they own or edit; and, on surveys where their role still allows coding, the rows assigned
+    to them.
+    """
     queryset = Classification.objects.select_related(
         "answer", "answer__question", "codebook", "model_version"
     )
     if user_reviews_all(user=user):
         return queryset
-    return queryset.filter(assignments__coder=user)
+    if not user.is_authenticated:
+        return queryset.none()
+    managed = access.surveys_for(user=user, permission="edit")
+    coding = access.surveys_for(user=user, permission="code")
+    return queryset.filter(
+        Q(answer__response__survey__in=managed)
+        | Q(assignments__coder=user, answer__response__survey__in=coding)
+    ).distinct()
+
+
+def user_codes_anything(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether `user` reaches the review queue at all (a coding role or review_all)."""
+    return user_reviews_all(user=user) or access.surveys_for(user=user, permission="code").exists()
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,31 @@ def queued(submitted):  # type: ignore[no-untyped-def]
 
 
 def make_coder(username: str):  # type: ignore[no-untyped-def]
+    """A staff user with the coder role on every survey: roles, not model permissions, suffice."""
+    from surveys.models import Survey, SurveyRole
+
     user = get_user_model().objects.create_user(username, password="pw", is_staff=True)
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="classifier",
-            codename__in=["view_classification", "change_classification"],
-        )
-    )
+    for survey in Survey.objects.all():
+        SurveyRole.objects.create(survey=survey, user=user, role=SurveyRole.Role.CODER)
     return user
+
+
+def test_staff_without_a_coding_role_cannot_reach_the_queue(client, queued):
+    user = get_user_model().objects.create_user("nobody", password="pw", is_staff=True)
+    client.force_login(user)
+    assert client.get(QUEUE).status_code == 403
+
+
+def test_a_coder_whose_role_is_removed_no_longer_sees_assigned_rows(client, admin_client, queued):
+    from surveys.models import SurveyRole
+
+    coder = make_coder("leaver")
+    row = queued.first()
+    CodingAssignment.objects.create(classification=row, coder=coder)
+    client.force_login(coder)
+    assert client.get(QUEUE).context["cl"].result_count == 1
+    SurveyRole.objects.filter(user=coder).update(role=SurveyRole.Role.VIEWER)
+    assert client.get(QUEUE).status_code == 403
 
 
 def test_review_queue_lists_needs_review_escaped(admin_client, queued):
