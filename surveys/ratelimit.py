@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
 
+import redis.exceptions
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
 from surveys.errors import RateLimited
+
+logger = logging.getLogger(__name__)
+# A cache outage must never cost a respondent their answers: counting then stops (fails open).
+CACHE_ERRORS = (redis.exceptions.RedisError, OSError)
 
 
 def _limit() -> tuple[int, int]:
@@ -38,12 +44,20 @@ def check_rate(request: HttpRequest, scope: str) -> None:
     message = f"{scope}:{window}:{client_address(request)}".encode()
     digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:32]
     key = f"rl:{digest}"
-    if cache.add(key, 1, timeout=seconds + 1):
-        return
     try:
-        hits = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=seconds + 1)
+        hits = _count(key, seconds)
+    except CACHE_ERRORS as error:
+        logger.warning("rate limit not applied, the cache is unavailable: %s", error)
         return
     if hits > count:
         raise RateLimited()
+
+
+def _count(key: str, seconds: int) -> int:
+    if cache.add(key, 1, timeout=seconds + 1):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=seconds + 1)
+        return 1
