@@ -124,7 +124,8 @@ def timeline_chart(timeline: Timeline) -> dict[str, Any]:
     """Bar geometry of the responses-over-time chart (SVG user units, drawn by the template)."""
     # Wide enough that the chart keeps a landscape shape however many periods it shows.
     slot = min(40.0, max(4.0, 760 / max(len(timeline.periods), 1)))
-    width = round(_CHART_LEFT + max(len(timeline.periods), 1) * slot + 10)
+    # A floor on the width keeps a chart of a few days from being scaled up to fill the page.
+    width = max(round(_CHART_LEFT + max(len(timeline.periods), 1) * slot + 10), 600)
     peak = max(timeline.peak, 1)
     scale = _CHART_HEIGHT / peak
     bars = []
