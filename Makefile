@@ -51,8 +51,9 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Benchmarks against same-run baselines; PostgreSQL must be up (BENCH_COUNT responses, default 200,000).
 bench: $(VENV)/.installed
-	$(PY) bench/quality.py
+	$(PY) bench/run_all.py $(if $(BENCH_COUNT),--count $(BENCH_COUNT))
 
 clean:
 	rm -rf var/static var/celerybeat-schedule .pytest_cache

@@ -1,0 +1,147 @@
+"""Export benchmark: the streamed CSV export against PostgreSQL's own COPY of the same answers.
+
+Times surveys.export_services.export_stream_csv (every chunk consumed, bytes counted) and
+``COPY (SELECT ... FROM surveys_answer ...) TO STDOUT WITH CSV`` of the answers of the same
+complete responses, and the peak resident memory of this process during each (VmHWM, reset
+through /proc/self/clear_refs before each run). Usage::
+
+    python bench/export.py [--count 200000] [--json]
+
+Generates responses into the PostgreSQL database exposure_bench when it holds fewer than --count.
+Targets: the export at >= 0.25x COPY's answers/s, and peak memory <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import argparse
+import json
+import time
+
+from _common import DEFAULT_COUNT, bench_setup, bench_user
+
+TARGET_RATIO = 0.25
+TARGET_PEAK_MB = 300.0
+
+COPY_SQL = """
+COPY (
+    SELECT a.response_id, a.question_id, a.row, a.choice, a.choices, a.number, a.boolean, a.text
+    FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id
+    WHERE r.survey_id = {survey:d} AND r.status = 'complete'
+) TO STDOUT WITH CSV
+"""
+
+
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _reset_peak() -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0); False when not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=DEFAULT_COUNT)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    survey = bench_setup(args.count, quiet=args.json)
+    from django.db import connection
+
+    from surveys.export_services import export_stream_csv
+    from surveys.models import Answer, Response
+
+    user = bench_user(survey)
+    complete = Response.objects.filter(survey=survey, status="complete")
+    responses = complete.count()
+    answers = Answer.objects.filter(response__in=complete).count()
+    resettable = _reset_peak()
+
+    # Our export, every chunk consumed.
+    rss_before = _status_kb("VmRSS")
+    _reset_peak()
+    started = time.perf_counter()
+    stream = export_stream_csv(user=user, survey=survey, labels=False)
+    ours_bytes = sum(len(chunk) for chunk in stream.chunks)
+    ours_seconds = time.perf_counter() - started
+    ours_peak = _status_kb("VmHWM")
+
+    # PostgreSQL's COPY of the same answers, read through psycopg.
+    _reset_peak()
+    started = time.perf_counter()
+    copy_bytes = 0
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(COPY_SQL.format(survey=survey.pk)) as copy,
+    ):
+        for block in copy:
+            copy_bytes += len(block)
+    copy_seconds = time.perf_counter() - started
+    copy_peak = _status_kb("VmHWM")
+
+    ours_rate = answers / ours_seconds
+    copy_rate = answers / copy_seconds
+    ratio = ours_rate / copy_rate
+    result = {
+        "responses": responses,
+        "answers": answers,
+        "rss_before_mb": rss_before / 1024,
+        "peak_reset": resettable,
+        "ours": {
+            "seconds": ours_seconds,
+            "bytes": ours_bytes,
+            "answers_per_s": ours_rate,
+            "responses_per_s": responses / ours_seconds,
+            "peak_rss_mb": ours_peak / 1024,
+        },
+        "copy": {
+            "seconds": copy_seconds,
+            "bytes": copy_bytes,
+            "answers_per_s": copy_rate,
+            "peak_rss_mb": copy_peak / 1024,
+        },
+        "ratio": ratio,
+    }
+    result["goals"] = {
+        f"export >= {TARGET_RATIO}x COPY answers/s": ratio >= TARGET_RATIO,
+        f"peak memory <= {TARGET_PEAK_MB:.0f} MB": ours_peak / 1024 <= TARGET_PEAK_MB,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(
+        f"{responses:,} complete responses, {answers:,} answers; process RSS before: "
+        f"{rss_before / 1024:.0f} MB"
+        + ("" if resettable else " (peak could not be reset: peaks include earlier work)")
+        + "\n"
+    )
+    header = f"{'':24s}{'COPY':>14s}{'export CSV':>14s}{'ratio':>10s}"
+    print(header)
+    print("-" * len(header))
+    o, c = result["ours"], result["copy"]
+    print(f"{'wall time (s)':24s}{c['seconds']:14.2f}{o['seconds']:14.2f}")
+    print(f"{'MB written':24s}{c['bytes'] / 1e6:14.1f}{o['bytes'] / 1e6:14.1f}")
+    print(f"{'answers/s':24s}{c['answers_per_s']:14,.0f}{o['answers_per_s']:14,.0f}{ratio:9.2f}x")
+    print(f"{'responses/s':24s}{responses / c['seconds']:14,.0f}{o['responses_per_s']:14,.0f}")
+    print(f"{'peak RSS (MB)':24s}{c['peak_rss_mb']:14.0f}{o['peak_rss_mb']:14.0f}")
+    print()
+    for goal, met in result["goals"].items():
+        print(f"[{'x' if met else ' '}] {goal}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
