@@ -284,14 +284,16 @@ def variable_by_name(*, survey: Survey, name: str) -> SurveyVariable | None:
     return next((v for v in survey_variables(survey=survey) if v.name == name), None)
 
 
-def _answer_value(answer: Answer, kind: str) -> Any:
-    if answer.question.type == Question.Type.YES_NO:
-        return None if answer.boolean is None else ("1" if answer.boolean else "0")
+def _answer_value(
+    kind: str, boolean_question: bool, choice: str, number: Any, boolean: bool | None, text: str
+) -> Any:
+    if boolean_question:
+        return None if boolean is None else ("1" if boolean else "0")
     if kind == "numeric":
-        return answer.number
+        return number
     if kind == "text":
-        return answer.text
-    return answer.choice
+        return text
+    return choice
 
 
 def response_rows(
@@ -307,6 +309,17 @@ def response_rows(
     question_ids = {
         v.source[1] for v in variables if v.source and v.source[0] in {"answer", "flag", "other"}
     }
+    types = dict(Question.objects.filter(pk__in=question_ids).values_list("pk", "type"))
+    multi = {pk for pk, kind in types.items() if kind == Question.Type.MULTIPLE_CHOICE}
+    yes_no = {pk for pk, kind in types.items() if kind == Question.Type.YES_NO}
+    flags = [
+        (i, v.source[1])
+        for i, v in enumerate(variables)
+        if v.kind == "multi_flag" and v.source and v.source[0] == "flag"
+    ]
+    from_response = [
+        (i, v.source[1]) for i, v in enumerate(variables) if v.source and v.source[0] == "response"
+    ]
     providers = {}
     for variable in variables:
         provider = _providers.get(variable.source[0]) if variable.source else None
@@ -321,39 +334,46 @@ def response_rows(
         last_id = chunk[-1].pk
         ids = [r.pk for r in chunk]
         rows: dict[int, list[Any]] = {r.pk: [None] * len(variables) for r in chunk}
-        answers = Answer.objects.filter(response_id__in=ids, question_id__in=question_ids)
+        # Plain tuples, not model instances: this loop runs once per stored answer.
+        answers = Answer.objects.filter(
+            response_id__in=ids, question_id__in=question_ids
+        ).values_list(
+            "response_id", "question_id", "row", "choice", "choices", "number", "boolean", "text"
+        )
         # A multiple-choice question answered without an option is "not selected", not missing.
         answered_multi: set[tuple[int, int]] = set()
-        fields = ("response_id", "question_id", "row", "choice", "choices", "number", "boolean")
-        loaded = answers.select_related("question").only(*fields, "text", "question__type")
-        for answer in loaded.iterator(chunk_size=5000):
-            row = rows[answer.response_id]
-            if answer.question.type == Question.Type.MULTIPLE_CHOICE:
-                answered_multi.add((answer.response_id, answer.question_id))
-            position = by_source.get(("answer", answer.question_id, answer.row))
+        for (
+            response_id,
+            question_id,
+            row_code,
+            choice,
+            choices,
+            number,
+            boolean,
+            text,
+        ) in answers.iterator(chunk_size=5000):
+            row = rows[response_id]
+            if question_id in multi:
+                answered_multi.add((response_id, question_id))
+            position = by_source.get(("answer", question_id, row_code))
             if position is not None:
-                row[position] = _answer_value(answer, variables[position].kind)
-            if answer.choices:
-                for code in answer.choices:
-                    flag = by_source.get(("flag", answer.question_id, code))
-                    if flag is not None:
-                        row[flag] = 1
-            other = by_source.get(("other", answer.question_id))
-            if other is not None and answer.text:
-                row[other] = answer.text
-        flags = [
-            (i, v)
-            for i, v in enumerate(variables)
-            if v.kind == "multi_flag" and v.source and v.source[0] == "flag"
-        ]
+                row[position] = _answer_value(
+                    variables[position].kind, question_id in yes_no, choice, number, boolean, text
+                )
+            for code in choices or ():
+                flag = by_source.get(("flag", question_id, code))
+                if flag is not None:
+                    row[flag] = 1
+            other = by_source.get(("other", question_id))
+            if other is not None and text:
+                row[other] = text
         for response in chunk:
             row = rows[response.pk]
-            for i, variable in flags:
-                if row[i] is None and (response.pk, variable.source[1]) in answered_multi:
+            for i, question_id in flags:
+                if row[i] is None and (response.pk, question_id) in answered_multi:
                     row[i] = 0
-            for i, variable in enumerate(variables):
-                if variable.source and variable.source[0] == "response":
-                    row[i] = _response_value(response, variable.source[1])
+            for i, attribute in from_response:
+                row[i] = _response_value(response, attribute)
         for provider, wanted in providers.values():
             derived = provider.values(survey, wanted, ids)
             for response_id, values in derived.items():
