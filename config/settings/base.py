@@ -151,7 +151,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["surveys.api.throttling.UserThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env("API_USER_THROTTLE", default="1000/hour"),
         "anon": env("API_ANON_THROTTLE", default="200/hour"),  # public statistics

@@ -25,7 +25,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from surveys.access import audit_record, has_permission, role_of
@@ -36,6 +35,7 @@ from surveys.api.selectors import (
     api_survey_detail,
     api_surveys_for,
 )
+from surveys.api.throttling import AnonThrottle, TokenThrottle, UserThrottle
 from surveys.middleware import DEFAULT_POLICY
 from surveys.models import AuditEntry, Survey
 from surveys.selectors_statistics import (
@@ -81,12 +81,6 @@ class JsonApiView(APIView):
     renderer_classes = [JSONRenderer]
 
 
-class TokenThrottle(AnonRateThrottle):
-    """Password guesses per client address."""
-
-    scope = "token"
-
-
 class TokenApi(ObtainAuthToken):
     """Exchange a username and password for the user's API token."""
 
@@ -121,7 +115,7 @@ class SurveyListApi(JsonApiView):
 
 class SurveyDetailApi(JsonApiView):
     permission_classes = [AllowAny]
-    throttle_classes = [UserRateThrottle, AnonRateThrottle]
+    throttle_classes = [UserThrottle, AnonThrottle]
 
     @extend_schema(
         summary="A survey's questions, variables and codebooks",
@@ -136,7 +130,7 @@ class SurveyDetailApi(JsonApiView):
 
 class StatisticsApi(JsonApiView):
     permission_classes = [AllowAny]
-    throttle_classes = [UserRateThrottle, AnonRateThrottle]
+    throttle_classes = [UserThrottle, AnonThrottle]
 
     @extend_schema(
         summary="Counts, percentages or means of a variable, with disclosure control",
