@@ -239,7 +239,7 @@ class Answer(models.Model):
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
     row = models.CharField(max_length=64, blank=True, default="")
-    choice = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    choice = models.CharField(max_length=64, blank=True, default="")
     choices = models.JSONField(default=list, blank=True)
     number = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     boolean = models.BooleanField(null=True, blank=True)
@@ -253,7 +253,14 @@ class Answer(models.Model):
                 fields=["response", "question", "row"], name="answer_unique_per_question_row"
             ),
         ]
-        indexes = [models.Index(fields=["question", "choice"])]
+        # Covers the statistics' per-question join and filters (question and row first, then the
+        # values and the response), so counting reads the index alone.
+        indexes = [
+            models.Index(
+                fields=["question", "row", "choice", "boolean", "response"],
+                name="answer_question_values",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.response_id}:{self.question_id}:{self.row}"
