@@ -71,7 +71,7 @@ def response_start(
     resume_token = tokens.new_token()
     now = timezone.now()
     response = Response.objects.create(
-        public_id=tokens.new_token()[:22],
+        public_id=tokens.new_public_id(),
         survey=survey,
         language=language if language in survey.languages else survey.default_language,
         started_at=_to_minute(now),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import string
 
 from django.conf import settings
 
@@ -19,6 +20,18 @@ _RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 def new_token() -> str:
     """A URL-safe random token with 192 bits of entropy."""
     return secrets.token_urlsafe(24)
+
+
+_PUBLIC_ID_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_public_id() -> str:
+    """A random response id of 22 letters and digits (131 bits), safe in every export format.
+
+    Letters and digits only: an id starting with "-" or "=" would be neutralised as a possible
+    spreadsheet formula and no longer match the same id elsewhere.
+    """
+    return "".join(secrets.choice(_PUBLIC_ID_ALPHABET) for _ in range(22))
 
 
 def token_hash(token: str, *, purpose: str) -> str:
