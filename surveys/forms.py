@@ -243,16 +243,10 @@ class PageForm(forms.Form):
             other_name = f"{name}__other"
             other = cleaned.get(other_name) or ""
             if other:
-                try:
-                    cleaned[other_name] = _clean_text(other, limit=OTHER_MAX_LENGTH)
-                except forms.ValidationError as error:
-                    raise error from None
+                cleaned[other_name] = _clean_text(other, limit=OTHER_MAX_LENGTH)
             chosen = value if isinstance(value, list) else [value]
-            other_codes = {c.code for c in question.choices.all() if c.is_other}
-            if kind == Question.Type.OCCUPATION:
-                other_codes = {reference.OTHER}
             if (
-                other_codes & set(chosen)
+                _other_codes(question) & set(chosen)
                 and not other
                 and self.enforce_required
                 and other_name not in self.errors  # given but invalid: that error says why
@@ -299,10 +293,8 @@ class PageForm(forms.Form):
                 value = {"yes": True, "no": False}.get(value or "")
             other = data.get(f"{name}__other") or ""
             chosen = value if isinstance(value, list) else [value]
-            other_codes = {c.code for c in question.choices.all() if c.is_other}
-            if question.type == Question.Type.OCCUPATION:
-                other_codes = {reference.OTHER}
-            result[question.code] = PageValue(value, other if other_codes & set(chosen) else "")
+            specified = other if _other_codes(question) & set(chosen) else ""
+            result[question.code] = PageValue(value, specified)
         return result
 
     def items(self) -> list[Item]:
@@ -376,6 +368,13 @@ class PageForm(forms.Form):
                 ]
         item.errors = errors
         return item
+
+
+def _other_codes(question: Question) -> set[str]:
+    """The codes that ask the respondent to specify ("other, please specify")."""
+    if question.type == Question.Type.OCCUPATION:
+        return {reference.OTHER}
+    return {c.code for c in question.choices.all() if c.is_other}
 
 
 def _occupation_options(language: str) -> list[dict[str, Any]]:

@@ -220,12 +220,18 @@ BAD_CSVS = {
 }
 
 
-@pytest.mark.parametrize("problem", list(BAD_CSVS))
-@pytest.mark.parametrize("command", ["evaluate", "train-standalone", "train-codebook", "predict"])
+# Prediction reads no labels, so a label seen once is no error for it.
+CSV_CASES = [
+    (problem, command)
+    for command in ["evaluate", "train-standalone", "train-codebook", "predict"]
+    for problem in BAD_CSVS
+    if not (command == "predict" and problem == "label seen once")
+]
+
+
+@pytest.mark.parametrize(("problem", "command"), CSV_CASES)
 def test_csv_errors_name_the_row(problem, command, tmp_path, active_models):
     content, message = BAD_CSVS[problem]
-    if command == "predict" and problem == "label seen once":
-        pytest.skip("prediction reads no labels")
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
     args = {
