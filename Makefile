@@ -50,10 +50,17 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit -c pyproject.toml -r config surveys classifier -ll -q
 
-# Benchmarks against same-run baselines; PostgreSQL must be up (BENCH_COUNT responses, default 200,000).
+# Benchmarks against same-run baselines, with PostgreSQL and Redis started if they are down.
+# BENCH_COUNT responses in the database benches (default 1,000,000); BENCH_ONLY="submit classify"
+# runs some of them; BENCH_RESPONSES (submit) and BENCH_TEXTS (classify) size the others.
 bench: $(VENV)/.installed
-	$(PY) bench/run_all.py $(if $(BENCH_COUNT),--count $(BENCH_COUNT))
+	bash bench/services.sh
+	$(PY) bench/run_all.py $(if $(BENCH_COUNT),--count $(BENCH_COUNT)) \
+	  $(if $(BENCH_ONLY),--only $(BENCH_ONLY)) $(if $(BENCH_SKIP),--skip $(BENCH_SKIP)) \
+	  $(if $(BENCH_RESPONSES),--responses $(BENCH_RESPONSES)) \
+	  $(if $(BENCH_TEXTS),--texts $(BENCH_TEXTS)) $(if $(BENCH_QUICK),--quick)
 
 clean:
 	rm -rf var/static var/celerybeat-schedule .pytest_cache

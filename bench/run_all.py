@@ -1,9 +1,13 @@
-"""Run every benchmark (quality, statistics API, export) and print one table. Usage::
+"""Run every benchmark and print one table: our figure beside its same-run baseline. Usage::
 
-    python bench/run_all.py [--count 200000] [--skip quality|statistics|export ...]
+    python bench/run_all.py [--count 1000000] [--only NAME ...] [--skip NAME ...]
+                            [--responses N] [--texts N] [--quick]
 
-Each benchmark runs in its own process (so one's memory does not count against another) with
---json; --count is passed to the database benchmarks. Exits non-zero when a benchmark fails to run,
+NAME is one of quality, statistics, export, submit, classify, memory. Each benchmark runs in its
+own process (so one's memory does not count against another) with --json; --count (responses in
+the bench database, default 1,000,000) goes to the database benchmarks, --responses to submit,
+--texts to classify; --quick runs every benchmark that supports it at its tiny size. The whole
+result is also written to var/bench/last-run.json. Exits non-zero when a benchmark fails to run,
 never because a target was missed.
 """
 
@@ -18,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+DEFAULT_COUNT = 1_000_000
+Rows = list[tuple[str, str, str, str]]
 
 
 def _run(script: str, extra: list[str]) -> tuple[dict[str, Any] | None, float, str]:
@@ -30,7 +36,8 @@ def _run(script: str, extra: list[str]) -> tuple[dict[str, Any] | None, float, s
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
-        return None, seconds, (done.stderr or done.stdout).strip().splitlines()[-1:][0:1][0]
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        return None, seconds, lines[-1] if lines else f"exit status {done.returncode}"
     return json.loads(done.stdout), seconds, ""
 
 
@@ -73,48 +80,124 @@ def _rows_export(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def _rows_submit(r: dict[str, Any]) -> Rows:
+    o, b = r["ours"], r["baseline"]
+    return [
+        (
+            "submit: page posts/s",
+            f"{b['inserts_per_s']:,.0f} inserts/s",
+            f"{o['page_posts_per_s']:,.0f} ({r['ratio']:.2f}x)",
+            ">= 0.4x, 0 errors, all rows",
+        ),
+        ("submit: complete responses/s", "", f"{o['responses_per_s']:,.1f}", ""),
+        ("submit: errors / rows missing", "", f"{r['errors']} / {len(r['missing_rows'])}", "0 / 0"),
+    ]
+
+
+def _rows_classify(r: dict[str, Any]) -> Rows:
+    o, b = r["ours"], r["baseline"]
+    return [
+        (
+            "classify: classifications/s",
+            f"{b['per_s']:,.0f}",
+            f"{o['per_s']:,.0f} ({r['ratio']:.2f}x)",
+            ">= 0.5x one process",
+        ),
+    ]
+
+
+def _rows_memory(r: dict[str, Any]) -> Rows:
+    i, w = r["idle_worker"], r["loaded_worker"]
+    return [
+        ("memory: worker RSS MB", f"{i['rss_mb']:,.0f} idle", f"{w['rss_mb']:,.0f} loaded", ""),
+        ("memory: worker PSS MB", f"{i['pss_mb']:,.0f} idle", f"{w['pss_mb']:,.0f} loaded", ""),
+        ("memory: bare Django RSS MB", f"{r['bare_django']['rss_mb']:,.0f}", "", ""),
+    ]
+
+
+def _sized(flag: str = "", attribute: str = "") -> Any:
+    """Arguments for a benchmark: `flag` from the run_all option `attribute`, and --quick."""
+
+    def build(args: argparse.Namespace, quick: bool) -> list[str]:
+        value = getattr(args, attribute) if attribute else None
+        return (["--quick"] if quick and args.quick else []) + ([flag, str(value)] if value else [])
+
+    return build
+
+
+# name: (script, how its arguments are built, its rows in the table)
 BENCHES = {
-    "quality": ("quality.py", False, _rows_quality),
-    "statistics": ("api_statistics.py", True, _rows_statistics),
-    "export": ("export.py", True, _rows_export),
+    "quality": ("quality.py", lambda args, quick: [], _rows_quality),
+    "statistics": ("api_statistics.py", _sized("--count", "count"), _rows_statistics),
+    "export": ("export.py", _sized("--count", "count"), _rows_export),
+    "submit": ("submit.py", _sized("--responses", "responses"), _rows_submit),
+    "classify": ("classify.py", _sized("--texts", "texts"), _rows_classify),
+    "memory": ("memory.py", _sized(), _rows_memory),
 }
+SUPPORTS_QUICK = {"submit", "classify", "memory"}
+
+
+def _machine() -> str:
+    sys.path.insert(0, str(HERE))
+    import _services
+
+    m = _services.machine()
+    cores = f"{m['cores']} cores, {m['ram_gib']} GiB RAM"
+    return f"{m['cpu']}, {cores}, Python {m['python']}; {m['date']}"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=None, help="responses in the bench database")
+    parser.add_argument(
+        "--count", type=int, default=DEFAULT_COUNT, help="responses in the bench database"
+    )
+    parser.add_argument("--responses", type=int, default=None, help="submit: responses per run")
+    parser.add_argument("--texts", type=int, default=None, help="classify: free-text answers")
+    parser.add_argument("--only", nargs="*", default=[], choices=list(BENCHES))
     parser.add_argument("--skip", nargs="*", default=[], choices=list(BENCHES))
+    parser.add_argument("--quick", action="store_true", help="tiny sizes where supported")
+    parser.add_argument(
+        "--save", type=Path, default=HERE.parent / "var" / "bench" / "last-run.json"
+    )
     args = parser.parse_args(argv)
-    table: list[tuple[str, str, str, str]] = []
+    table: Rows = []
     goals: list[tuple[str, bool]] = []
     failed = []
     sizes = []
-    for name, (script, uses_db, rows) in BENCHES.items():
-        if name in args.skip:
+    results: dict[str, Any] = {"machine": _machine(), "count": args.count}
+    print(f"machine: {results['machine']}", flush=True)
+    for name, (script, arguments, rows) in BENCHES.items():
+        if name in args.skip or (args.only and name not in args.only):
             continue
-        extra = ["--count", str(args.count)] if uses_db and args.count else []
-        print(f"running {script} ...", flush=True)
+        extra = arguments(args, name in SUPPORTS_QUICK)
+        print(f"running {script} {' '.join(extra)} ...", flush=True)
         result, seconds, error = _run(script, extra)
         if result is None:
             failed.append(name)
             table.append((f"{name}: FAILED", "", error[:60], ""))
             continue
+        results[name] = result
         table += rows(result)
         goals += [(f"{name}: {goal}", met) for goal, met in result.get("goals", {}).items()]
         if "responses" in result:
             sizes.append(f"{name}: {result['responses']:,} responses")
+        if "classifications" in result:
+            sizes.append(f"classify: {result['classifications']:,} classifications")
         print(f"  done in {seconds:.0f} s", flush=True)
     print()
+    print(f"machine: {results['machine']}")
     if sizes:
         print("; ".join(sizes))
-    header = f"{'measure':30s}{'baseline':>16s}{'ours':>22s}   target"
+    header = f"{'measure':32s}{'baseline':>18s}{'ours':>22s}   target"
     print(header)
     print("-" * (len(header) + 24))
     for measure, base, ours, target in table:
-        print(f"{measure:30s}{base:>16s}{ours:>22s}   {target}")
+        print(f"{measure:32s}{base:>18s}{ours:>22s}   {target}")
     print()
     for goal, met in goals:
         print(f"[{'x' if met else ' '}] {goal}")
+    args.save.parent.mkdir(parents=True, exist_ok=True)
+    args.save.write_text(json.dumps(results, indent=2, default=str))
     return 1 if failed else 0
 
 
