@@ -6,11 +6,17 @@ The API request (in-process through DRF's APIClient with a token, so no network 
         &filter=country:US&filter=lost_work:1&from=<a year ago>
 
 timed over --requests requests after warm-up, against one SQL statement computing the same cells
-(responses by occupation and agreement, with the same date and filters). Usage::
+(responses by occupation and agreement, with the same date and filters). The two are timed in
+alternation, so that whatever else the machine is doing weighs on both alike. Every figure is
+cold in the sense that matters: the API keeps no result cache, so each request runs its query.
+Before timing, the answers are vacuumed and analysed, as autovacuum does after a bulk load, so
+that index-only scans can skip the table (for the raw SQL as much as for the API). Usage::
 
-    python bench/api_statistics.py [--count 200000] [--requests 30] [--json]
+    python bench/api_statistics.py [--count 200000] [--requests 30] [--json] [--explain]
 
-Generates responses into the PostgreSQL database exposure_bench when it holds fewer than --count.
+Generates responses into the PostgreSQL database exposure_bench (or BENCH_DATABASE_URL) when it
+holds fewer than --count. --explain prints EXPLAIN ANALYZE of both queries. The API's published
+cell counts are checked against the raw SQL's before anything is timed.
 Targets: p95 <= 100 ms at 1,000,000 responses, and p95 <= 3x the raw SQL.
 """
 
@@ -24,7 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import argparse
 import json
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from _common import DEFAULT_COUNT, bench_setup, bench_user, median, percentile
 
@@ -50,15 +58,24 @@ GROUP BY 1, 2
 """
 
 
-def _timed(call, repeat: int, warmup: int = 3) -> list[float]:  # type: ignore[no-untyped-def]
+def _timed_in_turn(calls: dict[str, Callable[[], object]], repeat: int, warmup: int = 3) -> dict:
+    """Milliseconds per call of each callable, run in alternation (order swapped every round)."""
+    names = list(calls)
     for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
+        for name in names:
+            calls[name]()
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(repeat):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            started = time.perf_counter()
+            calls[name]()
+            times[name].append((time.perf_counter() - started) * 1000)
     return times
+
+
+def _explain(cursor: Any, sql: str, params: Any) -> str:
+    cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+    return "\n".join(row[0] for row in cursor.fetchall())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,10 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=DEFAULT_COUNT)
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--explain", action="store_true")
     args = parser.parse_args(argv)
 
     survey = bench_setup(args.count, quiet=args.json)
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
@@ -90,9 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         "from": since.isoformat(),
     }
 
-    first = client.get(url, params)
+    with connection.cursor() as cursor:  # set the visibility map, as autovacuum would
+        cursor.execute("VACUUM (ANALYZE) surveys_answer, surveys_response")
+    with CaptureQueriesContext(connection) as captured:
+        first = client.get(url, params)
     if first.status_code != 200:
         raise SystemExit(f"statistics API answered {first.status_code}: {first.content[:500]!r}")
+    api_sql = next(q["sql"] for q in captured.captured_queries if "GROUP BY" in q["sql"])
 
     def api() -> None:
         result = client.get(url, params)
@@ -120,8 +143,26 @@ def main(argv: list[str] | None = None) -> int:
             cursor.execute(RAW_SQL, sql_params)
             cells[:] = cursor.fetchall()
 
-    api_ms = _timed(api, args.requests)
-    sql_ms = _timed(raw, args.requests)
+    raw()
+    published = {
+        (cell["row"], cell["col"]): cell["n"]
+        for line in first.json()["table"]["cells"]
+        for cell in line
+        if not cell["suppressed"]
+    }
+    for (occupation, agreement), n in published.items():
+        expected = next((c for o, m, c in cells if (o, m) == (occupation, agreement)), 0)
+        if n != expected:
+            raise SystemExit(
+                f"API and raw SQL disagree on {occupation}/{agreement}: {n} {expected}"
+            )
+    if args.explain:  # to stderr under --json, so that stdout stays one JSON document
+        out = sys.stderr if args.json else sys.stdout
+        with connection.cursor() as cursor:
+            print("raw SQL:\n" + _explain(cursor, RAW_SQL, sql_params) + "\n", file=out)
+            print("API's query:\n" + _explain(cursor, api_sql, None) + "\n", file=out)
+    times = _timed_in_turn({"api": api, "sql": raw}, args.requests)
+    api_ms, sql_ms = times["api"], times["sql"]
     matched = sum(n for *_, n in cells)
     result = {
         "responses": responses,
@@ -144,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{responses:,} complete responses; cross-tab {params['variable']} by {BY}, "
         f"filters {', '.join(params['filter'])}, from {since}: {matched:,} responses in "
-        f"{len(cells)} cells; {args.requests} requests after warm-up\n"
+        f"{len(cells)} cells; {args.requests} requests after warm-up, in turn with the raw SQL; "
+        "no result cache (every request queries the database)\n"
     )
     header = f"{'':26s}{'raw SQL':>12s}{'API':>12s}{'ratio':>10s}"
     print(header)

@@ -1,29 +1,45 @@
 """Statistics of a survey's responses: the Django side of `surveys.statistics`.
 
 Turns the statistics API's parameters (variable names, filters, weights) into the plain values the
-statistics core takes, and its tables into JSON-able dicts with labels. Unweighted counts of
-answer and response variables are grouped in SQL (each variable one LEFT JOIN of the answers on
-the response), so a frequency table or cross-tabulation never loads the respondents' rows;
-weighted tables, means, multiple-choice flags and provider (classification) variables are read
-through `surveys.variables.response_rows`, chunk by chunk.
+statistics core takes, and its tables into JSON-able dicts with labels. Frequency tables and
+cross-tabulations, weighted or not, start from respondents counted by their codes: grouped in SQL
+for answer and response variables (each variable one LEFT JOIN of the answers on the response,
+each filter one semi-join), counted while reading for the others. Weights are per stratum, so a
+cell's weight sum is its count per stratum times the stratum's weight, and everything after the
+query is proportional to the number of cells, never to the number of respondents. Means, and
+the variables SQL cannot group, are read through `surveys.variables.response_rows`, chunk by chunk.
 """
 
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, FilteredRelation, Q, QuerySet
+from django.db import connection
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.utils import timezone
 
 from surveys import statistics
 from surveys.i18n import translate
-from surveys.models import Response, Survey
+from surveys.models import Answer, Response, Survey
 from surveys.variables import SurveyVariable, response_rows, responses_where, survey_variables
 
 Stat = Literal["count", "mean"]
@@ -235,31 +251,70 @@ def statistics_responses(*, request: StatisticsRequest) -> QuerySet[Response]:
     if request.status != "all":
         responses = responses.filter(status=request.status)
     if request.date_from:
-        responses = responses.filter(
-            Q(submitted_at__date__gte=request.date_from)
-            | Q(submitted_at__isnull=True, started_at__date__gte=request.date_from)
-        )
+        responses = responses.filter(_dated(request, "gte", _day_start(request.date_from)))
     if request.date_to:
         responses = responses.filter(
-            Q(submitted_at__date__lte=request.date_to)
-            | Q(submitted_at__isnull=True, started_at__date__lte=request.date_to)
+            _dated(request, "lt", _day_start(request.date_to + timedelta(days=1)))
         )
     if request.language:
         responses = responses.filter(language=request.language)
-    by_variable: dict[str, list[tuple[SurveyVariable, str]]] = {}
+    by_variable: dict[str, tuple[SurveyVariable, list[str]]] = {}
     for variable, code in request.filters:
-        by_variable.setdefault(variable.name, []).append((variable, code))
-    for pairs in by_variable.values():
-        matching = Q()
-        for variable, code in pairs:
-            ids = responses_where(
-                responses=Response.objects.filter(survey=request.survey),
-                variable=variable,
-                code=code,
-            ).values("pk")
-            matching |= Q(pk__in=ids)
-        responses = responses.filter(matching)
+        by_variable.setdefault(variable.name, (variable, []))[1].append(code)
+    for variable, codes in by_variable.values():
+        responses = responses.filter(_matching(request.survey, variable, codes))
     return responses.order_by()
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight starting `day` in the current time zone, as `__date` lookups see days."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _dated(request: StatisticsRequest, lookup: str, moment: datetime) -> Q:
+    """Submitted (or, not submitted, started) on the `lookup` side of `moment`.
+
+    Compared as timestamps rather than dates so that the index on submitted_at can serve it; a
+    complete response always has submitted_at (a check constraint), so the fallback to the start
+    is left out for complete ones, which keeps the condition simple for the planner.
+    """
+    submitted = Q(**{f"submitted_at__{lookup}": moment})
+    if request.status == "complete":
+        return submitted
+    return submitted | Q(submitted_at__isnull=True, **{f"started_at__{lookup}": moment})
+
+
+def _matching(survey: Survey, variable: SurveyVariable, codes: Sequence[str]) -> Q:
+    """Responses whose value of `variable` is one of `codes`."""
+    origin = variable.source[0] if variable.source else ""
+    if origin == "answer":
+        # One semi-join on the answers' (question, row, value) index, whatever the codes.
+        answers = Answer.objects.filter(
+            response_id=OuterRef("pk"), question_id=variable.source[1], row=variable.source[2]
+        )
+        if variable.boolean:
+            answers = answers.filter(boolean__in=sorted({code == "1" for code in codes}))
+        else:
+            answers = answers.filter(choice__in=codes)
+        return Q(Exists(answers))
+    if origin == "response":
+        return Q(**{f"{variable.source[1]}__in": codes})
+    if origin == "flag" and connection.vendor == "postgresql":
+        # JSON containment in SQL; elsewhere (SQLite has no such lookup) responses_where reads
+        # the question's answers and matches the lists in Python.
+        answered = Answer.objects.filter(response_id=OuterRef("pk"), question_id=variable.source[1])
+        chosen = Q(Exists(answered.filter(choices__contains=[variable.source[2]])))
+        matching = Q()
+        for code in set(codes):
+            matching |= chosen if code == "1" else Q(Exists(answered)) & ~chosen
+        return matching
+    matching = Q()
+    for code in codes:
+        ids = responses_where(
+            responses=Response.objects.filter(survey=survey), variable=variable, code=code
+        ).values("pk")
+        matching |= Q(pk__in=ids)
+    return matching
 
 
 # --- reading values -----------------------------------------------------------------------------
@@ -286,39 +341,76 @@ def _number(value: Any, likert: bool) -> float | None:
 
 
 def _sql_countable(variable: SurveyVariable) -> bool:
-    return bool(variable.source) and variable.source[0] in _SQL_ORIGINS and variable.categorical
+    if not (variable.source and variable.categorical):
+        return False
+    origin = variable.source[0]
+    # A multiple-choice flag needs JSON containment, which SQLite's JSON fields do not offer.
+    return origin in _SQL_ORIGINS or (origin == "flag" and connection.vendor == "postgresql")
+
+
+Codes = tuple[str | None, ...]
 
 
 def _sql_counts(
     responses: QuerySet[Response], variables: Sequence[SurveyVariable]
-) -> list[tuple[tuple[str | None, ...], int]]:
+) -> list[tuple[Codes, int]]:
     """[((code of each variable, or None), number of responses)] grouped in the database."""
     annotations: dict[str, Any] = {}
-    columns: list[tuple[str, ...]] = []
+    flags: dict[str, Any] = {}
+    columns: list[str] = []
     for position, variable in enumerate(variables):
         origin = variable.source[0]
         if origin == "response":
-            columns.append((variable.source[1],))
+            columns.append(variable.source[1])
             continue
         alias = f"v{position}"
+        if origin == "flag":
+            # As response_rows reads it: 1 when the option is among the answer's choices, 0 when
+            # the question was answered without it, missing when it was not answered.
+            annotations[alias] = FilteredRelation(
+                "answers", condition=Q(answers__question_id=variable.source[1], answers__row="")
+            )
+            flags[f"f{position}"] = Case(
+                When(**{f"{alias}__choices__contains": [variable.source[2]]}, then=Value("1")),
+                When(**{f"{alias}__id__isnull": False}, then=Value("0")),
+                default=Value(None),
+                output_field=CharField(),
+            )
+            columns.append(f"f{position}")
+            continue
         question_id, row = variable.source[1], variable.source[2]
         annotations[alias] = FilteredRelation(
             "answers", condition=Q(answers__question_id=question_id, answers__row=row)
         )
         # Yes/no answers are booleans, every other categorical answer a choice code.
-        columns.append((f"{alias}__choice", f"{alias}__boolean"))
-    names = [name for column in columns for name in column]
+        columns.append(f"{alias}__boolean" if variable.boolean else f"{alias}__choice")
+    # COUNT(*), not COUNT(DISTINCT id): a response has at most one answer per question and row
+    # (a unique constraint), so each join adds at most one row per response and nothing repeats.
     grouped = (
-        responses.annotate(**annotations).values(*names).annotate(n=Count("pk", distinct=True))
+        responses.annotate(**annotations).annotate(**flags).values(*columns).annotate(n=Count("*"))
     )
-    result = []
-    for row in grouped.order_by():
-        codes = []
-        for column in columns:
-            values = [row[name] for name in column]
-            codes.append(next((_category(v) for v in values if _category(v) is not None), None))
-        result.append((tuple(codes), int(row["n"])))
-    return result
+    return [
+        (tuple(_category(row[name]) for name in columns), int(row["n"]))
+        for row in grouped.order_by()
+    ]
+
+
+def _grouped_counts(
+    request: StatisticsRequest,
+    responses: QuerySet[Response],
+    variables: Sequence[SurveyVariable],
+) -> list[tuple[Codes, int]]:
+    """Responses counted by their codes of `variables`: in SQL where it can, else read in Python.
+
+    The rest of a frequency table or cross-tabulation works on these groups, so its cost grows
+    with the number of cells, not of respondents.
+    """
+    if all(_sql_countable(v) for v in variables):
+        return _sql_counts(responses, variables)
+    counted: Counter[Codes] = Counter()
+    for values in _python_rows(request, responses, variables):
+        counted[tuple(_category(value) for value in values)] += 1
+    return list(counted.items())
 
 
 def _python_rows(
@@ -326,10 +418,14 @@ def _python_rows(
     responses: QuerySet[Response],
     variables: Sequence[SurveyVariable],
 ) -> Iterable[list[Any]]:
+    # A variable may be asked for twice (weighting a table by its own variable); response_rows
+    # fills one column per source, so each distinct variable is read once and copied.
+    distinct = list({v.name: v for v in variables}.values())
+    where = {v.name: position for position, v in enumerate(distinct)}
     for _response, values in response_rows(
-        survey=request.survey, variables=variables, responses=responses
+        survey=request.survey, variables=distinct, responses=responses
     ):
-        yield values
+        yield [values[where[v.name]] for v in variables]
 
 
 # --- categories and labels ----------------------------------------------------------------------
@@ -456,45 +552,74 @@ def _weights_for(
     return kept, weights, len(everyone) - len(kept)
 
 
+def _weight_factors(
+    request: StatisticsRequest, groups: Sequence[tuple[Codes, int]]
+) -> dict[str, float]:
+    """Post-stratification weight of each stratum (the last code of each group)."""
+    assert request.weights is not None
+    strata: Counter[str] = Counter()
+    for codes, n in groups:
+        if codes[-1] is not None:
+            strata[codes[-1]] += n
+    if not strata:
+        raise StatisticsInputError(
+            "weights", f"No response in the selection has a value of {request.weights.name!r}."
+        )
+    try:
+        return statistics.poststratification_factors(strata, request.targets)
+    except ValueError as error:
+        raise StatisticsInputError("targets", f"Cannot weight: {error}.") from error
+
+
 def _frequencies(request: StatisticsRequest, responses: QuerySet[Response]) -> dict[str, Any]:
     k, lang = request.k, request.lang
     variables = [request.variable] + ([request.by] if request.by else [])
+    weighted = request.weights is not None
+    groups = _grouped_counts(
+        request, responses, variables + ([request.weights] if request.weights else [])
+    )
+    n_total = sum(n for _, n in groups)
+    # Cells keyed by the main code (frequency) or by (group code, main code) (crosstab).
+    counts: Counter[Any] = Counter()
+    weight_sums: dict[Any, float] = {}
+    weight_squares: dict[Any, float] = {}
     excluded = 0
-    if request.weights is None and all(_sql_countable(v) for v in variables):
-        counts = _sql_counts(responses, variables)
-        # The core takes one value per respondent: expand the grouped counts (a list of shared
-        # string references, one per response; the rows themselves were never loaded).
-        main: list[Any] = []
-        by: list[Any] = []
-        for codes, n in counts:
-            main.extend([codes[0]] * n)
-            if request.by:
-                by.extend([codes[1]] * n)
-        weights = None
-    else:
-        columns = _read_columns(request, responses)
-        kept, weights, excluded = _weights_for(request, columns)
-        main = [columns.main[i] for i in kept]
-        by = [columns.by[i] for i in kept] if request.by else []
-    main_categories = _categories(request.variable, main)
+    factors = _weight_factors(request, groups) if weighted else {}
+    for codes, n in groups:
+        if weighted and codes[-1] is None:
+            excluded += n  # no stratum, no weight: left out and reported
+            continue
+        key = (codes[1], codes[0]) if request.by else codes[0]
+        counts[key] += n
+        if weighted:
+            factor = factors[codes[-1]]  # type: ignore[index]
+            weight_sums[key] = weight_sums.get(key, 0.0) + n * factor
+            weight_squares[key] = weight_squares.get(key, 0.0) + n * factor * factor
+    sums = (weight_sums, weight_squares) if weighted else (None, None)
     if request.by is None:
-        table = statistics.frequency_table(main, weights=weights, categories=main_categories, k=k)
+        table = statistics.frequency_table_from_counts(
+            counts,
+            weight_sums=sums[0],
+            weight_squares=sums[1],
+            categories=_categories(request.variable, counts),
+            k=k,
+        )
         data = _labelled_frequency(table, request.variable, lang)
         parts_hidden = bool(table.total.suppressed or table.missing_suppressed)
     else:
-        crosstab = statistics.crosstab(
-            by,
-            main,
-            weights=weights,
-            row_categories=_categories(request.by, by),
-            col_categories=main_categories,
+        crosstab = statistics.crosstab_from_counts(
+            counts,
+            weight_sums=sums[0],
+            weight_squares=sums[1],
+            row_categories=_categories(request.by, (row for row, _ in counts)),
+            col_categories=_categories(request.variable, (col for _, col in counts)),
             k=k,
         )
         data = _labelled_crosstab(crosstab, request.by, request.variable, lang)
         parts_hidden = bool(crosstab.total.suppressed or crosstab.missing_suppressed)
     return {
         "table": data,
-        "n_total": len(main) + excluded,
+        "n_total": n_total,
         "excluded": excluded,
         "parts_hidden": parts_hidden,
     }

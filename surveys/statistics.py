@@ -10,6 +10,10 @@ Conventions shared by every function here:
   effective sample size or a linearisation standard error, never the sum of the weights.
 * Undefined quantities are `None`, never NaN, so every `as_dict()` is strict JSON.
 * Percentages and their intervals are on the 0-100 scale; `wilson_interval` works on 0-1.
+* A table is built from one value per respondent (`frequency_table`, `crosstab`) or from counts
+  per cell, with weight sums and sums of squared weights when weighted
+  (`frequency_table_from_counts`, `crosstab_from_counts`): the same figures either way, but the
+  second costs in proportion to the number of cells rather than of respondents.
 
 Disclosure control (`suppress`, `suppress_one_way`) works on unweighted counts, because the risk
 is about how many people are in a cell. The rule, in full:
@@ -46,11 +50,12 @@ the tables consistent with what is published.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, deque
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -118,7 +123,7 @@ def wilson_interval(
         raise ValueError(f"successes must lie between 0 and n, got {successes!r} of {n!r}")
     if n == 0:
         return None
-    z = float(stats.norm.isf((1 - confidence) / 2.0))
+    z = _normal_quantile(confidence)
     z2 = z * z
     p = successes / n
     denominator = 1 + z2 / n
@@ -129,6 +134,12 @@ def wilson_interval(
     low = 0.0 if successes == 0 else max(0.0, min(p, centre - half))
     high = 1.0 if successes == n else min(1.0, max(p, centre + half))
     return low, high
+
+
+@functools.lru_cache(maxsize=64)
+def _normal_quantile(confidence: float) -> float:
+    """The two-sided normal critical value; cached, since a table asks for it once per cell."""
+    return float(stats.norm.isf((1 - confidence) / 2.0))
 
 
 def kish_effective_n(weights: Sequence[float] | ArrayLike) -> float:
@@ -216,7 +227,25 @@ def poststratification_weights(strata: Sequence[str], targets: Mapping[str, floa
     the targets, for a stratum with a positive target but no respondents (its share could not be
     reached), and for respondents in a stratum whose target share is zero.
     """
-    if len(strata) == 0:
+    factor = poststratification_factors(Counter(strata), targets)
+    return [factor[s] for s in strata]
+
+
+def poststratification_factors(
+    strata_counts: Mapping[str, int], targets: Mapping[str, float]
+) -> dict[str, float]:
+    """The weight of each stratum's respondents, from the number of respondents per stratum.
+
+    The same weights as `poststratification_weights` (which is this, applied per respondent),
+    and the same errors; strata with a zero count are taken as absent.
+    """
+    counts = {}
+    for name, count in strata_counts.items():
+        if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
+            raise ValueError(f"count of stratum {name!r} must be a non-negative integer")
+        if count:
+            counts[name] = int(count)
+    if not counts:
         raise ValueError("no respondents to weight")
     shares = dict(targets)
     for name, value in shares.items():
@@ -225,7 +254,6 @@ def poststratification_weights(strata: Sequence[str], targets: Mapping[str, floa
     total = math.fsum(shares.values())
     if total <= 0:
         raise ValueError("targets must have a positive sum")
-    counts = Counter(strata)
     unknown = sorted((s for s in counts if s not in shares), key=str)
     if unknown:
         raise ValueError(f"respondents in strata missing from the targets: {_names(unknown)}")
@@ -235,9 +263,8 @@ def poststratification_weights(strata: Sequence[str], targets: Mapping[str, floa
     zero = sorted((s for s in counts if shares[s] == 0), key=str)
     if zero:
         raise ValueError(f"respondents in strata with a zero target share: {_names(zero)}")
-    n = len(strata)
-    factor = {s: (shares[s] / total) * n / c for s, c in counts.items()}
-    return [factor[s] for s in strata]
+    n = sum(counts.values())
+    return {s: (shares[s] / total) * n / c for s, c in counts.items()}
 
 
 def _names(items: Iterable[object]) -> str:
@@ -586,7 +613,9 @@ class Cell:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able dict of every field."""
-        return asdict(self)
+        # Every field is a scalar: a copy of the fields, without asdict's recursive deep copy
+        # (a table has a cell per category pair, and this runs for each).
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -602,7 +631,9 @@ class Total:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able dict of every field."""
-        return asdict(self)
+        # Every field is a scalar: a copy of the fields, without asdict's recursive deep copy
+        # (a table has a cell per category pair, and this runs for each).
+        return dict(self.__dict__)
 
 
 _HIDDEN_CELL = Cell(None, None, None, None, None, None, None, True)
@@ -730,18 +761,61 @@ def _ci(
     return 100.0 * interval[0], 100.0 * interval[1]
 
 
+def _kish(sums: FloatArray, squares: FloatArray) -> FloatArray:
+    """Kish effective n (sum w)^2 / sum w^2 of groups given their sums; 0 for an empty group."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(squares > 0, sums * sums / np.where(squares > 0, squares, 1.0), 0.0)
+
+
 def _kish_by_group(groups: IntArray, weights: FloatArray, size: int) -> FloatArray:
     """Kish effective n of each group index 0..size-1."""
     sums = np.bincount(groups, weights=weights, minlength=size)
     squares = np.bincount(groups, weights=weights * weights, minlength=size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(squares > 0, sums * sums / np.where(squares > 0, squares, 1.0), 0.0)
+    return _kish(sums, squares)
 
 
 def _missing(count: int, k: int) -> tuple[int | None, bool]:
     # Routing can make "did not answer" a small identifiable group, so it follows the cell rule.
     hidden = 0 < count < k
     return (None if hidden else count), hidden
+
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+def _checked_counts(
+    counts: Mapping[Key, int],
+    weight_sums: Mapping[Key, float] | None,
+    weight_squares: Mapping[Key, float] | None,
+) -> tuple[dict[Key, int], dict[Key, float], dict[Key, float]]:
+    """Counts without zeros, with their weight sums and sums of squares (the counts unweighted).
+
+    Every respondent's weight is positive, so a group's weight sum is positive exactly when its
+    count is, and its sum of squares too; the rest would describe data no sample can give.
+    """
+    if (weight_sums is None) != (weight_squares is None):
+        raise ValueError("weight_sums and weight_squares go together")
+    n_of: dict[Key, int] = {}
+    for key, count in counts.items():
+        if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
+            raise ValueError(f"count of {key!r} must be a non-negative integer, got {count!r}")
+        if count:
+            n_of[key] = int(count)
+    if weight_sums is None or weight_squares is None:
+        unit = {key: float(n) for key, n in n_of.items()}
+        return n_of, unit, dict(unit)
+    w_of: dict[Key, float] = {}
+    w2_of: dict[Key, float] = {}
+    for key in {*weight_sums, *weight_squares}:
+        if key not in n_of and (weight_sums.get(key, 0.0) or weight_squares.get(key, 0.0)):
+            raise ValueError(f"weights given for {key!r}, which has no respondents")
+    for key in n_of:
+        total = float(weight_sums.get(key, 0.0))
+        square = float(weight_squares.get(key, 0.0))
+        if not (math.isfinite(total) and math.isfinite(square) and total > 0 and square > 0):
+            raise ValueError(f"weights of {key!r} must have a positive, finite sum and square sum")
+        w_of[key], w2_of[key] = total, square
+    return n_of, w_of, w2_of
 
 
 def frequency_table(
@@ -770,12 +844,81 @@ def frequency_table(
     size = len(labels)
     counts = np.bincount(groups, minlength=size).astype(np.int64)
     weighted_counts = np.bincount(groups, weights=w, minlength=size)
-    total_n = int(counts.sum())
     total_w = float(w.sum())
-    n_eff = kish_effective_n(w) if w_all is not None else float(total_n)
+    n_eff = kish_effective_n(w) if w_all is not None else float(counts.sum())
+    return _frequency(
+        labels,
+        counts,
+        weighted_counts,
+        total_w=total_w,
+        n_eff=n_eff,
+        missing=len(values) - len(answered),
+        weighted=w_all is not None,
+        k=k,
+        confidence=confidence,
+    )
+
+
+def frequency_table_from_counts(
+    counts: Mapping[Hashable | None, int],
+    *,
+    weight_sums: Mapping[Hashable | None, float] | None = None,
+    weight_squares: Mapping[Hashable | None, float] | None = None,
+    categories: Sequence[Hashable] | None = None,
+    k: int = 10,
+    confidence: float = 0.95,
+) -> FrequencyTable:
+    """`frequency_table` of respondents given as counts per value (the key None = missing).
+
+    Weighted: weight_sums and weight_squares hold each value's sum of weights and of squared
+    weights (zero-count keys may be left out). Same table as `frequency_table` on the
+    respondents these counts describe (weighted figures equal up to floating-point rounding),
+    for work proportional to the number of values rather than respondents.
+    """
+    _check_k(k)
+    _check_confidence(confidence)
+    n_of, w_of, w2_of = _checked_counts(counts, weight_sums, weight_squares)
+    labels = _categories(list(n_of), categories, "value")
+    size = len(labels)
+    x = np.zeros(size, dtype=np.int64)
+    xw = np.zeros(size)
+    xw2 = np.zeros(size)
+    for position, label in enumerate(labels):
+        if label in n_of:
+            x[position], xw[position], xw2[position] = n_of[label], w_of[label], w2_of[label]
+    weighted = weight_sums is not None
+    total_w = float(xw.sum())
+    n_eff = float(_kish(np.asarray([total_w]), np.asarray([xw2.sum()]))[0])
+    return _frequency(
+        labels,
+        x,
+        xw,
+        total_w=total_w,
+        n_eff=n_eff if weighted else float(x.sum()),
+        missing=n_of.get(None, 0),
+        weighted=weighted,
+        k=k,
+        confidence=confidence,
+    )
+
+
+def _frequency(
+    labels: tuple[Hashable, ...],
+    counts: IntArray,
+    weighted_counts: FloatArray,
+    *,
+    total_w: float,
+    n_eff: float,
+    missing: int,
+    weighted: bool,
+    k: int,
+    confidence: float,
+) -> FrequencyTable:
+    """The one-way table from its aggregates: the single place its figures are worked out."""
+    total_n = int(counts.sum())
     mask = suppress_one_way(counts, k=k)
     cells = []
-    for position in range(size):
+    for position in range(len(labels)):
         if mask.cells[position]:
             cells.append(_HIDDEN_CELL)
             continue
@@ -787,7 +930,7 @@ def frequency_table(
                 float(weighted_counts[position]),
                 total_w,
                 n_eff,
-                weighted=w_all is not None,
+                weighted=weighted,
                 confidence=confidence,
             )
         cells.append(
@@ -807,14 +950,14 @@ def frequency_table(
         if mask.total
         else Total(total_n, total_w, 100.0 if total_w > 0 else None, None, None, False)
     )
-    missing, missing_hidden = _missing(len(values) - len(answered), k)
+    missing_count, missing_hidden = _missing(missing, k)
     return FrequencyTable(
         categories=labels,
         cells=tuple(cells),
         total=total,
-        missing=missing,
+        missing=missing_count,
         missing_suppressed=missing_hidden,
-        weighted=w_all is not None,
+        weighted=weighted,
         k=k,
         confidence=confidence,
     )
@@ -855,14 +998,104 @@ def crosstab(
     flat = r_of * nc + c_of
     x = np.bincount(flat, minlength=nr * nc).astype(np.int64).reshape(nr, nc)
     xw = np.bincount(flat, weights=w, minlength=nr * nc).reshape(nr, nc)
-    row_n, col_n, grand_n = x.sum(axis=1), x.sum(axis=0), int(x.sum())
-    row_w, col_w, grand_w = xw.sum(axis=1), xw.sum(axis=0), float(w.sum())
     if weighted:
         row_eff = _kish_by_group(r_of, w, nr)
         grand_eff = kish_effective_n(w)
     else:
-        row_eff = row_n.astype(float)
-        grand_eff = float(grand_n)
+        row_eff = x.sum(axis=1).astype(float)
+        grand_eff = float(x.sum())
+    return _crosstab(
+        row_labels,
+        col_labels,
+        x,
+        xw,
+        grand_w=float(w.sum()),
+        row_eff=row_eff,
+        grand_eff=grand_eff,
+        missing=len(rows) - len(answered),
+        weighted=weighted,
+        k=k,
+        confidence=confidence,
+    )
+
+
+def crosstab_from_counts(
+    counts: Mapping[tuple[Hashable | None, Hashable | None], int],
+    *,
+    weight_sums: Mapping[tuple[Hashable | None, Hashable | None], float] | None = None,
+    weight_squares: Mapping[tuple[Hashable | None, Hashable | None], float] | None = None,
+    row_categories: Sequence[Hashable] | None = None,
+    col_categories: Sequence[Hashable] | None = None,
+    k: int = 10,
+    confidence: float = 0.95,
+) -> CrossTable:
+    """`crosstab` of respondents given as counts per (row value, column value); None = missing.
+
+    Weighted: weight_sums and weight_squares hold each pair's sum of weights and of squared
+    weights. Same table as `crosstab` on the respondents these counts describe (weighted figures
+    equal up to floating-point rounding), for work proportional to the number of cells.
+    """
+    _check_k(k)
+    _check_confidence(confidence)
+    for key in counts:
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ValueError(f"crosstab counts are keyed by (row, column) pairs, got {key!r}")
+    n_of, w_of, w2_of = _checked_counts(counts, weight_sums, weight_squares)
+    row_labels = _categories([r for r, _ in n_of], row_categories, "row")
+    col_labels = _categories([c for _, c in n_of], col_categories, "column")
+    row_index = {label: position for position, label in enumerate(row_labels)}
+    col_index = {label: position for position, label in enumerate(col_labels)}
+    nr, nc = len(row_labels), len(col_labels)
+    x = np.zeros((nr, nc), dtype=np.int64)
+    xw = np.zeros((nr, nc))
+    xw2 = np.zeros((nr, nc))
+    missing = 0
+    for (row, col), n in n_of.items():
+        if row is None or col is None:
+            missing += n
+            continue
+        i, j = row_index[row], col_index[col]
+        x[i, j], xw[i, j], xw2[i, j] = n, w_of[(row, col)], w2_of[(row, col)]
+    weighted = weight_sums is not None
+    if weighted:
+        row_eff = _kish(xw.sum(axis=1), xw2.sum(axis=1))
+        grand_eff = float(_kish(np.asarray([xw.sum()]), np.asarray([xw2.sum()]))[0])
+    else:
+        row_eff = x.sum(axis=1).astype(float)
+        grand_eff = float(x.sum())
+    return _crosstab(
+        row_labels,
+        col_labels,
+        x,
+        xw,
+        grand_w=float(xw.sum()),
+        row_eff=row_eff,
+        grand_eff=grand_eff,
+        missing=missing,
+        weighted=weighted,
+        k=k,
+        confidence=confidence,
+    )
+
+
+def _crosstab(
+    row_labels: tuple[Hashable, ...],
+    col_labels: tuple[Hashable, ...],
+    x: IntArray,
+    xw: FloatArray,
+    *,
+    grand_w: float,
+    row_eff: FloatArray,
+    grand_eff: float,
+    missing: int,
+    weighted: bool,
+    k: int,
+    confidence: float,
+) -> CrossTable:
+    """The two-way table from its aggregates: the single place its figures are worked out."""
+    nr, nc = x.shape
+    row_n, col_n, grand_n = x.sum(axis=1), x.sum(axis=0), int(x.sum())
+    row_w, col_w = xw.sum(axis=1), xw.sum(axis=0)
     mask = suppress(x, k=k)
 
     cells: list[tuple[Cell, ...]] = []
@@ -909,7 +1142,7 @@ def crosstab(
         low, high = _ci(n, weighted_n, grand_w, grand_eff, weighted=weighted, confidence=confidence)
         return Total(n, weighted_n, _share(weighted_n, grand_w), low, high, False)
 
-    missing, missing_hidden = _missing(len(rows) - len(answered), k)
+    missing_count, missing_hidden = _missing(missing, k)
     return CrossTable(
         row_categories=row_labels,
         col_categories=col_labels,
@@ -925,7 +1158,7 @@ def crosstab(
             if mask.grand_total
             else Total(grand_n, grand_w, 100.0 if grand_w > 0 else None, None, None, False)
         ),
-        missing=missing,
+        missing=missing_count,
         missing_suppressed=missing_hidden,
         weighted=weighted,
         k=k,

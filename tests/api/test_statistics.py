@@ -358,6 +358,11 @@ def test_filters_dates_language_and_status(populated, owner_client, default_surv
         lambda p: p["answers"]["country"] == "US" and p["answers"]["lost_work"],
     )
     counts("filter=tools_used_runway:1", lambda p: _flag("runway")(p) == "1")
+    counts("filter=tools_used_kling:0", lambda p: _flag("kling")(p) == "0")
+    counts(
+        "filter=tools_used_kling:0&filter=tools_used_kling:1&filter=lost_work:1",
+        lambda p: _flag("kling")(p) is not None and p["answers"]["lost_work"],
+    )
     counts(
         "filter=cls_change_text_displacement_risk:augmentation",
         lambda p: p["displacement"] == "augmentation",
@@ -416,3 +421,120 @@ def test_unweighted_counts_are_grouped_in_sql(populated, owner_client, default_s
     # No query reads answers row by row: each one that touches them is a subquery or the count.
     for sql in (q["sql"] for q in queries.captured_queries):
         assert not sql.startswith('SELECT "surveys_answer"'), sql
+
+
+def test_weighted_counts_are_grouped_in_sql_too(populated, owner_client, default_survey):
+    url = f"{API}/surveys/{default_survey.slug}/statistics/"
+    query = {
+        "variable": "employment_type",
+        "by": "lost_work",
+        "filter": ["country:CN", "country:US"],
+        "weights": "language",
+        "targets": "en:0.5,zh-hans:0.5",
+    }
+    with CaptureQueriesContext(connection) as queries:
+        response = owner_client.get(url, query)
+    assert response.status_code == 200 and response.json()["weighted"]
+    grouped = [q["sql"] for q in queries.captured_queries if "GROUP BY" in q["sql"]]
+    assert len(grouped) == 1 and grouped[0].count("LEFT OUTER JOIN") == 2
+    for sql in (q["sql"] for q in queries.captured_queries):
+        assert not sql.startswith('SELECT "surveys_answer"'), sql
+        assert not sql.startswith('SELECT "surveys_response"."id", "surveys_response"'), sql
+
+
+# Tables the API builds from respondents counted per cell (in SQL where it can), each against the
+# same statistics computed the per-respondent way: every response's values read one by one.
+PER_CELL_QUERIES = [
+    "variable=employment_type&by=lost_work&k=5",
+    "variable=exposure_matrix_rates_fallen&by=employment_type&filter=lost_work:1&k=5",
+    "variable=exposure_matrix_rates_fallen&by=country&filter=country:US&filter=country:CN",
+    "variable=employment_type&by=lost_work&weights=language&targets=en:0.5,zh-hans:0.5&k=5",
+    "variable=lost_work&by=country&weights=lost_work&targets=1:0.3,0:0.7&filter=country:US",
+    "variable=employment_type&weights=tools_used_runway&targets=1:0.4,0:0.6&k=5",
+    "variable=tools_used_runway&by=employment_type&weights=language&targets=en:0.6,zh-hans:0.4",
+    "variable=cls_change_text_displacement_risk&by=language&status=all&k=5",
+]
+
+
+def _code(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+@pytest.mark.parametrize("query", PER_CELL_QUERIES)
+def test_counted_tables_equal_the_per_respondent_computation(
+    populated, owner_client, default_survey, query
+):
+    from urllib.parse import parse_qs
+
+    from surveys import statistics
+    from surveys.selectors_statistics import statistics_request_build, statistics_responses
+    from surveys.variables import response_rows
+
+    data = _get(owner_client, default_survey, query)
+    params = parse_qs(query)
+    targets = None
+    if "targets" in params:
+        pairs = (item.split(":") for item in params["targets"][0].split(","))
+        targets = {code: float(share) for code, share in pairs}
+    request = statistics_request_build(
+        survey=default_survey,
+        variable=params["variable"][0],
+        by=params.get("by", [None])[0],
+        status=params.get("status", ["complete"])[0],
+        filters=[tuple(f.split(":")) for f in params.get("filter", [])],
+        weights=params.get("weights", [None])[0],
+        targets=targets,
+        k=int(params["k"][0]) if "k" in params else None,
+    )
+    wanted = [v for v in (request.variable, request.by, request.weights) if v is not None]
+    # One read per distinct variable (a table may be weighted by its own variable).
+    distinct = list({v.name: v for v in wanted}.values())
+    rows = []
+    for _, values in response_rows(
+        survey=default_survey, variables=distinct, responses=statistics_responses(request=request)
+    ):
+        value_of = {v.name: _code(value) for v, value in zip(distinct, values, strict=True)}
+        rows.append([value_of[v.name] for v in wanted])
+    assert data["n"] == (None if data["n_suppressed"] else len(rows))
+    weights = None
+    if request.weights is not None:
+        kept = [row for row in rows if row[-1] is not None]
+        excluded = len(rows) - len(kept)
+        hidden = 0 < excluded < data["k"]
+        assert data["weighting"]["excluded"] == (None if hidden else excluded)
+        assert data["weighting"]["excluded_suppressed"] == hidden
+        weights = statistics.poststratification_weights([row[-1] for row in kept], targets or {})
+        rows = kept
+    table = data["table"]
+    if request.by is None:
+        expected = statistics.frequency_table(
+            [row[0] for row in rows], weights=weights, categories=table["categories"], k=data["k"]
+        ).as_dict()
+    else:
+        expected = statistics.crosstab(
+            [row[1] for row in rows],
+            [row[0] for row in rows],
+            weights=weights,
+            row_categories=table["row_categories"],
+            col_categories=table["col_categories"],
+            k=data["k"],
+        ).as_dict()
+
+    def same(ours: Any, theirs: Any, where: str) -> None:
+        if isinstance(theirs, dict):
+            for key, value in theirs.items():
+                same(ours[key], value, f"{where}.{key}")
+        elif isinstance(theirs, list):
+            assert len(ours) == len(theirs), where
+            for position, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+                same(a, b, f"{where}[{position}]")
+        elif isinstance(theirs, float):
+            assert ours == pytest.approx(theirs, rel=1e-9), where
+        else:
+            assert ours == theirs, where
+
+    same(table, expected, "table")
