@@ -35,11 +35,12 @@ from surveys.models import Answer, Response
 logger = logging.getLogger(__name__)
 
 # Publishing to a broker that is down must not fail the request that caused it: the row is in
-# the database, and the sweep queues it once the broker is back.
+# the database, and the sweep queues it once the broker is back. RedisError also covers a broker
+# that answers but refuses writes (out of memory, MISCONF after a failed AOF write, READONLY
+# replica after a failover, LOADING after a restart): the row waits for the sweep all the same.
 BROKER_ERRORS: tuple[type[BaseException], ...] = (
     kombu.exceptions.OperationalError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
+    redis.exceptions.RedisError,
     ConnectionError,
     TimeoutError,
 )

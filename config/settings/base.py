@@ -138,9 +138,26 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis re-delivers an unacknowledged task after the visibility timeout:
 # every time limit stays below it.
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # Without socket timeouts a publish to a broker that vanished without closing the TCP
+    # connection waits forever, and with it the respondent's submit (kombu's own advice).
+    # 5 s stays above the consumers' 1 s BRPOP timeout.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+# A publish that cannot reach the broker gives up quickly (0.2 s when the port is closed, about
+# 6.5 s at most when the host does not answer): the row is already in the database and the
+# sweep queues it later, so a long retry would only delay the respondent.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=900)
-CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+# The soft limit stays below the hard one also when a short hard limit is configured.
+CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 60, CELERY_TASK_TIME_LIMIT * 4 // 5)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -192,7 +209,11 @@ EXPOSURE_CLASSIFY_MAX_ATTEMPTS = env.int("EXPOSURE_CLASSIFY_MAX_ATTEMPTS", defau
 # Pending rows older than this were lost on the way to the broker; the sweep re-queues them.
 EXPOSURE_CLASSIFY_PENDING_GRACE = env.int("EXPOSURE_CLASSIFY_PENDING_GRACE", default=60)
 # A running claim older than the hard time limit belongs to a worker that died.
-EXPOSURE_CLASSIFY_STALE_SECONDS = CELERY_TASK_TIME_LIMIT + 60
+EXPOSURE_CLASSIFY_STALE_SECONDS = env.int(
+    "EXPOSURE_CLASSIFY_STALE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60
+)
+# How often beat runs the sweep; the time to recover lost work is about grace + this interval.
+EXPOSURE_CLASSIFY_SWEEP_SECONDS = env.int("EXPOSURE_CLASSIFY_SWEEP_SECONDS", default=60)
 EXPOSURE_QUEUE_DEFAULT = "default"
 # Retraining shares the default queue; point it elsewhere when training gets its own worker.
 EXPOSURE_QUEUE_TRAINING = "default"
@@ -205,9 +226,9 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "classifier-sweep": {
         "task": "classifier.tasks.sweep",
-        "schedule": 60.0,
-        # A sweep that waited longer than a minute is superseded by the next one.
-        "options": {"expires": 55},
+        "schedule": float(EXPOSURE_CLASSIFY_SWEEP_SECONDS),
+        # A sweep that waited longer than its interval is superseded by the next one.
+        "options": {"expires": max(1, EXPOSURE_CLASSIFY_SWEEP_SECONDS * 11 // 12)},
     },
 }
 # --- end classifier ---------------------------------------------------------------------------
