@@ -15,7 +15,7 @@ from django.db import transaction
 
 from surveys import conditions
 from surveys.i18n import missing_languages
-from surveys.models import Choice, MatrixRow, Page, Question, Survey
+from surveys.models import Choice, MatrixRow, Page, Question, Survey, survey_definition_changed
 
 SUPPORTED_LANGUAGES = ("en", "zh-hans")
 _TYPES = set(Question.Type.values)
@@ -277,6 +277,8 @@ def survey_import(*, definition: dict[str, Any], replace: bool = False) -> Surve
                 MatrixRow(question=question, code=row["code"], position=index, text=row["text"])
                 for index, row in enumerate(data.get("rows") or [], start=1)
             )
+    # bulk_create sends no signals: mark the finished questionnaire as this survey's definition.
+    survey_definition_changed(survey_ids=[survey.pk])
     return survey
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -91,6 +95,9 @@ class Item:
     max_length: int | None = None
     min_value: Any = None
     max_value: Any = None
+    # The <option>s of a long coded list (occupation, country), built in Python: as template
+    # loops they cost more than the rest of the page.
+    options_html: str = ""
 
     @property
     def error_id(self) -> str:
@@ -340,27 +347,38 @@ class PageForm(forms.Form):
         kind = question.type
         if kind == Question.Type.OCCUPATION:
             item.options = _occupation_options(self.language)
+            item.options_html = _options_html(
+                _option_pieces(kind, self.language, translation.get_language()), item.value
+            )
         elif kind == Question.Type.COUNTRY:
             item.options = [
                 {"code": code, "label": label} for code, label in reference.countries(self.language)
             ]
+            item.options_html = _options_html(
+                _option_pieces(kind, self.language, translation.get_language()), item.value
+            )
         elif kind == Question.Type.YES_NO:
             item.options = [{"code": "yes", "label": _("Yes")}, {"code": "no", "label": _("No")}]
+            item.options_html = _choices_html(item)
         else:
             item.options = [
                 {"code": c.code, "label": self.t(c.label), "is_other": c.is_other}
                 for c in question.choices.all()
             ]
+            if kind != Question.Type.LIKERT_MATRIX:
+                item.options_html = _choices_html(item)
         if kind == Question.Type.LIKERT_MATRIX:
             given = initial if isinstance(initial, dict) else {}
             for row in question.rows.all():
                 row_name = f"{name}__{row.code}"
+                row_value = self._raw(row_name, given.get(row.code, ""))
                 item.rows.append(
                     {
                         "name": row_name,
                         "label": self.t(row.text),
-                        "value": self._raw(row_name, given.get(row.code, "")),
+                        "value": row_value,
                         "errors": list(self.errors.get(row_name, [])),
+                        "options_html": _scale_html(item.options, row_name, row_value),
                     }
                 )
                 errors += [
@@ -389,6 +407,92 @@ def _occupation_options(language: str) -> list[dict[str, Any]]:
     ]
     options.append({"group": "", "options": [{"code": reference.OTHER, "label": _("Other")}]})
     return options
+
+
+@functools.cache
+def _option_pieces(
+    kind: str, language: str, ui_language: str | None
+) -> tuple[tuple[str, str, str], ...]:
+    """(code, HTML before, HTML after the `selected` mark) of each <option> of a coded list.
+
+    The markup is that of the select in surveys/includes/question.html, escaped as the template
+    escapes it. `ui_language` is the active translation (the label of "Other").
+    """
+    if kind == Question.Type.COUNTRY:
+        groups = [{"group": "", "options": [
+            {"code": code, "label": label} for code, label in reference.countries(language)
+        ]}]  # fmt: skip
+    else:
+        groups = _occupation_options(language)
+    pieces: list[tuple[str, str, str]] = []
+    for group in groups:
+        options = group["options"]
+        for index, option in enumerate(options):
+            before = f'<option value="{escape(option["code"])}"'
+            after = f">{escape(option['label'])}</option>"
+            if group["group"] and index == 0:
+                before = f'<optgroup label="{escape(group["group"])}">' + before
+            if group["group"] and index == len(options) - 1:
+                after += "</optgroup>"
+            pieces.append((str(option["code"]), before, after))
+    return tuple(pieces)
+
+
+def _options_html(pieces: tuple[tuple[str, str, str], ...], value: Any) -> str:
+    selected = value if isinstance(value, str) else None
+    return mark_safe(  # noqa: S308  # nosec B308 B703  # every piece was escaped above
+        "".join(
+            f"{before} selected{after}" if code == selected else f"{before}{after}"
+            for code, before, after in pieces
+        )
+    )
+
+
+def _choices_html(item: Item) -> str:
+    """The radio buttons or checkboxes of a choice question (see surveys/includes/question.html)."""
+    multiple = item.kind == Question.Type.MULTIPLE_CHOICE
+    kind = "checkbox" if multiple else "radio"
+    name, value = escape(item.name), item.value
+    parts = []
+    for number, option in enumerate(item.options, start=1):
+        code = option["code"]
+        if multiple:
+            try:
+                checked = code in value
+            except TypeError:  # nothing chosen yet (as the template's `in` treats it)
+                checked = False
+        else:
+            checked = code == value
+        other = option.get("is_other")
+        parts.append(
+            f'\n      <span class="opt"><input type="{kind}" name="{name}" id="{name}-{number}" '
+            f'value="{escape(code)}"{" checked" if checked else ""}'
+            f"{f' data-other={chr(34)}{escape(item.other_name)}{chr(34)}' if other else ''}>"
+            f'\n      <label for="{name}-{number}">{escape(option["label"])}</label></span>\n      '
+        )
+        if other:
+            parts.append(
+                f'<span class="other"><label for="{escape(item.other_name)}">'
+                f"{escape(_('Please specify'))}</label>\n      "
+                f'<input type="text" name="{escape(item.other_name)}" '
+                f'id="{escape(item.other_name)}" value="{escape(item.other_value or "")}" '
+                'maxlength="300"></span>'
+            )
+        parts.append("\n    ")
+    return mark_safe("".join(parts))  # noqa: S308  # nosec B308 B703  # every value was escaped above
+
+
+def _scale_html(options: list[dict[str, Any]], name: str, value: Any) -> str:
+    """The radio buttons of one Likert matrix row (see surveys/includes/question.html)."""
+    name = escape(name)
+    return mark_safe(  # noqa: S308  # nosec B308 B703  # every value was escaped above
+        "".join(
+            f'\n        <span class="opt"><input type="radio" name="{name}" id="{name}-{number}" '
+            f'value="{escape(option["code"])}"{" checked" if option["code"] == value else ""}>'
+            f'\n        <label for="{name}-{number}">{escape(option["label"])}</label></span>'
+            for number, option in enumerate(options, start=1)
+        )
+    )
 
 
 def _plain(value: Decimal | None, default: Any) -> Any:

@@ -407,3 +407,33 @@ class ExportJob(models.Model):
         if not self.rows_total:
             return 1.0 if self.status == self.Status.DONE else None
         return min(1.0, self.rows_done / self.rows_total)
+
+
+# --- definition changes -------------------------------------------------------------------------
+# The respondent pages cache a survey's pages, questions, choices and rows per process, keyed by
+# the survey's id and updated_at (surveys.selectors.survey_pages). Any saved or deleted part of
+# the questionnaire therefore touches its survey's updated_at, in the same transaction, whoever
+# changes it (admin, import, shell), so that no process serves a definition older than the
+# database's. (QuerySet.update and bulk_create send no signals: code that edits a questionnaire
+# that way must call survey_definition_changed itself.)
+def survey_definition_changed(*, survey_ids: models.QuerySet | list[int]) -> None:
+    """Mark the definition of these surveys as changed (cached copies are then reloaded)."""
+    Survey.objects.filter(pk__in=survey_ids).update(updated_at=timezone.now())
+
+
+def _page_or_question_changed(sender: type, instance: Page | Question, **kwargs: object) -> None:
+    survey_definition_changed(survey_ids=[instance.survey_id])
+
+
+def _choice_or_row_changed(sender: type, instance: Choice | MatrixRow, **kwargs: object) -> None:
+    survey_definition_changed(
+        survey_ids=Question.objects.filter(pk=instance.question_id).values("survey_id")
+    )
+
+
+for _model in (Page, Question):
+    models.signals.post_save.connect(_page_or_question_changed, sender=_model)
+    models.signals.post_delete.connect(_page_or_question_changed, sender=_model)
+for _model in (Choice, MatrixRow):
+    models.signals.post_save.connect(_choice_or_row_changed, sender=_model)
+    models.signals.post_delete.connect(_choice_or_row_changed, sender=_model)

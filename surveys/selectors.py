@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from surveys import conditions, tokens
@@ -14,7 +18,7 @@ from surveys.errors import (
     ResumeLinkInvalid,
     SurveyNotFound,
 )
-from surveys.models import Answer, Choice, Page, Question, Response, Survey
+from surveys.models import Answer, Choice, MatrixRow, Page, Question, Response, Survey
 
 
 def surveys_open() -> list[Survey]:
@@ -31,35 +35,79 @@ def survey_for_respondent(*, slug: str) -> Survey:
     return survey
 
 
-def survey_pages(*, survey: Survey) -> list[Page]:
-    """Pages with their questions, choices and rows, in order (one query per level)."""
+@dataclass(frozen=True)
+class _Definition:
+    updated_at: datetime
+    pages: list[Page]
+    questions: dict[int, Question]
+
+
+# {survey id: its questionnaire}, per process. Every page view needs the whole questionnaire (skip
+# logic looks at every page) and it rarely changes, so it is read once rather than four queries
+# and a few hundred model instances per request.
+_DEFINITIONS: dict[int, _Definition] = {}
+_DEFINITIONS_MAX = 64
+_DEFINITIONS_LOCK = threading.Lock()
+
+
+def _definition(survey: Survey) -> _Definition:
+    cached = _DEFINITIONS.get(survey.pk)
+    # Any change to a page, question, choice or row touches the survey's updated_at in the same
+    # transaction (surveys.models), so a survey read now names the definition it must be served.
+    if cached is not None and cached.updated_at == survey.updated_at:
+        return cached
     questions = Question.objects.order_by("position").prefetch_related(
-        Prefetch("choices", queryset=Choice.objects.order_by("position")), "rows"
+        Prefetch("choices", queryset=Choice.objects.order_by("position")),
+        Prefetch("rows", queryset=MatrixRow.objects.order_by("position")),
     )
-    return list(
-        survey.pages.order_by("position").prefetch_related(
-            Prefetch("questions", queryset=questions)
-        )
+    # Page.objects, not survey.pages: the cached pages must not hold this request's Survey.
+    pages = list(
+        Page.objects.filter(survey_id=survey.pk)
+        .order_by("position")
+        .prefetch_related(Prefetch("questions", queryset=questions))
     )
+    definition = _Definition(
+        updated_at=survey.updated_at,
+        pages=pages,
+        questions={q.pk: q for page in pages for q in page.questions.all()},
+    )
+    with _DEFINITIONS_LOCK:  # threaded servers: evicting while another thread inserts
+        if survey.pk not in _DEFINITIONS and len(_DEFINITIONS) >= _DEFINITIONS_MAX:
+            _DEFINITIONS.pop(next(iter(_DEFINITIONS)))  # the oldest entry
+        _DEFINITIONS[survey.pk] = definition
+    return definition
+
+
+def survey_pages(*, survey: Survey) -> list[Page]:
+    """Pages with their questions, choices and rows, in order.
+
+    Cached per process until the survey's questionnaire changes: the objects are shared between
+    requests, so callers must only read them.
+    """
+    return _definition(survey).pages
 
 
 def first_page_position(*, survey: Survey) -> int:
-    page = survey.pages.order_by("position").first()
+    """The position of the survey's first page (0 when it has none)."""
+    # Not from the cache: callers may hold a Survey read before its pages were added.
+    page = Page.objects.filter(survey_id=survey.pk).order_by("position").first()
     return page.position if page else 0
 
 
-def response_by_resume_token(*, token: str) -> Response:
+def response_by_resume_token(*, token: str, for_update: bool = False) -> Response:
     """The in-progress response behind a resume link.
 
+    With `for_update` (inside a transaction) its row stays locked until the transaction ends.
     Raises ResumeLinkInvalid, ResumeLinkExpired or ResponseAlreadySubmitted.
     """
     if not token or len(token) > 64:
         raise ResumeLinkInvalid()
-    response = (
-        Response.objects.select_related("survey")
-        .filter(resume_hash=tokens.token_hash(token, purpose=tokens.RESUME))
-        .first()
+    responses = Response.objects.select_related("survey").filter(
+        resume_hash=tokens.token_hash(token, purpose=tokens.RESUME)
     )
+    if for_update:
+        responses = responses.select_for_update(of=("self",))  # not the survey's row
+    response = responses.first()
     if response is None:
         raise ResumeLinkInvalid()
     if response.status == Response.Status.COMPLETE:
@@ -69,13 +117,28 @@ def response_by_resume_token(*, token: str) -> Response:
     return response
 
 
-def response_answers(*, response: Response) -> tuple[dict[str, Any], dict[str, str]]:
-    """({question code: typed value}, {question code: 'other' text}) of a response."""
+def response_stored_answers(*, response: Response) -> list[Answer]:
+    """The answers stored for `response`, in no particular order."""
+    # No ORDER BY: the model's ordering joins two tables, and this runs on every page view.
+    return list(Answer.objects.filter(response_id=response.pk).order_by())
+
+
+def response_answers(
+    *, response: Response, stored: list[Answer] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """({question code: typed value}, {question code: 'other' text}) of a response.
+
+    `stored` are its answers when the caller has read them already (response_stored_answers).
+    """
+    questions = _definition(response.survey).questions
     values: dict[str, Any] = {}
     others: dict[str, str] = {}
-    answers: QuerySet[Answer] = response.answers.select_related("question")
-    for answer in answers:
-        question = answer.question
+    if stored is None:
+        stored = response_stored_answers(response=response)
+    for answer in stored:
+        question = questions.get(answer.question_id)
+        if question is None:  # not part of this survey's questionnaire
+            continue
         kind = question.type
         if kind == Question.Type.LIKERT_MATRIX:
             values.setdefault(question.code, {})[answer.row] = answer.choice
@@ -93,6 +156,17 @@ def response_answers(*, response: Response) -> tuple[dict[str, Any], dict[str, s
         if answer.text and kind not in Question.TEXT_TYPES:
             others[question.code] = answer.text
     return values, others
+
+
+def answers_after_page(*, answers: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """`answers` as response_answers reads them once a page's `given` PageValues are saved."""
+    merged = dict(answers)
+    for code, page_value in given.items():
+        if page_value.value in (None, "", [], {}):
+            merged.pop(code, None)  # a blank answer clears the stored one
+        else:
+            merged[code] = page_value.value
+    return merged
 
 
 def visible_pages(*, pages: list[Page], answers: dict[str, Any]) -> list[Page]:

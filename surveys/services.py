@@ -82,7 +82,6 @@ def response_start(
     return response, resume_token
 
 
-@transaction.atomic
 def response_save_page(
     *,
     response: Response,
@@ -90,16 +89,84 @@ def response_save_page(
     values: Mapping[str, PageValue],
     seconds: float | None = None,
     language: str | None = None,
+    stored: list[Answer] | None = None,
 ) -> Response:
     """Store the answers given on `page` (only its questions; cleared answers are removed).
 
+    `stored`: the response's answers, read in the caller's transaction after locking the
+    response (response_by_resume_token with for_update); they are then not read again.
     Raises ResponseAlreadySubmitted when the response is complete.
     """
-    response = Response.objects.select_for_update().get(pk=response.pk)
-    if response.status == Response.Status.COMPLETE:
+    _check_locked_by_caller(stored)
+    with transaction.atomic(savepoint=stored is None):
+        locked = response if stored is not None else _lock_in_progress(response)
+        _save_answers(locked, response.survey, page, values, seconds, language, stored)
+        locked.save(update_fields=["page_seconds", "language", "updated_at"])
+    return locked
+
+
+def response_save_and_continue(
+    *,
+    response: Response,
+    page: Page,
+    values: Mapping[str, PageValue],
+    next_position: int | None,
+    seconds: float | None = None,
+    language: str | None = None,
+    stored: list[Answer] | None = None,
+) -> str | None:
+    """Store the answers given on `page`, then show the page at `next_position`, in one commit.
+
+    With `next_position` None the response is complete instead: returns its receipt code (shown
+    once) and announces it on commit. `stored` as for response_save_page. Raises
+    ResponseAlreadySubmitted when the response was complete.
+    """
+    _check_locked_by_caller(stored)
+    with transaction.atomic(savepoint=stored is None):
+        locked = response if stored is not None else _lock_in_progress(response)
+        _save_answers(locked, response.survey, page, values, seconds, language, stored)
+        fields = ["page_seconds", "language", "updated_at"]
+        if next_position is not None:
+            locked.current_page = next_position
+            locked.save(update_fields=[*fields, "current_page"])
+            return None
+        receipt = _mark_complete(locked)
+        locked.save(update_fields=[*fields, *_COMPLETE_FIELDS])
+        _announce_complete(locked)
+    return receipt
+
+
+def _check_locked_by_caller(stored: list[Answer] | None) -> None:
+    # With `stored` the caller's transaction holds the response's lock and undoes everything on
+    # any error, so the services above open no savepoint of their own (two round trips a page).
+    if stored is not None and not transaction.get_connection().in_atomic_block:
+        raise ValueError("`stored` answers need the transaction that locked the response.")
+
+
+def _lock_in_progress(response: Response) -> Response:
+    locked = Response.objects.select_for_update().get(pk=response.pk)
+    if locked.status == Response.Status.COMPLETE:
         raise ResponseAlreadySubmitted()
+    return locked
+
+
+def _save_answers(
+    response: Response,
+    survey: Survey,
+    page: Page,
+    values: Mapping[str, PageValue],
+    seconds: float | None,
+    language: str | None,
+    stored: list[Answer] | None,
+) -> None:
+    """Write the page's answers and update (without saving) the response's timing and language."""
     questions = {q.code: q for q in page.questions.all()}
-    existing = {(a.question_id, a.row): a for a in response.answers.filter(question__page=page)}
+    ids = {q.pk for q in questions.values()}
+    if stored is None:
+        stored = list(
+            Answer.objects.filter(response_id=response.pk, question_id__in=ids).order_by()
+        )
+    existing = {(a.question_id, a.row): a for a in stored if a.question_id in ids}
     keep: set[tuple[int, str]] = set()
     to_create: list[Answer] = []
     to_update: list[Answer] = []
@@ -120,9 +187,13 @@ def response_save_page(
     # A question submitted blank clears its stored answer: the respondent's own, explicit change.
     submitted = {questions[code].pk for code in values if code in questions}
     cleared = [a.pk for key, a in existing.items() if key[0] in submitted and key not in keep]
-    Answer.objects.bulk_create(to_create)
-    for answer in to_update:
-        answer.save()
+    if to_create:
+        Answer.objects.bulk_create(to_create)
+    if to_update:
+        now = timezone.now()  # bulk_update does not apply auto_now
+        for answer in to_update:
+            answer.updated_at = now
+        Answer.objects.bulk_update(to_update, [*_ANSWER_VALUE_FIELDS, "updated_at"])
     if cleared:
         Answer.objects.filter(pk__in=cleared).delete()
     if seconds is not None:
@@ -130,10 +201,11 @@ def response_save_page(
             max(int(seconds), 0), MAX_PAGE_SECONDS
         )
         response.page_seconds = {**response.page_seconds, page.code: spent}
-    if language and language in response.survey.languages:
+    if language and language in survey.languages:
         response.language = language
-    response.save(update_fields=["page_seconds", "language", "updated_at"])
-    return response
+
+
+_ANSWER_VALUE_FIELDS = ["choice", "choices", "number", "boolean", "text"]
 
 
 def _answer_fields(question: Question, given: PageValue) -> list[tuple[str, dict[str, Any]]]:
@@ -181,19 +253,32 @@ def response_complete(*, response: Response) -> str:
 
     Raises ResponseAlreadySubmitted on a second submit.
     """
-    response = Response.objects.select_for_update().get(pk=response.pk)
-    if response.status == Response.Status.COMPLETE:
-        raise ResponseAlreadySubmitted()
+    response = _lock_in_progress(response)
+    receipt = _mark_complete(response)
+    response.save(update_fields=[*_COMPLETE_FIELDS, "updated_at"])
+    _announce_complete(response)
+    return receipt
+
+
+_COMPLETE_FIELDS = ["status", "submitted_at", "receipt_hash", "resume_expires_at"]
+
+
+def _mark_complete(response: Response) -> str:
+    """Set the fields of a completed response (not saved); returns the new receipt code."""
     receipt = tokens.new_receipt_code()
     response.status = Response.Status.COMPLETE
     response.submitted_at = _to_minute(timezone.now())
     response.receipt_hash = tokens.token_hash(receipt, purpose=tokens.RECEIPT)
     # A replayed resume link now only says that the response was submitted; it changes nothing.
     response.resume_expires_at = None
-    response.save()
+    return receipt
+
+
+def _announce_complete(response: Response) -> None:
     answer_ids = list(
-        response.answers.filter(question__classify=True)
+        Answer.objects.filter(response_id=response.pk, question__classify=True)
         .exclude(text="")
+        .order_by()
         .values_list("pk", flat=True)
     )
     transaction.on_commit(
@@ -205,7 +290,6 @@ def response_complete(*, response: Response) -> str:
             answer_ids=answer_ids,
         )
     )
-    return receipt
 
 
 @transaction.atomic

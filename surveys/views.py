@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 from surveys import ratelimit, selectors, services
 from surveys.errors import ResponseAlreadySubmitted, SurveyClosed, SurveyError
 from surveys.forms import ConsentForm, PageForm, WithdrawForm
-from surveys.models import Page, Response, Survey
+from surveys.models import Answer, Page, Response, Survey
 
 _TIMER_SALT = "surveys.page-timer"
 _RECEIPT_SESSION_KEY = "exposure_receipt"
@@ -112,7 +113,7 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
             "form": form,
             "accepting": survey.is_accepting(),
             "needs_invitation": survey.invitation_only and not invitation,
-            "pages": survey.pages.count(),
+            "pages": len(selectors.survey_pages(survey=survey)),
         },
         status=200 if request.method == "GET" or form.is_valid() else 400,
     )
@@ -133,8 +134,17 @@ def _seconds_since(value: str) -> float | None:
 @require_http_methods(["GET", "POST"])
 @handles_survey_errors
 def respond(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST":
+        # One transaction per page sent: the response is locked as it is read, so its answers
+        # are read once and saved, with the move to the next page, in one commit.
+        with transaction.atomic():
+            return _respond(request, token, lock=True)
+    return _respond(request, token, lock=False)
+
+
+def _respond(request: HttpRequest, token: str, *, lock: bool) -> HttpResponse:
     try:
-        response = selectors.response_by_resume_token(token=token)
+        response = selectors.response_by_resume_token(token=token, for_update=lock)
     except ResponseAlreadySubmitted as error:
         return _error_page(request, error)
     survey = response.survey
@@ -147,7 +157,8 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
             survey,
         )
     pages = selectors.survey_pages(survey=survey)
-    values, others = selectors.response_answers(response=response)
+    stored = selectors.response_stored_answers(response=response)
+    values, others = selectors.response_answers(response=response, stored=stored)
     visible = selectors.visible_pages(pages=pages, answers=values)
     page = _current_page(visible, response.current_page)
     index = visible.index(page)
@@ -171,16 +182,30 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
             return _error_page(
                 request, SurveyError(_("Your answers could not be accepted.")), survey
             )
-        valid = form.is_valid()
+        seconds = _seconds_since(request.POST.get("timer", ""))
+        if form.is_valid():
+            return _save_and_continue(
+                request,
+                response,
+                token,
+                pages,
+                page,
+                values,
+                stored,
+                form,
+                action,
+                seconds,
+                language,
+            )
+        # Keep what the respondent did answer correctly; the page shows what is missing.
         services.response_save_page(
             response=response,
             page=page,
             values=form.values(),
-            seconds=_seconds_since(request.POST.get("timer", "")),
+            seconds=seconds,
             language=language,
+            stored=stored,
         )
-        if valid:
-            return _after_save(request, response, token, page, action)
     elif request.GET.get("saved"):
         saved_message = _("Your answers are saved.")
     return render(
@@ -216,32 +241,48 @@ def _current_page(visible: list[Page], position: int) -> Page:
     return visible[-1]
 
 
-def _after_save(
+def _save_and_continue(
     request: HttpRequest,
     response: Response,
     token: str,
+    pages: list[Page],
     page: Page,
+    values: dict[str, Any],
+    stored: list[Answer],
+    form: PageForm,
     action: str | None,
+    seconds: float | None,
+    language: str,
 ) -> HttpResponse:
-    # Skip logic may change with the answers just saved: recompute the visible pages.
-    pages = selectors.survey_pages(survey=response.survey)
-    values, _others = selectors.response_answers(response=response)
-    visible = selectors.visible_pages(pages=pages, answers=values)
-    positions = [p.position for p in visible]
+    given = form.values()
+    # Skip logic may change with the answers just given: the visible pages are those of the
+    # stored answers with this page's replacing them (as they will be once saved).
+    answers = selectors.answers_after_page(answers=values, given=given)
+    positions = [p.position for p in selectors.visible_pages(pages=pages, answers=answers)]
+    target: int | None
     if action == "back":
         earlier = [p for p in positions if p < page.position]
-        services.response_move(response=response, position=earlier[-1] if earlier else positions[0])
-        return redirect("surveys:respond", token=token)
+        target = earlier[-1] if earlier else positions[0]
+    elif action == "save":
+        target = page.position
+    else:
+        later = [p for p in positions if p > page.position]
+        target = later[0] if later else None  # None: the last page, so the response is complete
+    receipt = services.response_save_and_continue(
+        response=response,
+        page=page,
+        values=given,
+        next_position=target,
+        seconds=seconds,
+        language=language,
+        stored=stored,
+    )
+    if receipt is not None:
+        request.session[_RECEIPT_SESSION_KEY] = {"slug": response.survey.slug, "receipt": receipt}
+        return redirect("surveys:thanks", slug=response.survey.slug)
     if action == "save":
-        services.response_move(response=response, position=page.position)
         return redirect(reverse("surveys:respond", args=[token]) + "?saved=1")
-    later = [p for p in positions if p > page.position]
-    if later:
-        services.response_move(response=response, position=later[0])
-        return redirect("surveys:respond", token=token)
-    receipt = services.response_complete(response=response)
-    request.session[_RECEIPT_SESSION_KEY] = {"slug": response.survey.slug, "receipt": receipt}
-    return redirect("surveys:thanks", slug=response.survey.slug)
+    return redirect("surveys:respond", token=token)
 
 
 @require_http_methods(["GET"])
