@@ -69,7 +69,7 @@ def _rows_statistics(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 def _rows_export(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     c, o = r["copy"], r["ours"]
-    return [
+    rows = [
         (
             "export: answers/s",
             f"{c['answers_per_s']:,.0f}",
@@ -78,6 +78,16 @@ def _rows_export(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ),
         ("export: peak RSS MB", f"{c['peak_rss_mb']:.0f}", f"{o['peak_rss_mb']:.0f}", "<= 300 MB"),
     ]
+    for fmt, job in r.get("jobs", {}).items():
+        rows.append(
+            (
+                f"export {fmt}: s / peak MB",
+                "",
+                f"{job['seconds']:,.0f} s / {job['peak_rss_mb']:.0f} MB",
+                "measured" if job.get("status") == "done" else f"({job.get('status')})",
+            )
+        )
+    return rows
 
 
 def _rows_submit(r: dict[str, Any]) -> Rows:

@@ -18,6 +18,7 @@ Every request and every download of a file writes an audit entry (action "export
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import re
@@ -27,6 +28,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,8 @@ import kombu.exceptions
 import redis.exceptions
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.core.exceptions import FieldDoesNotExist
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -52,7 +55,7 @@ from surveys.exports import (
     write_xlsx,
 )
 from surveys.i18n import translate
-from surveys.models import AuditEntry, ExportJob, Response, Survey
+from surveys.models import Answer, AuditEntry, ExportJob, Question, Response, Survey
 from surveys.variables import SurveyVariable, response_rows, survey_variables
 
 logger = logging.getLogger(__name__)
@@ -64,8 +67,9 @@ Status = ExportJob.Status
 # sweep sends it again once the broker is back.
 BROKER_ERRORS: tuple[type[BaseException], ...] = (
     kombu.exceptions.OperationalError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
+    # Any Redis error: a broker that answers but refuses writes (READONLY after a failover,
+    # MISCONF, out of memory, LOADING) must not stop the sweep either.
+    redis.exceptions.RedisError,
     ConnectionError,
     TimeoutError,
 )
@@ -277,13 +281,273 @@ def export_responses(*, survey: Survey, responses: str = "complete") -> QuerySet
     return queryset
 
 
-def _rows(
-    survey: Survey, variables: Sequence[SurveyVariable], responses: QuerySet[Response]
+# --- reading rows --------------------------------------------------------------------------------
+# Responses read per query by the PostgreSQL reader (and asked of variable providers at once):
+# at most READ_CHUNK, fewer when they wrote long texts, so that a chunk holds about
+# READ_CHUNK_TEXT characters of free text. Bounds memory (a few MB), not the file size.
+READ_CHUNK = 2000
+READ_CHUNK_FIRST = 250
+READ_CHUNK_TEXT = 128 * 1024
+_DATETIME_FIELDS = {"DateTimeField"}
+_TEXT_FIELDS = {"CharField", "TextField", "SlugField", "EmailField", "UUIDField"}
+_INT_FIELDS = {
+    "AutoField",
+    "BigAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "PositiveBigIntegerField",
+}
+# How an answer becomes the value of its column (mirrors surveys.variables._answer_value).
+_CHOICE, _NUMBER, _TEXT, _BOOLEAN = range(4)
+
+
+@dataclass
+class _QuestionPlan:
+    """Where one question's answers go in a row: positions by matrix row, flags, other text."""
+
+    cells: dict[str, tuple[int, int]]  # row code -> (position, _CHOICE/_NUMBER/_TEXT/_BOOLEAN)
+    flags: dict[str, int]  # choice code -> position of its 0/1 column
+    flag_positions: list[int]  # every flag column, set to 0 when the question is answered
+    other: int | None  # position of the "other (specified)" text
+
+
+@dataclass
+class _ReadPlan:
+    """What the PostgreSQL reader selects and where each value lands, worked out once."""
+
+    width: int
+    columns: list[tuple[int, str, str]]  # (position, column, Django field type) of responses
+    duration: list[int]  # positions of the time spent (sum of page_seconds)
+    questions: dict[int, _QuestionPlan]
+    providers: list[tuple[Any, list[SurveyVariable]]]
+    by_name: dict[str, int]
+    text: set[int]  # positions of text variables, where a blank value stays blank
+
+
+def _read_plan(variables: Sequence[SurveyVariable]) -> _ReadPlan | None:
+    """The plan for `variables`, or None when one comes from a source only the ORM can read."""
+    from surveys.variables import _providers
+
+    question_ids = {
+        v.source[1] for v in variables if v.source and v.source[0] in {"answer", "flag", "other"}
+    }
+    types = dict(Question.objects.filter(pk__in=question_ids).values_list("pk", "type"))
+    questions = {pk: _QuestionPlan({}, {}, [], None) for pk in types}
+    columns: list[tuple[int, str, str]] = []
+    duration: list[int] = []
+    providers: dict[str, tuple[Any, list[SurveyVariable]]] = {}
+    for position, variable in enumerate(variables):
+        source = variable.source
+        origin = source[0] if source else ""
+        if origin == "response":
+            if source[1] == "duration":
+                duration.append(position)
+                continue
+            try:
+                field = Response._meta.get_field(source[1])
+            except FieldDoesNotExist:  # a computed attribute: the ORM reader handles it
+                return None
+            kind = field.get_internal_type()
+            if not getattr(field, "column", None) or kind not in (
+                _DATETIME_FIELDS | _TEXT_FIELDS | _INT_FIELDS | {"BooleanField"}
+            ):
+                return None
+            columns.append((position, field.column, kind))
+        elif origin in {"answer", "flag", "other"}:
+            plan = questions.get(source[1])
+            if plan is None:
+                continue  # not a question of this database: the ORM reader ignores it too
+            if origin == "answer":
+                if types[source[1]] == Question.Type.YES_NO:
+                    mode = _BOOLEAN
+                elif variable.kind == "numeric":
+                    mode = _NUMBER
+                elif variable.kind == "text":
+                    mode = _TEXT
+                else:
+                    mode = _CHOICE
+                plan.cells[source[2]] = (position, mode)
+            elif origin == "flag":
+                if (
+                    variable.kind == "multi_flag"
+                    and types[source[1]] == Question.Type.MULTIPLE_CHOICE
+                ):
+                    plan.flag_positions.append(position)
+                plan.flags[source[2]] = position
+            else:
+                plan.other = position
+        elif origin in _providers:
+            providers.setdefault(origin, (_providers[origin], []))[1].append(variable)
+    return _ReadPlan(
+        width=len(variables),
+        columns=columns,
+        duration=duration,
+        questions=questions,
+        providers=list(providers.values()),
+        by_name={v.name: i for i, v in enumerate(variables)},
+        text={i for i, v in enumerate(variables) if v.kind == "text"},
+    )
+
+
+def _responses_sql(plan: _ReadPlan, scope: str) -> str:
+    quote = connection.ops.quote_name
+    columns = "".join(f", r.{quote(column)}" for _p, column, _k in plan.columns)
+    status = "" if scope == ExportJob.Scope.ALL else " AND r.status = %s"
+    # Names come from the models, values are parameters.
+    return (
+        f"SELECT r.id, r.page_seconds{columns} FROM {quote(Response._meta.db_table)} r "  # noqa: S608  # nosec B608  # quoted model names, values are parameters
+        f"WHERE r.survey_id = %s AND r.id > %s{status} ORDER BY r.id LIMIT %s"
+    )
+
+
+def _answers_sql() -> str:
+    # A range scan of the (response, question, row) index; answers of other surveys' or
+    # statuses' responses inside the range are skipped while reading. choices stays text: it is
+    # decoded only when an option was chosen.
+    table = connection.ops.quote_name(Answer._meta.db_table)
+    return (
+        "SELECT a.response_id, a.question_id, a.row, a.choice, a.choices::text, a.number, "  # noqa: S608  # nosec B608  # model names only, values are parameters
+        f"a.boolean, a.text FROM {table} a WHERE a.response_id BETWEEN %s AND %s"
+    )
+
+
+def _decode_choices(text: str) -> list[str]:
+    """The option codes of a stored multiple choice, from jsonb's text form."""
+    if text.startswith('["') and "\\" not in text:
+        # jsonb writes ["a", "b"]; without a backslash no code holds a quote, so split.
+        return text[2:-2].split('", "')
+    return json.loads(text)
+
+
+def _postgresql_rows(survey: Survey, plan: _ReadPlan, scope: str) -> Iterator[list[Any]]:
+    """Rows read chunk by chunk: one query for responses, one for their answers' plain columns.
+
+    Each chunk is fetched whole (psycopg's C loaders, no ORM converter or model instance per
+    answer) before any row is handed on, so no query stays open while a slow client downloads.
+    Blank values of non-text variables are made missing (None) here, where they arise.
+    """
+    width = plan.width
+    questions = {
+        pk: (q.cells, q.flags, q.flag_positions, q.other) for pk, q in plan.questions.items()
+    }
+    columns = [(position, position not in plan.text) for position, _c, _k in plan.columns]
+    duration = plan.duration
+    loads = json.loads
+    responses_sql, answers_sql = _responses_sql(plan, scope), _answers_sql()
+    last_id = 0
+    size = READ_CHUNK_FIRST
+    while True:
+        params: list[Any] = [survey.pk, last_id]
+        if scope != ExportJob.Scope.ALL:
+            params.append(str(scope))
+        with connection.cursor() as cursor:
+            cursor.execute(responses_sql, [*params, size])
+            found = cursor.fetchall()
+            if not found:
+                return
+            cursor.execute(answers_sql, [found[0][0], found[-1][0]])
+            answers = cursor.fetchall()
+        rows: dict[int, list[Any]] = {}
+        order: list[tuple[int, list[Any]]] = []
+        for response_id, pages, *values in found:
+            row: list[Any] = [None] * width
+            for (position, blank_is_missing), value in zip(columns, values, strict=True):
+                row[position] = None if blank_is_missing and value == "" else value
+            if duration:
+                pages = loads(pages) if isinstance(pages, str) else pages
+                seconds = Decimal(sum(int(v) for v in pages.values())) if pages else None
+                for position in duration:
+                    row[position] = seconds
+            rows[response_id] = row
+            order.append((response_id, row))
+        last_id = found[-1][0]
+        text_chars = 0
+        for response_id, question_id, row_code, choice, choices, number, boolean, text in answers:
+            row = rows.get(response_id)  # type: ignore[assignment]
+            question = questions.get(question_id)
+            if row is None or question is None:
+                continue
+            cells, flags, flag_positions, other = question
+            cell = cells.get(row_code)
+            if cell is not None:
+                position, mode = cell
+                if mode == _CHOICE:
+                    row[position] = choice or None
+                elif mode == _BOOLEAN:
+                    row[position] = None if boolean is None else ("1" if boolean else "0")
+                elif mode == _NUMBER:
+                    row[position] = number
+                else:
+                    row[position] = text
+            if flag_positions:
+                # Answered without an option is "not selected", not missing.
+                for position in flag_positions:
+                    if row[position] is None:
+                        row[position] = 0
+            if choices != "[]":
+                for code in _decode_choices(choices):
+                    position = flags.get(code)
+                    if position is not None:
+                        row[position] = 1
+            if text:
+                text_chars += len(text)
+                if other is not None:
+                    row[other] = text
+        per_response = text_chars / len(found)
+        size = max(1, min(READ_CHUNK, int(READ_CHUNK_TEXT / max(per_response, 1.0))))
+        del found, answers, rows
+        yield from _with_derived(survey, plan, order)
+
+
+def _with_derived(
+    survey: Survey, plan: _ReadPlan, group: list[tuple[int, list[Any]]]
 ) -> Iterator[list[Any]]:
+    if plan.providers:
+        rows = dict(group)
+        ids = [response_id for response_id, _row in group]
+        for provider, wanted in plan.providers:
+            for response_id, values in provider.values(survey, wanted, ids).items():
+                row = rows.get(response_id)
+                if row is None:
+                    continue
+                for variable in wanted:
+                    if variable.name in values:
+                        value = values[variable.name]
+                        if value == "" and variable.kind != "text":
+                            value = None
+                        row[plan.by_name[variable.name]] = value
+    for _response_id, row in group:
+        yield row
+
+
+def export_rows(
+    *,
+    survey: Survey,
+    variables: Sequence[SurveyVariable],
+    responses: str = "complete",
+    portable: bool = False,
+) -> Iterator[list[Any]]:
+    """Raw values aligned with `variables`, one list per response in id order, in flat memory.
+
+    On PostgreSQL plain queries read chunks of responses and their answers' columns (no model
+    instance or ORM converter per answer); elsewhere, or with `portable`,
+    surveys.variables.response_rows reads them. Both yield the same rows. Blank values of
+    non-text variables are missing (None).
+    """
+    plan = None
+    if not portable and connection.vendor == "postgresql":
+        plan = _read_plan(variables)
+    if plan is not None:
+        yield from _postgresql_rows(survey, plan, responses)
+        return
+    queryset = export_responses(survey=survey, responses=responses)
     # An empty string is no category, number or time: it is a missing value.
     blank_is_missing = [i for i, v in enumerate(variables) if v.kind != "text"]
     for _response, values in response_rows(
-        survey=survey, variables=variables, responses=responses, chunk_size=CHUNK_SIZE
+        survey=survey, variables=variables, responses=queryset, chunk_size=CHUNK_SIZE
     ):
         for i in blank_is_missing:
             if values[i] == "":
@@ -395,7 +659,12 @@ def export_stream_csv(
             "rows": rows,
         },
     )
-    chunks = iter_csv(_rows(survey, source, responses), variables, labels=options.labels, bom=True)
+    chunks = iter_csv(
+        export_rows(survey=survey, variables=source, responses=options.responses),
+        variables,
+        labels=options.labels,
+        bom=True,
+    )
     return ExportStream(
         filename=f"{_stem(survey, now, options.values)}.csv",
         content_type=CONTENT_TYPES["csv"],
@@ -588,7 +857,7 @@ def _write(job: ExportJob, token: str) -> None:
     source, variables = export_variables(survey=survey, language=job.language)
     codebook = _codebook(survey, options, variables, rows=total, when=job.created_at)
     rows = _with_progress(
-        _rows(survey, source, responses),
+        export_rows(survey=survey, variables=source, responses=job.responses),
         job_id=job.pk,
         token=token,
         every=max(1, settings.EXPORT_PROGRESS_EVERY),

@@ -199,6 +199,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
 EXPOSURE_TRUSTED_PROXIES = env.int("EXPOSURE_TRUSTED_PROXIES", default=0)
+# DRF throttles identify clients the same way: with None it would trust any X-Forwarded-For.
+REST_FRAMEWORK["NUM_PROXIES"] = EXPOSURE_TRUSTED_PROXIES
 CSRF_FAILURE_VIEW = "surveys.views.csrf_failure"
 
 # --- classifier -------------------------------------------------------------------------------
@@ -243,7 +245,10 @@ EXPORT_EXPIRY_HOURS = env.int("EXPOSURE_EXPORT_EXPIRY_HOURS", default=72)
 EXPORT_QUEUE = env("EXPOSURE_EXPORT_QUEUE", default="exports")
 # Below the broker's visibility timeout, or Redis would hand a long export to a second worker.
 EXPORT_TIME_LIMIT = env.int(
-    "EXPOSURE_EXPORT_TIME_LIMIT", default=max(CELERY_BROKER_VISIBILITY_TIMEOUT - 300, 120)
+    "EXPOSURE_EXPORT_TIME_LIMIT",
+    default=min(
+        max(CELERY_BROKER_VISIBILITY_TIMEOUT - 300, 120), CELERY_BROKER_VISIBILITY_TIMEOUT - 30
+    ),
 )
 # A running claim older than this belongs to a worker that died; the sweep re-queues the job.
 EXPORT_STALE_SECONDS = EXPORT_TIME_LIMIT + 60

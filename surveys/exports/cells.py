@@ -83,6 +83,11 @@ def _categorical(variable: Variable, labels: bool) -> Converter:
     def convert(value: Any) -> Cell:
         if value is None:
             return None
+        if value.__class__ is str:
+            # The common case, a known code, in one lookup (cells are never None).
+            cell = known.get(value)
+            if cell is not None:
+                return cell
         code = code_key(value, variable)
         if code in known:
             return known[code]
@@ -121,7 +126,13 @@ def converter_for(variable: Variable, *, labels: bool) -> Converter:
     if variable.kind == "categorical":
         return _categorical(variable, labels)
     if variable.kind == "multi_flag":
-        return lambda value: to_flag(value, variable)
+
+        def flag(value: Any) -> Cell:
+            if value.__class__ is int and (value == 0 or value == 1):
+                return value  # the common case, already a flag
+            return to_flag(value, variable)
+
+        return flag
     if variable.kind == "numeric":
         return lambda value: to_number(value, variable)
     if variable.kind == "text":
@@ -139,4 +150,8 @@ def iter_cells(
     for index, row in enumerate(rows):
         if len(row) != width:
             raise ExportError(f"row {index}: {len(row)} values for {width} variables")
-        yield [convert(value) for convert, value in zip(converters, row, strict=True)]
+        # Every converter maps None to None: skip the call for missing values.
+        yield [
+            None if value is None else convert(value)
+            for convert, value in zip(converters, row, strict=True)
+        ]

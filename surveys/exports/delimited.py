@@ -36,8 +36,12 @@ def _iter_text(
     # RFC 4180 line ends; fields with separators, quotes or line breaks are quoted.
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([neutralise(variable.name) for variable in variables])
+    # Only datetime variables give date or datetime cells: convert those columns alone.
+    dated = [i for i, variable in enumerate(variables) if variable.kind == "datetime"]
     for cells in iter_cells(rows, variables, labels=labels):
-        writer.writerow([_csv_value(cell) for cell in cells])
+        for i in dated:
+            cells[i] = _csv_value(cells[i])
+        writer.writerow(cells)
         report.rows += 1
         if buffer.tell() >= chunk_chars:
             yield buffer.getvalue()

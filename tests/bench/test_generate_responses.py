@@ -145,3 +145,45 @@ def test_variables_read_back(default_survey: Any) -> None:
         assert all(values[index[f"tools_used_{c}"]] in {0, 1} for c in ("sora", "none"))
         years = values[index["years_experience"]]
         assert years is None or Decimal(0) <= years <= Decimal(70)
+
+
+def _index_definitions() -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes "
+            "WHERE tablename IN ('surveys_answer', 'surveys_response')"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _require_postgresql() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY and index rebuilding need PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_load_rebuilds_every_index(default_survey: Any) -> None:
+    _require_postgresql()
+    before = _index_definitions()
+    written = list(
+        generate(survey=default_survey, count=COUNT, seed=6, batch=20, defer_indexes=True)
+    )
+    assert [size for size, _ in written] == [20, 20, 10]
+    assert _index_definitions() == before
+    _check_survey(default_survey)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_interrupted_large_load_leaves_the_database_as_it_was(default_survey: Any) -> None:
+    _require_postgresql()
+    before = _index_definitions()
+    batches = generate(survey=default_survey, count=COUNT, seed=7, batch=20, defer_indexes=True)
+    next(batches)
+    batches.close()  # as when the command is interrupted after its first batch
+    assert _index_definitions() == before
+    assert not Response.objects.filter(survey=default_survey).exists()
+    assert not Answer.objects.filter(response__survey=default_survey).exists()

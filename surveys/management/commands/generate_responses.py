@@ -8,8 +8,10 @@ answers correlate with a per-occupation exposure score, skip logic is honoured, 
 from the seed corpus (classifier/data/displacement-risk/*.csv, read as plain CSV). Responses are
 complete, submitted over the past year, and hold no resume or receipt link anyone could use.
 
-On PostgreSQL rows are written with COPY (ids reserved from the sequences first); elsewhere with
-bulk_create. Each batch is its own transaction, so memory stays flat for any --count.
+On PostgreSQL rows are streamed with COPY while they are drawn (ids reserved from the sequence
+first); elsewhere with bulk_create. Each batch is its own transaction, so memory stays flat for any
+--count. A large load on PostgreSQL (see generate) runs as one transaction that rebuilds the plain
+indexes once at the end instead of maintaining them row by row; --keep-indexes turns that off.
 """
 
 from __future__ import annotations
@@ -20,11 +22,10 @@ import math
 import random
 import time
 from bisect import bisect
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from io import StringIO
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,10 @@ OCCUPATION_EXPOSURE = {
 REVERSED_ROWS = {"tools_help", "new_opportunities"}
 SEED_CORPUS = "displacement-risk"
 NULL = "\\N"  # COPY text format
+# Answer lines handed to COPY at a time: small enough to overlap drawing with the server's work.
+COPY_CHUNK_LINES = 20_000
+# Fewest responses for which a COPY load drops and rebuilds the plain indexes (see generate).
+DEFER_INDEXES_MIN = 50_000
 TEXT_QUESTIONS_ANSWERED = 0.55  # optional free-text questions are often skipped
 OPTIONAL_ANSWERED = 0.88
 ANSWER_COLUMNS = (
@@ -83,6 +88,9 @@ RESPONSE_COLUMNS = (
 )
 
 
+Row = tuple[int, str, str, list[str], Decimal | None, bool | None, str]
+
+
 def _weighted(rng: random.Random, cumulative: Sequence[float], items: Sequence[Any]) -> Any:
     return items[bisect(cumulative, rng.random() * cumulative[-1])]
 
@@ -107,17 +115,32 @@ def _corpus(language: str) -> dict[str, list[str]]:
 
 @dataclass
 class _Question:
-    model: Question
+    """One question, reduced once to what drawing an answer needs (no model access per draw)."""
+
+    pk: int
+    code: str
+    kind: str
+    condition: dict[str, Any] | None
+    share: float  # chance of answering: 1 when required
     choices: list[str]
-    other: set[str]
-    exclusive: set[str]
-    rows: list[str]
-    cumulative: list[float] = field(default_factory=list)
+    other: frozenset[str]
+    exclusive: list[str]
+    ordinary: list[str]
+    rows: list[tuple[str, bool]]  # (code, agrees less when exposure is high)
+    cumulative: list[float]
+    points: list[str]  # Likert scale points (digit codes) in order
+    not_applicable: str | None
+    max_length: int
+    low: float
+    high: float
+    integer: bool
 
 
 @dataclass
 class _Page:
-    model: Page
+    position: int
+    code: str
+    condition: dict[str, Any] | None
     questions: list[_Question]
 
 
@@ -130,7 +153,44 @@ class Generated:
     started_at: datetime
     current_page: int
     page_seconds: dict[str, int]
-    answers: list[tuple[int, str, str, list[str], Decimal | None, bool | None, str]]
+    answers: list[Row]
+
+
+def _compile(q: Question) -> _Question:
+    choices = list(q.choices.all())
+    codes = [c.code for c in choices]
+    exclusive = sorted(c.code for c in choices if c.exclusive)
+    points = [c for c in codes if c.isdigit()]
+    kind = str(q.type)
+    if q.required:
+        share = 1.0
+    elif kind in {str(t) for t in Question.TEXT_TYPES}:
+        share = TEXT_QUESTIONS_ANSWERED
+    else:
+        share = OPTIONAL_ANSWERED
+    low = float(q.min_value) if q.min_value is not None else 0.0
+    return _Question(
+        pk=q.pk,
+        code=q.code,
+        kind=kind,
+        condition=q.condition or None,
+        share=share,
+        choices=codes,
+        other=frozenset(c.code for c in choices if c.is_other),
+        exclusive=exclusive,
+        ordinary=[c for c in codes if c not in exclusive],
+        rows=[(r.code, r.code in REVERSED_ROWS) for r in q.rows.all()],
+        # Single choices: a skewed but not degenerate preference for the first options.
+        cumulative=list(accumulate(0.75**i + 0.15 for i in range(len(codes)))),
+        points=points,
+        not_applicable=next((c for c in codes if not c.isdigit()), None)
+        if len(points) < len(codes)
+        else None,
+        max_length=q.effective_max_length,
+        low=low,
+        high=float(q.max_value) if q.max_value is not None else max(low, 0) + 100.0,
+        integer=q.integer,
+    )
 
 
 class ResponseFactory:
@@ -140,8 +200,6 @@ class ResponseFactory:
         self.survey = survey
         self.rng = random.Random(seed)
         self.end = now.replace(second=0, microsecond=0)
-        self.pages: list[_Page] = []
-        pages = Page.objects.filter(survey=survey).order_by("position")
         questions = (
             Question.objects.filter(survey=survey)
             .order_by("page__position", "position")
@@ -149,18 +207,11 @@ class ResponseFactory:
         )
         by_page: dict[int, list[_Question]] = {}
         for q in questions:
-            choices = [c.code for c in q.choices.all()]
-            item = _Question(
-                model=q,
-                choices=choices,
-                other={c.code for c in q.choices.all() if c.is_other},
-                exclusive={c.code for c in q.choices.all() if c.exclusive},
-                rows=[r.code for r in q.rows.all()],
-            )
-            # Single choices: a skewed but not degenerate preference for the first options.
-            item.cumulative = list(accumulate(0.75**i + 0.15 for i in range(len(choices))))
-            by_page.setdefault(q.page_id, []).append(item)
-        self.pages = [_Page(p, by_page.get(p.pk, [])) for p in pages]
+            by_page.setdefault(q.page_id, []).append(_compile(q))
+        self.pages = [
+            _Page(p.position, p.code, p.condition or None, by_page.get(p.pk, []))
+            for p in Page.objects.filter(survey=survey).order_by("position")
+        ]
         self.languages = list(survey.languages) or [survey.default_language]
         # Occupations: Zipf-like over the reference list (file order puts the creative ones first).
         rng = random.Random(seed + 1)
@@ -179,138 +230,154 @@ class ResponseFactory:
         self.countries = countries
         self.country_cumulative = list(accumulate(weights))
         self.corpus = {language: _corpus(language) for language in self.languages}
+        # Labels in a fixed order per language, so a seed always draws the same texts.
+        self.corpus_labels = {language: sorted(texts) for language, texts in self.corpus.items()}
+        self.draw: dict[str, Callable[[_Question, dict[str, Any], list[Row]], None]] = {
+            str(Question.Type.OCCUPATION): self._occupation,
+            str(Question.Type.COUNTRY): self._country,
+            str(Question.Type.LIKERT_MATRIX): self._matrix,
+            str(Question.Type.LIKERT): self._likert_item,
+            str(Question.Type.SINGLE_CHOICE): self._single,
+            str(Question.Type.MULTIPLE_CHOICE): self._multiple,
+            str(Question.Type.NUMBER): self._number_item,
+            str(Question.Type.YES_NO): self._yes_no,
+        }
+        # The respondent being drawn (set by response()).
+        self.occupation = self.country = self.language = ""
+        self.latent = 0.0
 
     # --- one response -------------------------------------------------------------------------
     def response(self) -> Generated:
+        """Draw one complete response (skip logic honoured)."""
         rng = self.rng
-        occupation = _weighted(rng, self.occupation_cumulative, self.occupations)
-        country = _weighted(rng, self.country_cumulative, self.countries)
-        chinese = rng.random() < CHINESE_SHARE.get(country, 0.02)
+        chance = rng.random
+        self.occupation = occupation = _weighted(rng, self.occupation_cumulative, self.occupations)
+        self.country = country = _weighted(rng, self.country_cumulative, self.countries)
+        chinese = chance() < CHINESE_SHARE.get(country, 0.02)
         language = "zh-hans" if chinese and "zh-hans" in self.languages else "en"
         if language not in self.languages:
             language = self.survey.default_language
-        latent = min(1.0, max(0.0, self.exposure[occupation] + rng.gauss(0, 0.18)))
+        self.language = language
+        self.latent = min(1.0, max(0.0, self.exposure[occupation] + rng.gauss(0, 0.18)))
         values: dict[str, Any] = {}
-        answers: list[tuple[int, str, str, list[str], Decimal | None, bool | None, str]] = []
+        answers: list[Row] = []
         page_seconds: dict[str, int] = {}
         last_page = 0
+        draw = self.draw
+        text = self._text_item
+        lognormal = rng.lognormvariate
         for page in self.pages:
-            if not conditions.evaluate(page.model.condition, values):
+            if page.condition and not conditions.evaluate(page.condition, values):
                 continue
-            last_page = page.model.position
-            page_seconds[page.model.code] = min(3600, int(rng.lognormvariate(3.4, 0.7)) + 3)
+            last_page = page.position
+            page_seconds[page.code] = min(3600, int(lognormal(3.4, 0.7)) + 3)
             for item in page.questions:
-                q = item.model
-                if not conditions.evaluate(q.condition, values):
+                if item.condition and not conditions.evaluate(item.condition, values):
                     continue
-                if not q.required:
-                    share = (
-                        TEXT_QUESTIONS_ANSWERED
-                        if q.type in Question.TEXT_TYPES
-                        else OPTIONAL_ANSWERED
-                    )
-                    if rng.random() >= share:
-                        continue
-                self._answer(item, occupation, country, language, latent, values, answers)
+                if item.share < 1.0 and chance() >= item.share:
+                    continue
+                draw.get(item.kind, text)(item, values, answers)
         # Minutes, as the services store them.
-        offset = rng.random() ** 0.8 * 365 * 24 * 60  # a little busier recently
+        offset = chance() ** 0.8 * 365 * 24 * 60  # a little busier recently
         submitted = self.end - timedelta(minutes=int(offset))
         started = submitted - timedelta(minutes=max(1, sum(page_seconds.values()) // 60))
         return Generated(language, submitted, started, last_page, page_seconds, answers)
 
-    def _answer(
-        self,
-        item: _Question,
-        occupation: str,
-        country: str,
-        language: str,
-        latent: float,
-        values: dict[str, Any],
-        out: list[tuple[int, str, str, list[str], Decimal | None, bool | None, str]],
-    ) -> None:
-        rng = self.rng
-        q = item.model
-        kind = q.type
-        qid = q.pk
-        if kind == Question.Type.OCCUPATION:
-            other = self._text(language, latent, 60) if occupation == reference.OTHER else ""
-            values[q.code] = occupation
-            out.append((qid, "", occupation, [], None, None, other))
-        elif kind == Question.Type.COUNTRY:
-            values[q.code] = country
-            out.append((qid, "", country, [], None, None, ""))
-        elif kind == Question.Type.LIKERT_MATRIX:
-            given = {}
-            for row in item.rows:
-                code = self._likert(item, latent, row in REVERSED_ROWS)
-                given[row] = code
-                out.append((qid, row, code, [], None, None, ""))
-            values[q.code] = given
-        elif kind == Question.Type.LIKERT:
-            code = self._likert(item, latent, False)
-            values[q.code] = code
-            out.append((qid, "", code, [], None, None, ""))
-        elif kind == Question.Type.SINGLE_CHOICE:
-            if not item.choices:
-                return
-            code = _weighted(rng, item.cumulative, item.choices)
-            other = "freelance and staff, depends on the year" if code in item.other else ""
-            values[q.code] = code
-            out.append((qid, "", code, [], None, None, other))
-        elif kind == Question.Type.MULTIPLE_CHOICE:
-            if not item.choices:
-                return
-            ordinary = [c for c in item.choices if c not in item.exclusive]
-            if item.exclusive and rng.random() < 0.12 * (1.2 - latent):
-                chosen = [rng.choice(sorted(item.exclusive))]
-            else:
-                p = 0.15 + 0.3 * latent
-                chosen = [c for c in ordinary if rng.random() < p] or [rng.choice(ordinary)]
-            other = "a tool from my own studio" if item.other.intersection(chosen) else ""
-            values[q.code] = chosen
-            out.append((qid, "", "", chosen, None, None, other))
-        elif kind == Question.Type.NUMBER:
-            number = self._number(q)
-            values[q.code] = number
-            out.append((qid, "", "", [], number, None, ""))
-        elif kind == Question.Type.YES_NO:
-            share = 0.15 + 0.6 * latent if "lost" in q.code else 0.35
-            answer = rng.random() < share
-            values[q.code] = answer
-            out.append((qid, "", "", [], None, answer, ""))
-        else:
-            text = self._text(language, latent, q.effective_max_length)
-            values[q.code] = text
-            out.append((qid, "", "", [], None, None, text))
+    def _occupation(self, item: _Question, values: dict[str, Any], out: list[Row]) -> None:
+        occupation = self.occupation
+        other = self._text(60) if occupation == reference.OTHER else ""
+        values[item.code] = occupation
+        out.append((item.pk, "", occupation, [], None, None, other))
 
-    def _likert(self, item: _Question, latent: float, reverse: bool) -> str:
+    def _country(self, item: _Question, values: dict[str, Any], out: list[Row]) -> None:
+        values[item.code] = self.country
+        out.append((item.pk, "", self.country, [], None, None, ""))
+
+    def _matrix(self, item: _Question, values: dict[str, Any], out: list[Row]) -> None:
+        given = {}
+        qid = item.pk
+        for row, reverse in item.rows:
+            code = self._likert(item, reverse)
+            given[row] = code
+            out.append((qid, row, code, [], None, None, ""))
+        values[item.code] = given
+
+    def _likert_item(self, item: _Question, values: dict[str, Any], out: list[Row]) -> None:
+        code = self._likert(item, False)
+        values[item.code] = code
+        out.append((item.pk, "", code, [], None, None, ""))
+
+    def _single(self, item: _Question, values: dict[str, Any], out: list[Row]) -> None:
+        if not item.choices:
+            return
+        code = _weighted(self.rng, item.cumulative, item.choices)
+        other = "freelance and staff, depends on the year" if code in item.other else ""
+        values[item.code] = code
+        out.append((item.pk, "", code, [], None, None, other))
+
+    def _multiple(self, item: _Question, values: dict[str, Any], out: list[Row]) -> None:
+        if not item.choices:
+            return
         rng = self.rng
-        points = [c for c in item.choices if c.isdigit()]
+        latent = self.latent
+        ordinary = item.ordinary
+        if item.exclusive and rng.random() < 0.12 * (1.2 - latent):
+            chosen = [rng.choice(item.exclusive)]
+        else:
+            p = 0.15 + 0.3 * latent
+            chance = rng.random
+            chosen = [c for c in ordinary if chance() < p] or [rng.choice(ordinary)]
+        other = "a tool from my own studio" if item.other.intersection(chosen) else ""
+        values[item.code] = chosen
+        out.append((item.pk, "", "", chosen, None, None, other))
+
+    def _number_item(self, item: _Question, values: dict[str, Any], out: list[Row]) -> None:
+        number = self._number(item)
+        values[item.code] = number
+        out.append((item.pk, "", "", [], number, None, ""))
+
+    def _yes_no(self, item: _Question, values: dict[str, Any], out: list[Row]) -> None:
+        share = 0.15 + 0.6 * self.latent if "lost" in item.code else 0.35
+        answer = self.rng.random() < share
+        values[item.code] = answer
+        out.append((item.pk, "", "", [], None, answer, ""))
+
+    def _text_item(self, item: _Question, values: dict[str, Any], out: list[Row]) -> None:
+        text = self._text(item.max_length)
+        values[item.code] = text
+        out.append((item.pk, "", "", [], None, None, text))
+
+    def _likert(self, item: _Question, reverse: bool) -> str:
+        rng = self.rng
+        points = item.points
         if not points:
             return rng.choice(item.choices)
-        if len(points) < len(item.choices) and rng.random() < 0.04:
-            return next(c for c in item.choices if not c.isdigit())  # "not applicable"
-        level = 1 - latent if reverse else latent
+        if item.not_applicable is not None and rng.random() < 0.04:
+            return item.not_applicable
+        level = 1 - self.latent if reverse else self.latent
         position = level * (len(points) - 1) + rng.gauss(0, 0.9)
         return points[min(len(points) - 1, max(0, round(position)))]
 
-    def _number(self, q: Question) -> Decimal:
-        rng = self.rng
-        low = float(q.min_value) if q.min_value is not None else 0.0
-        high = float(q.max_value) if q.max_value is not None else max(low, 0) + 100.0
+    def _number(self, item: _Question) -> Decimal:
+        low, high = item.low, item.high
         # Right-skewed (most people have fewer years, hours, clients than the maximum).
-        value = low + (high - low) * min(1.0, rng.gammavariate(2.0, 0.07))
-        if q.integer:
+        value = low + (high - low) * min(1.0, self.rng.gammavariate(2.0, 0.07))
+        if item.integer:
             return Decimal(min(math.floor(high), max(math.ceil(low), round(value))))
         return Decimal(f"{value:.2f}")
 
-    def _text(self, language: str, latent: float, limit: int) -> str:
-        corpus = self.corpus.get(language) or next(iter(self.corpus.values()))
-        label = "displaced" if latent > 0.6 and self.rng.random() < 0.5 else None
+    def _text(self, limit: int) -> str:
+        rng = self.rng
+        language = self.language
+        corpus = self.corpus.get(language)
+        if corpus is None:
+            language = next(iter(self.corpus))
+            corpus = self.corpus[language]
+        label = "displaced" if self.latent > 0.6 and rng.random() < 0.5 else None
         pool = corpus.get(label) if label else None
         if not pool:
-            pool = corpus[self.rng.choice(sorted(corpus))]
-        return self.rng.choice(pool)[:limit]
+            pool = corpus[rng.choice(self.corpus_labels[language])]
+        return rng.choice(pool)[:limit]
 
 
 # --- writers ---------------------------------------------------------------------------------
@@ -330,44 +397,72 @@ def _is_superuser(cursor: Any) -> bool:
     return bool(row and row[0])
 
 
-def _write_postgresql(survey: Survey, batch: list[Generated], rng: random.Random) -> int:
-    """COPY one batch of responses and answers; returns the number of answers."""
-    now = timezone.now().isoformat()
-    with connection.cursor() as cursor:
-        # Generated rows are valid by construction (ids reserved here, questions of this survey),
-        # so a superuser skips the per-row foreign-key triggers; the batch need not wait for fsync.
-        cursor.execute("SET LOCAL synchronous_commit = off")
-        if _is_superuser(cursor):
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence('surveys_response', 'id')) "
-            "FROM generate_series(1, %s)",
-            [len(batch)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        responses = StringIO()
-        answers = StringIO()
-        escape = _copy_escape
-        for pk, item in zip(ids, batch, strict=True):
-            responses.write(
-                f"{pk}\t{_public_id(rng)}\t{survey.pk}\t{item.language}\tcomplete\t"
-                f"{item.started_at.isoformat()}\t{item.submitted_at.isoformat()}\t{now}\t"
-                f"{item.current_page}\t{escape(json.dumps(item.page_seconds))}\n"
+class _CopyWriter:
+    """Streams batches of responses into PostgreSQL with COPY while they are being drawn.
+
+    The answers' COPY is opened first and fed every few hundred responses, so the server parses
+    and indexes one chunk while Python draws the next (the two overlap on two cores); the
+    responses follow in a second COPY of the same transaction. The foreign keys are deferred
+    (Django creates them DEFERRABLE INITIALLY DEFERRED), so answers may precede their response.
+    """
+
+    def __init__(self, survey: Survey, factory: ResponseFactory, rng: random.Random) -> None:
+        self.survey = survey
+        self.factory = factory
+        self.rng = rng
+        with connection.cursor() as cursor:
+            self.superuser = _is_superuser(cursor)
+
+    def write(self, size: int) -> int:
+        """Draw and COPY `size` responses in the current transaction; returns the answers."""
+        factory, rng, escape, dumps = self.factory, self.rng, _copy_escape, json.dumps
+        now = timezone.now().isoformat()
+        survey_id = self.survey.pk
+        written = 0
+        responses: list[str] = []
+        with connection.cursor() as cursor:
+            # A lost batch is simply generated again, so it need not wait for the WAL flush.
+            cursor.execute("SET LOCAL synchronous_commit = off")
+            if self.superuser:
+                # Rows are valid by construction (ids reserved here, questions of this survey):
+                # skip the per-row foreign-key triggers.
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence('surveys_response', 'id')) "
+                "FROM generate_series(1, %s)",
+                [size],
             )
-            for qid, row, choice, choices, number, boolean, text in item.answers:
-                answers.write(
-                    f"{pk}\t{qid}\t{row}\t{choice}\t"
-                    f"{escape(json.dumps(choices, ensure_ascii=False)) if choices else '[]'}\t"
-                    f"{NULL if number is None else number}\t"
-                    f"{NULL if boolean is None else ('t' if boolean else 'f')}\t"
-                    f"{escape(text) if text else ''}\t{now}\n"
-                )
-        raw = cursor.cursor
-        with raw.copy(f"COPY surveys_response ({', '.join(RESPONSE_COLUMNS)}) FROM STDIN") as copy:
-            copy.write(responses.getvalue())
-        with raw.copy(f"COPY surveys_answer ({', '.join(ANSWER_COLUMNS)}) FROM STDIN") as copy:
-            copy.write(answers.getvalue())
-    return sum(len(item.answers) for item in batch)
+            ids = [row[0] for row in cursor.fetchall()]
+            raw = cursor.cursor
+            with raw.copy(f"COPY surveys_answer ({', '.join(ANSWER_COLUMNS)}) FROM STDIN") as copy:
+                lines: list[str] = []
+                tail = f"\t{now}\n"
+                for pk in ids:
+                    item = factory.response()
+                    head = f"{pk}\t"
+                    for qid, row, choice, choices, number, boolean, text in item.answers:
+                        lines.append(
+                            f"{head}{qid}\t{row}\t{choice}\t"
+                            f"{escape(dumps(choices, ensure_ascii=False)) if choices else '[]'}"
+                            f"\t{NULL if number is None else number}"
+                            f"\t{NULL if boolean is None else ('t' if boolean else 'f')}"
+                            f"\t{escape(text) if text else ''}{tail}"
+                        )
+                    written += len(item.answers)
+                    responses.append(
+                        f"{pk}\t{_public_id(rng)}\t{survey_id}\t{item.language}\tcomplete\t"
+                        f"{item.started_at.isoformat()}\t{item.submitted_at.isoformat()}\t{now}\t"
+                        f"{item.current_page}\t{escape(json.dumps(item.page_seconds))}\n"
+                    )
+                    if len(lines) >= COPY_CHUNK_LINES:
+                        copy.write("".join(lines))
+                        lines.clear()
+                copy.write("".join(lines))
+            with raw.copy(
+                f"COPY surveys_response ({', '.join(RESPONSE_COLUMNS)}) FROM STDIN"
+            ) as copy:
+                copy.write("".join(responses))
+        return written
 
 
 def _write_orm(survey: Survey, batch: list[Generated], rng: random.Random) -> int:
@@ -403,21 +498,84 @@ def _write_orm(survey: Survey, batch: list[Generated], rng: random.Random) -> in
     return len(answers)
 
 
+def _drop_secondary_indexes(cursor: Any) -> list[str]:
+    """Drop the plain indexes of the response and answer tables; returns their definitions.
+
+    Only indexes that back no constraint (not primary keys, unique or exclusion constraints)
+    are dropped, so every constraint is checked row by row during the load as usual.
+    """
+    cursor.execute(
+        """
+        SELECT c.relname, pg_get_indexdef(i.indexrelid)
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid IN ('surveys_answer'::regclass, 'surveys_response'::regclass)
+          AND i.indisvalid AND NOT i.indisprimary AND NOT i.indisunique
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+        ORDER BY c.relname
+        """
+    )
+    found = cursor.fetchall()
+    for name, _definition in found:
+        cursor.execute(f'DROP INDEX "{name}"')
+    return [definition for _name, definition in found]
+
+
+def _should_defer_indexes(count: int, writer: _CopyWriter | None) -> bool:
+    """Rebuilding pays when the load is large against what is already stored."""
+    if writer is None or not writer.superuser or count < DEFER_INDEXES_MIN:
+        return False
+    return count * 2 >= Response.objects.count()
+
+
 def generate(
-    *, survey: Survey, count: int, seed: int = 0, batch: int = 5000, copy: bool | None = None
+    *,
+    survey: Survey,
+    count: int,
+    seed: int = 0,
+    batch: int = 5000,
+    copy: bool | None = None,
+    defer_indexes: bool | None = None,
 ) -> Iterator[tuple[int, int]]:
-    """Write `count` responses in batches; yields (responses, answers) written after each batch."""
+    """Write `count` responses in batches; yields (responses, answers) written after each batch.
+
+    Each batch commits on its own, except for a large COPY load (`defer_indexes`, by default
+    when PostgreSQL runs as a superuser, `count` >= DEFER_INDEXES_MIN and at least half the
+    responses stored): then the whole load is one transaction that drops the plain indexes of
+    the two tables, copies every batch and builds the indexes again before committing, so a
+    failure or interruption at any point leaves the database exactly as it was.
+    """
     factory = ResponseFactory(survey, seed, timezone.now())
     ids = random.Random(f"{seed}-{time.time_ns()}")  # public ids differ between runs
     if copy is None:
         copy = connection.vendor == "postgresql"
-    write = _write_postgresql if copy else _write_orm
+    writer = _CopyWriter(survey, factory, ids) if copy else None
+    if defer_indexes is None:
+        defer_indexes = _should_defer_indexes(count, writer)
+    if writer is not None and defer_indexes:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # Sorting once at the end is about three times cheaper than maintaining these
+                # indexes row by row; the drop stays invisible to others until the commit.
+                definitions = _drop_secondary_indexes(cursor)
+            done = 0
+            while done < count:
+                size = min(batch, count - done)
+                answers = writer.write(size)
+                done += size
+                yield size, answers
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+                for definition in definitions:
+                    cursor.execute(definition)
+        return
     done = 0
     while done < count:
         size = min(batch, count - done)
-        items = [factory.response() for _ in range(size)]
         with transaction.atomic():
-            answers = write(survey, items, ids)
+            if writer is not None:
+                answers = writer.write(size)
+            else:
+                answers = _write_orm(survey, [factory.response() for _ in range(size)], ids)
         done += size
         yield size, answers
 
@@ -431,6 +589,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--batch", type=int, default=5000, help="responses per transaction")
         parser.add_argument("--orm", action="store_true", help="use bulk_create even on PostgreSQL")
+        parser.add_argument(
+            "--keep-indexes",
+            action="store_true",
+            help="commit batch by batch and never rebuild indexes (slower for large loads)",
+        )
         parser.add_argument(
             "--classified",
             action="store_true",
@@ -457,6 +620,7 @@ class Command(BaseCommand):
             seed=options["seed"],
             batch=options["batch"],
             copy=copy,
+            defer_indexes=False if options["keep_indexes"] else None,
         ):
             responses += size
             answers += written
