@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import itertools
+import logging
 import math
 import re
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +23,14 @@ from classifier.errors import ModelReferenceError, NoActiveModel, TrainingDataEr
 from classifier.models import Classification, Codebook, HumanLabel, ModelVersion
 from surveys import access
 
+logger = logging.getLogger(__name__)
+
 # One process keeps the models it used last, keyed by version id and checksum: loading an artifact
-# costs far more than predicting a batch, and a version's file never changes once written.
-_MODEL_CACHE: dict[tuple[int, str], pipeline.TextClassifier] = {}
-_MODEL_CACHE_SIZE = 4
+# costs far more than predicting a batch, and a version's file never changes once written. Least
+# recently used first out, so more active codebooks than places costs one load per switch, not a
+# reload of every model.
+_MODEL_CACHE: OrderedDict[tuple[int, str], pipeline.TextClassifier] = OrderedDict()
+_MODEL_CACHE_SIZE = 8
 _MODEL_LOCK = threading.Lock()
 
 
@@ -50,6 +55,8 @@ def model_version_load(*, version: ModelVersion) -> pipeline.TextClassifier:
     key = (version.pk, version.checksum)
     with _MODEL_LOCK:
         model = _MODEL_CACHE.get(key)
+        if model is not None:
+            _MODEL_CACHE.move_to_end(key)
     if model is not None:
         return model
     model = pipeline.load(model_version_path(version=version))
@@ -58,10 +65,26 @@ def model_version_load(*, version: ModelVersion) -> pipeline.TextClassifier:
             f"{version.artifact_path} does not match the checksum recorded for {version}"
         )
     with _MODEL_LOCK:
-        if len(_MODEL_CACHE) >= _MODEL_CACHE_SIZE:
-            _MODEL_CACHE.clear()
         _MODEL_CACHE[key] = model
+        while len(_MODEL_CACHE) > _MODEL_CACHE_SIZE:
+            _MODEL_CACHE.popitem(last=False)
     return model
+
+
+def active_models_load() -> int:
+    """Load every active version's model into this process's cache; returns how many loaded.
+
+    A version whose artifact cannot be loaded is skipped: its batches report the error.
+    """
+    loaded = 0
+    for version in ModelVersion.objects.filter(is_active=True).order_by("pk"):
+        try:
+            model_version_load(version=version)
+        except pipeline.ArtifactError as exc:
+            logger.warning("model %s not loaded ahead: %s", version.pk, exc)
+            continue
+        loaded += 1
+    return loaded
 
 
 _VERSION_REF = re.compile(r"^(?P<slug>[-\w]+?)(?::|-v|@v?)(?P<number>\d+)$")

@@ -10,9 +10,12 @@ from typing import Any
 import kombu.exceptions
 import redis.exceptions
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
+from celery.signals import worker_init
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
 
-from classifier import services
+from classifier import selectors, services
+from classifier.pipeline.text import tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +69,27 @@ def reclassify_all(self: Task, job_id: int) -> str | None:
     """Run a re-classify-everything Job."""
     job = services.job_run(job_id=job_id, token=_token(self))
     return job.status if job else None
+
+
+@worker_init.connect
+def load_models_before_forking(sender: Any = None, **kwargs: Any) -> None:
+    """Load the active models in a classifying worker's main process, before its pool forks.
+
+    Every pool process then starts with them (and the Chinese segmenter's dictionary) in memory,
+    shared copy-on-write, instead of its first batches paying seconds to load them.
+    """
+    queues = getattr(getattr(getattr(sender, "app", None), "amqp", None), "queues", None)
+    consumed = set(queues.consume_from or queues) if queues is not None else set()
+    if settings.EXPOSURE_QUEUE_DEFAULT not in consumed:
+        return  # e.g. the exports worker: it never classifies
+    try:
+        loaded = selectors.active_models_load()
+        tokenize("预热")  # a Chinese run loads the segmenter's dictionary once, here
+        logger.info("loaded %d active models before starting the pool", loaded)
+    except Exception:
+        # Only a head start, never a reason for a worker not to start (say, its database is not
+        # up yet): the pool processes then load on first use, and report any error per batch.
+        logger.warning("active models not loaded ahead", exc_info=True)
+    finally:
+        # The pool processes must not share this process's database connection.
+        connections.close_all()
