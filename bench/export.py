@@ -9,6 +9,8 @@ size and peak memory. Usage::
 
     python bench/export.py [--count 200000] [--formats xlsx sav dta] [--json]
 
+``--formats`` with no format skips the background jobs (the CSV and COPY timings only).
+
 Generates responses into the PostgreSQL database exposure_bench when it holds fewer than --count.
 Targets: the CSV export at >= 0.25x COPY's answers/s, and its peak memory <= 300 MB. XLSX,
 SAV and DTA have no target: pyreadstat writes a .sav or .dta from a whole DataFrame, so their

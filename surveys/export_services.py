@@ -17,15 +17,18 @@ Every request and every download of a file writes an audit entry (action "export
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import os
+import queue
 import re
 import shutil
 import tempfile
+import threading
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -288,6 +291,8 @@ def export_responses(*, survey: Survey, responses: str = "complete") -> QuerySet
 READ_CHUNK = 2000
 READ_CHUNK_FIRST = 250
 READ_CHUNK_TEXT = 128 * 1024
+# Chunks read ahead by a second connection while rows are built (0: read in turn).
+READ_AHEAD = 1
 _DATETIME_FIELDS = {"DateTimeField"}
 _TEXT_FIELDS = {"CharField", "TextField", "SlugField", "EmailField", "UUIDField"}
 _INT_FIELDS = {
@@ -422,20 +427,35 @@ def _decode_choices(text: str) -> list[str]:
     return json.loads(text)
 
 
-def _postgresql_rows(survey: Survey, plan: _ReadPlan, scope: str) -> Iterator[list[Any]]:
-    """Rows read chunk by chunk: one query for responses, one for their answers' plain columns.
+# A chunk as read: the responses' columns, their answers' columns, and the values of derived
+# variables as each provider gave them.
+_Chunk = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[dict[int, dict[str, Any]]]]
+
+
+def _fast_datetimes(cursor: Any) -> None:
+    """Load timestamptz with psycopg's C loader on this cursor: the same aware UTC datetimes.
+
+    Django's loader (registered on each cursor) is written in Python and only sets the time
+    zone, which the C loader also does when the session's time zone is UTC (USE_TZ).
+    """
+    if not settings.USE_TZ or connection.timezone_name != "UTC":
+        return
+    import psycopg
+
+    raw = getattr(cursor, "cursor", None)
+    types = psycopg.postgres.types
+    loader = psycopg.postgres.adapters.get_loader(types["timestamptz"].oid, psycopg.pq.Format.TEXT)
+    if raw is not None and loader is not None:
+        raw.adapters.register_loader("timestamptz", loader)
+
+
+def _read_chunks(survey: Survey, plan: _ReadPlan, scope: str) -> Iterator[_Chunk]:
+    """Chunks of responses, their answers and derived values: all the reads of one export.
 
     Each chunk is fetched whole (psycopg's C loaders, no ORM converter or model instance per
-    answer) before any row is handed on, so no query stays open while a slow client downloads.
-    Blank values of non-text variables are made missing (None) here, where they arise.
+    answer), so no query stays open while a slow client downloads. At most READ_CHUNK responses
+    a chunk, fewer after responses with long texts, so that memory stays flat.
     """
-    width = plan.width
-    questions = {
-        pk: (q.cells, q.flags, q.flag_positions, q.other) for pk, q in plan.questions.items()
-    }
-    columns = [(position, position not in plan.text) for position, _c, _k in plan.columns]
-    duration = plan.duration
-    loads = json.loads
     responses_sql, answers_sql = _responses_sql(plan, scope), _answers_sql()
     last_id = 0
     size = READ_CHUNK_FIRST
@@ -444,14 +464,110 @@ def _postgresql_rows(survey: Survey, plan: _ReadPlan, scope: str) -> Iterator[li
         if scope != ExportJob.Scope.ALL:
             params.append(str(scope))
         with connection.cursor() as cursor:
+            _fast_datetimes(cursor)
             cursor.execute(responses_sql, [*params, size])
             found = cursor.fetchall()
             if not found:
                 return
             cursor.execute(answers_sql, [found[0][0], found[-1][0]])
             answers = cursor.fetchall()
+        first_id, last_id = found[0][0], found[-1][0]
+        derived: list[dict[int, dict[str, Any]]] = []
+        if plan.providers:
+            # The chunk's ids as a subquery (the same responses: the same filter over their id
+            # range): one parameter pair instead of some 2,000 ids for Django to bind and send.
+            ids = (
+                export_responses(survey=survey, responses=scope)
+                .filter(pk__range=(first_id, last_id))
+                .values_list("pk", flat=True)
+            )
+            derived = [
+                provider.values(survey, wanted, ids)  # type: ignore[arg-type]
+                for provider, wanted in plan.providers
+            ]
+        # Texts of other surveys' responses inside the id range count too: a little smaller
+        # chunks at worst.
+        text_chars = sum(map(len, filter(None, [answer[7] for answer in answers])))
+        per_response = text_chars / len(found)
+        size = max(1, min(READ_CHUNK, int(READ_CHUNK_TEXT / max(per_response, 1.0))))
+        yield found, answers, derived
+
+
+def _read_ahead(chunks: Callable[[], Iterator[_Chunk]], depth: int) -> Iterator[_Chunk]:
+    """The chunks of `chunks()`, read by a thread with its own connection, `depth` ahead.
+
+    PostgreSQL runs the next chunk's queries (and the client waits on them) while this thread
+    turns the current chunk into rows. The bounded queue keeps memory flat; the reader stops and
+    closes its connection when the rows are no longer wanted (a client gone, a time limit).
+    """
+    items: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def run() -> None:
+        try:
+            with contextlib.closing(chunks()) as reader:
+                for chunk in reader:
+                    if not put((True, chunk)):
+                        return
+            put((False, None))
+        except BaseException as exc:  # handed to the consumer, raised there as it was
+            put((False, exc))
+        finally:
+            connection.close()  # this thread's own connection, not the caller's
+
+    thread = threading.Thread(target=run, name="export-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, item = items.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _postgresql_rows(survey: Survey, plan: _ReadPlan, scope: str) -> Iterator[list[Any]]:
+    """Rows built from plain-column chunks (`_read_chunks`), one list per response in id order.
+
+    Outside a transaction the chunks are read READ_AHEAD ahead by a second connection (a
+    transaction's uncommitted rows are visible to its own connection only). Blank values of
+    non-text variables are made missing (None) here, where they arise.
+    """
+    width = plan.width
+    questions = {
+        pk: (q.cells, q.flags, q.flag_positions, q.other) for pk, q in plan.questions.items()
+    }
+    columns = [(position, position not in plan.text) for position, _c, _k in plan.columns]
+    duration = plan.duration
+    loads = json.loads
+    derive = [
+        [
+            (variable.name, plan.by_name[variable.name], variable.kind != "text")
+            for variable in wanted
+        ]
+        for _provider, wanted in plan.providers
+    ]
+    chunks: Iterator[_Chunk]
+    if READ_AHEAD > 0 and not connection.in_atomic_block:
+        chunks = _read_ahead(lambda: _read_chunks(survey, plan, scope), READ_AHEAD)
+    else:
+        chunks = _read_chunks(survey, plan, scope)
+    for found, answers, derived in chunks:
         rows: dict[int, list[Any]] = {}
-        order: list[tuple[int, list[Any]]] = []
+        order: list[list[Any]] = []
         for response_id, pages, *values in found:
             row: list[Any] = [None] * width
             for (position, blank_is_missing), value in zip(columns, values, strict=True):
@@ -462,11 +578,12 @@ def _postgresql_rows(survey: Survey, plan: _ReadPlan, scope: str) -> Iterator[li
                 for position in duration:
                     row[position] = seconds
             rows[response_id] = row
-            order.append((response_id, row))
-        last_id = found[-1][0]
-        text_chars = 0
+            order.append(row)
+        current: Any = None
+        row = None  # type: ignore[assignment]
         for response_id, question_id, row_code, choice, choices, number, boolean, text in answers:
-            row = rows.get(response_id)  # type: ignore[assignment]
+            if response_id != current:  # the index scan returns a response's answers together
+                current, row = response_id, rows.get(response_id)  # type: ignore[assignment]
             question = questions.get(question_id)
             if row is None or question is None:
                 continue
@@ -492,35 +609,19 @@ def _postgresql_rows(survey: Survey, plan: _ReadPlan, scope: str) -> Iterator[li
                     position = flags.get(code)
                     if position is not None:
                         row[position] = 1
-            if text:
-                text_chars += len(text)
-                if other is not None:
-                    row[other] = text
-        per_response = text_chars / len(found)
-        size = max(1, min(READ_CHUNK, int(READ_CHUNK_TEXT / max(per_response, 1.0))))
-        del found, answers, rows
-        yield from _with_derived(survey, plan, order)
-
-
-def _with_derived(
-    survey: Survey, plan: _ReadPlan, group: list[tuple[int, list[Any]]]
-) -> Iterator[list[Any]]:
-    if plan.providers:
-        rows = dict(group)
-        ids = [response_id for response_id, _row in group]
-        for provider, wanted in plan.providers:
-            for response_id, values in provider.values(survey, wanted, ids).items():
-                row = rows.get(response_id)
+            if text and other is not None:
+                row[other] = text
+        for values_by_response, wanted in zip(derived, derive, strict=True):
+            for response_id, values in values_by_response.items():
+                row = rows.get(response_id)  # type: ignore[assignment]
                 if row is None:
                     continue
-                for variable in wanted:
-                    if variable.name in values:
-                        value = values[variable.name]
-                        if value == "" and variable.kind != "text":
-                            value = None
-                        row[plan.by_name[variable.name]] = value
-    for _response_id, row in group:
-        yield row
+                for name, position, blank_is_missing in wanted:
+                    if name in values:
+                        value = values[name]
+                        row[position] = None if blank_is_missing and value == "" else value
+        del found, answers, rows, derived
+        yield from order
 
 
 def export_rows(

@@ -76,7 +76,10 @@ class VariableProvider(Protocol):
     def values(
         self, survey: Survey, variables: Sequence[SurveyVariable], response_ids: Sequence[int]
     ) -> dict[int, dict[str, Any]]:
-        """{response id: {variable name: value}} for the given responses (one or few queries)."""
+        """{response id: {variable name: value}} for the given responses (one or few queries).
+
+        `response_ids` may also be a query of ids, which the ORM uses as a subquery.
+        """
         ...
 
     def filter(

@@ -70,15 +70,21 @@ def to_utc_naive(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=None)
 
 
-def _categorical(variable: Variable, labels: bool) -> Converter:
-    def raw(code: str) -> Cell:
-        # Integer codes are numbers (so "-1" is not mistaken for a formula); others are text.
-        return int(code) if is_canonical_int(code) else neutralise(code)
+def _raw_code(code: str) -> Cell:
+    # Integer codes are numbers (so "-1" is not mistaken for a formula); others are text.
+    return int(code) if is_canonical_int(code) else neutralise(code)
 
-    known: dict[str, Cell] = {
-        code: (neutralise(label) if labels else raw(code))
+
+def _known_cells(variable: Variable, labels: bool) -> dict[str, Cell]:
+    return {
+        code: (neutralise(label) if labels else _raw_code(code))
         for code, label in variable.value_labels.items()
     }
+
+
+def _categorical(variable: Variable, labels: bool) -> Converter:
+    raw = _raw_code
+    known = _known_cells(variable, labels)
 
     def convert(value: Any) -> Cell:
         if value is None:
@@ -140,18 +146,43 @@ def converter_for(variable: Variable, *, labels: bool) -> Converter:
     return lambda value: to_datetime(value, variable)
 
 
+def _common_cells(variable: Variable, *, labels: bool) -> dict[Any, Cell]:
+    """Raw values whose cell is known in advance: what `converter_for` would make of them."""
+    common: dict[Any, Cell] = {None: None}  # every converter maps None to None
+    if variable.kind == "categorical":
+        common.update(_known_cells(variable, labels))
+    elif variable.kind == "multi_flag":
+        common.update({0: 0, 1: 1})
+    return common
+
+
+_MISSING = object()
+
+
 def iter_cells(
     rows: Iterable[Sequence[Any]], variables: Sequence[Variable], *, labels: bool
 ) -> Iterator[list[Cell]]:
     """Lazily convert rows to cells, checking that each row has one value per variable."""
     check_variables(variables)
     converters = [converter_for(variable, labels=labels) for variable in variables]
+    # Most values are missing, a known code or a 0/1 flag: one dict lookup instead of a call.
+    columns = [
+        (_common_cells(variable, labels=labels), convert)
+        for variable, convert in zip(variables, converters, strict=True)
+    ]
     width = len(converters)
+    missing = _MISSING
     for index, row in enumerate(rows):
         if len(row) != width:
             raise ExportError(f"row {index}: {len(row)} values for {width} variables")
-        # Every converter maps None to None: skip the call for missing values.
-        yield [
-            None if value is None else convert(value)
-            for convert, value in zip(converters, row, strict=True)
-        ]
+        try:
+            cells = [
+                convert(value) if (cell := common.get(value, missing)) is missing else cell
+                for (common, convert), value in zip(columns, row, strict=True)
+            ]
+        except TypeError:  # an unhashable value: every value through its converter
+            cells = [
+                None if value is None else convert(value)
+                for convert, value in zip(converters, row, strict=True)
+            ]
+        yield cells

@@ -9,6 +9,7 @@ formats and JSON must escape, responses of another survey interleaved, and class
 from __future__ import annotations
 
 import itertools
+import threading
 from typing import Any
 
 import pytest
@@ -103,3 +104,36 @@ def test_postgresql_uses_the_fast_reader(default_survey):  # type: ignore[no-unt
         pytest.skip("the fast reader is PostgreSQL's; elsewhere exports read through the ORM")
     source, _variables = export_services.export_variables(survey=default_survey, language="en")
     assert export_services._read_plan(source) is not None
+
+
+def _readers() -> list[str]:
+    return [thread.name for thread in threading.enumerate() if thread.name == "export-reader"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_read_ahead_gives_the_same_rows_and_stops_with_its_consumer(  # type: ignore[no-untyped-def]
+    population,
+):
+    # Committed data and no transaction open: chunks are read ahead by a second connection.
+    if connection.vendor != "postgresql":
+        pytest.skip("the read-ahead belongs to PostgreSQL's fast reader")
+    list(generate(survey=population.survey, count=40, seed=5, batch=20))
+    old = (export_services.READ_CHUNK, export_services.READ_CHUNK_FIRST)
+    export_services.READ_CHUNK, export_services.READ_CHUNK_FIRST = 7, 3
+    try:
+        assert not connection.in_atomic_block
+        rows = _same(population.survey, "all")
+        assert len(rows) == 43
+        assert not _readers()
+        # A consumer that stops early (a client gone) stops the reader and its connection.
+        source, _variables = export_services.export_variables(
+            survey=population.survey, language="en"
+        )
+        partial = export_services.export_rows(survey=population.survey, variables=source)
+        first = next(partial)
+        assert first == rows[0]
+        assert _readers()
+        partial.close()
+        assert not _readers()
+    finally:
+        export_services.READ_CHUNK, export_services.READ_CHUNK_FIRST = old
