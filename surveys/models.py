@@ -52,7 +52,7 @@ class Survey(models.Model):
                 | Q(opens_at__isnull=True)
                 | Q(closes_at__gt=models.F("opens_at")),
                 name="survey_closes_after_opens",
-            )
+            ),
         ]
 
     def __str__(self) -> str:

@@ -73,10 +73,28 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-             "--concurrency", "1", "-n", name, "--without-gossip", "--without-mingle",
-             "-Q", "default,exports"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "1",
+                "-n",
+                name,
+                "--without-gossip",
+                "--without-mingle",
+                "-Q",
+                "default,exports",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
