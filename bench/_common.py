@@ -56,7 +56,7 @@ def bench_setup(count: int, *, quiet: bool = False) -> Any:
 
     call_command("migrate", verbosity=0, interactive=False)
 
-    from surveys.definitions import survey_import
+    from surveys.definitions.transfer import survey_import
     from surveys.management.commands.generate_responses import generate
     from surveys.models import Response, Survey
 

@@ -165,7 +165,7 @@ def prepare_database(*, database: str, train: bool = True) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    from surveys.definitions import survey_import
+    from surveys.definitions.transfer import survey_import
     from surveys.models import Survey
 
     if not Survey.objects.filter(slug="genai-video-creative-work").exists():

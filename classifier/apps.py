@@ -9,7 +9,7 @@ class ClassifierConfig(AppConfig):
         from classifier.receivers import on_response_completed
         from classifier.variables import ClassificationVariables
         from surveys.signals import response_completed
-        from surveys.variables import register_provider
+        from surveys.variables.catalogue import register_provider
 
         register_provider(ClassificationVariables())
 

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from surveys.i18n import translate
+from surveys.core.i18n import translate
 from surveys.models import Answer
 
 

@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from classifier import agreement, pipeline
 from classifier.errors import ModelReferenceError, NoActiveModel, TrainingDataError
 from classifier.models import Classification, Codebook, HumanLabel, ModelVersion
-from surveys import access
+from surveys.core import access
 
 logger = logging.getLogger(__name__)
 

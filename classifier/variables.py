@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 
 from classifier.models import Category, Classification, Codebook
 from surveys.models import Question, Response, Survey
-from surveys.variables import SurveyVariable
+from surveys.variables.catalogue import SurveyVariable
 
 _REVIEW_LABELS = {
     Classification.ReviewStatus.AUTO_CODED: {"en": "Auto-coded", "zh-hans": "自动编码"},
@@ -33,7 +33,7 @@ def _codebooks_for(question: Question, codebooks: list[Codebook]) -> list[Codebo
 
 
 class ClassificationVariables:
-    """A `surveys.variables.VariableProvider` for classification results."""
+    """A `surveys.variables.catalogue.VariableProvider` for classification results."""
 
     name = "classification"
 

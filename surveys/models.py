@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from surveys.i18n import translate
+from surveys.core.i18n import translate
 
 
 class Survey(models.Model):
@@ -411,7 +411,7 @@ class ExportJob(models.Model):
 
 # --- definition changes -------------------------------------------------------------------------
 # The respondent pages cache a survey's pages, questions, choices and rows per process, keyed by
-# the survey's id and updated_at (surveys.selectors.survey_pages). Any saved or deleted part of
+# the survey's id and updated_at (respondent.selectors.survey_pages). Any saved or deleted part of
 # the questionnaire therefore touches its survey's updated_at, in the same transaction, whoever
 # changes it (admin, import, shell), so that no process serves a definition older than the
 # database's. (QuerySet.update and bulk_create send no signals: code that edits a questionnaire

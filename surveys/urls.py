@@ -1,34 +1,29 @@
+"""Public and researcher URLs outside the admin and the API, in the `surveys` namespace."""
+
 from django.urls import path
 
-from surveys import views
+from surveys.exports import views as export_views
+from surveys.respondent import views as respondent_views
 
 app_name = "surveys"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("s/<slug:slug>/", views.landing, name="landing"),
-    path("s/<slug:slug>/thanks/", views.thanks, name="thanks"),
-    path("r/<str:token>/", views.respond, name="respond"),
-    path("withdraw/", views.withdraw, name="withdraw"),
-]
-
-# --- exports (researchers' downloads; see surveys/views_exports.py) ----------------------------
-from surveys import views_exports  # noqa: E402
-
-urlpatterns += [
-    path(
-        "exports/<int:job_id>/download/",
-        views_exports.export_download,
-        name="export-download",
-    ),
+    # the respondent's pages
+    path("", respondent_views.home, name="home"),
+    path("s/<slug:slug>/", respondent_views.landing, name="landing"),
+    path("s/<slug:slug>/thanks/", respondent_views.thanks, name="thanks"),
+    path("r/<str:token>/", respondent_views.respond, name="respond"),
+    path("withdraw/", respondent_views.withdraw, name="withdraw"),
+    # researchers' downloads (permission-checked in the views)
+    path("exports/<int:job_id>/download/", export_views.export_download, name="export-download"),
     path(
         "exports/survey/<slug:slug>/data.csv",
-        views_exports.export_stream_csv,
+        export_views.export_stream_csv,
         name="export-stream-csv",
     ),
     path(
         "exports/survey/<slug:slug>/codebook/",
-        views_exports.export_codebook,
+        export_views.export_codebook,
         name="export-codebook",
     ),
 ]

@@ -27,7 +27,7 @@ def default_definition() -> dict:
 
 @pytest.fixture
 def default_survey(db, default_definition):  # type: ignore[no-untyped-def]
-    from surveys.definitions import survey_import
+    from surveys.definitions.transfer import survey_import
 
     return survey_import(definition=default_definition)
 

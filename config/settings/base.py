@@ -44,7 +44,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "surveys.middleware.ContentSecurityPolicyMiddleware",
+    "surveys.core.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -201,7 +201,7 @@ LOGGING = {
 EXPOSURE_TRUSTED_PROXIES = env.int("EXPOSURE_TRUSTED_PROXIES", default=0)
 # DRF throttles identify clients the same way: with None it would trust any X-Forwarded-For.
 REST_FRAMEWORK["NUM_PROXIES"] = EXPOSURE_TRUSTED_PROXIES
-CSRF_FAILURE_VIEW = "surveys.views.csrf_failure"
+CSRF_FAILURE_VIEW = "surveys.respondent.views.csrf_failure"
 
 # --- classifier -------------------------------------------------------------------------------
 # Seed corpora: <EXPOSURE_SEED_DIR>/<codebook slug>/*.csv (text,label or text,labels columns).

@@ -9,9 +9,9 @@ from typing import Any
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from surveys.access import User, surveys_for
+from surveys.core.access import User, surveys_for
 from surveys.models import Page, Question, Response, Survey, SurveyRole
-from surveys.variables import SurveyVariable, response_rows, survey_variables
+from surveys.variables.catalogue import SurveyVariable, response_rows, survey_variables
 
 # Variables whose source is one of these come from the survey itself; any other origin is a
 # registered provider (the classifier's codebooks), described here without importing it.

@@ -1,7 +1,7 @@
 """Input serializers for the API's query parameters, output serializers for its answers.
 
 Inputs check shape (types, dates, ranges, the VAR:CODE syntax); names are resolved against the
-survey by `surveys.selectors_statistics`, whose errors the views turn into 400 answers too.
+survey by `surveys.statistics.selectors`, whose errors the views turn into 400 answers too.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from django.http import QueryDict
 from rest_framework import serializers
 
-from surveys.statistics import MIN_K
+from surveys.statistics.estimators import MIN_K
 
 MAX_PAGE_SIZE = 500
 TOO_MANY_VARIABLES = (

@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from surveys.ratelimit import CACHE_ERRORS
+from surveys.core.ratelimit import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The research API: surveys, their statistics and raw responses (thin views over selectors).
 
-Access: a role on the survey (see `surveys.access`); anyone may read the structure and the
+Access: a role on the survey (see `surveys.core.access`); anyone may read the structure and the
 statistics of a survey published with public_statistics. A survey the caller has no business
 with answers 404 (or 401 to an anonymous caller) exactly like a slug that does not exist.
 """
@@ -27,7 +27,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from surveys.access import audit_record, has_permission, role_of
 from surveys.api import serializers as io
 from surveys.api.selectors import (
     api_response_values,
@@ -36,9 +35,10 @@ from surveys.api.selectors import (
     api_surveys_for,
 )
 from surveys.api.throttling import AnonThrottle, TokenThrottle, UserThrottle
-from surveys.middleware import DEFAULT_POLICY
+from surveys.core.access import audit_record, has_permission, role_of
+from surveys.core.middleware import DEFAULT_POLICY
 from surveys.models import AuditEntry, Survey
-from surveys.selectors_statistics import (
+from surveys.statistics.selectors import (
     StatisticsInputError,
     statistics_compute,
     statistics_request_build,

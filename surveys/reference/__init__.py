@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pycountry
 
-from surveys.i18n import translate
+from surveys.core.i18n import translate
 
 OTHER = "other"
 _HERE = Path(__file__).resolve().parent

@@ -49,7 +49,7 @@ def browser_page() -> Iterator[Any]:
 def test_workbench_pages_respect_the_csp(transactional_db, live_server, browser_page):
     import json
 
-    from surveys.definitions import survey_import
+    from surveys.definitions.transfer import survey_import
     from tests.conftest import DEFAULT_SURVEY
 
     survey = survey_import(definition=json.loads(DEFAULT_SURVEY.read_text(encoding="utf-8")))

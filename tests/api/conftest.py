@@ -120,7 +120,7 @@ def all_types_survey_for_api(db, people: People) -> Survey:  # type: ignore[no-u
     """A second survey (every question type) on which the API test users hold no role."""
     import copy
 
-    from surveys.definitions import survey_import
+    from surveys.definitions.transfer import survey_import
     from tests.surveys.helpers import ALL_TYPES_DEFINITION
 
     definition = copy.deepcopy(ALL_TYPES_DEFINITION)

@@ -10,8 +10,8 @@ from typing import Any
 
 from rest_framework.test import APIClient
 
-from surveys import services
 from surveys.models import Page, Response, Survey
+from surveys.respondent import services
 
 API = "/api/v1"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from surveys import services
 from surveys.models import Page, Response
+from surveys.respondent import services
 from tests.api.helpers import API, respond
 
 

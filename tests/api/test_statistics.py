@@ -32,7 +32,7 @@ def world(django_db_setup, django_db_blocker, default_definition_module):  # typ
     Each test runs in a savepoint within it (the `db` fixture), so what a test changes is undone
     after it, and the whole transaction is rolled back when the module ends.
     """
-    from surveys.definitions import survey_import
+    from surveys.definitions.transfer import survey_import
 
     with django_db_blocker.unblock():
         atomic = transaction.atomic()
@@ -470,9 +470,9 @@ def test_counted_tables_equal_the_per_respondent_computation(
 ):
     from urllib.parse import parse_qs
 
-    from surveys import statistics
-    from surveys.selectors_statistics import statistics_request_build, statistics_responses
-    from surveys.variables import response_rows
+    from surveys.statistics import estimators as statistics
+    from surveys.statistics.selectors import statistics_request_build, statistics_responses
+    from surveys.variables.catalogue import response_rows
 
     data = _get(owner_client, default_survey, query)
     params = parse_qs(query)

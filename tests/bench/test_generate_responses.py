@@ -8,16 +8,17 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from surveys import conditions, reference
+from surveys import reference
+from surveys.definitions import conditions
 from surveys.management.commands.generate_responses import generate
 from surveys.models import Answer, Question, Response
-from surveys.variables import response_rows, survey_variables
+from surveys.variables.catalogue import response_rows, survey_variables
 
 COUNT = 50
 
 
 def _values(answers: list[Answer]) -> dict[str, Any]:
-    """Answers in the shape skip logic reads (as surveys.selectors builds them)."""
+    """Answers in the shape skip logic reads (as surveys.respondent.selectors builds them)."""
     values: dict[str, Any] = {}
     for a in answers:
         kind = a.question.type

@@ -75,7 +75,7 @@ def page(browser) -> Iterator[Any]:
 
 @pytest.fixture
 def survey(transactional_db, default_definition):  # type: ignore[no-untyped-def]
-    from surveys.definitions import survey_import
+    from surveys.definitions.transfer import survey_import
 
     return survey_import(definition=default_definition)
 

@@ -178,7 +178,12 @@ def active_models(db, artifacts: dict[str, Artifact]):  # type: ignore[no-untype
 def submit(survey, texts: dict[str, str], language: str = "en"):  # type: ignore[no-untyped-def]
     """Start, fill and complete a response via the surveys services; returns (response, receipt)."""
     from surveys.models import Page
-    from surveys.services import PageValue, response_complete, response_save_page, response_start
+    from surveys.respondent.services import (
+        PageValue,
+        response_complete,
+        response_save_page,
+        response_start,
+    )
 
     response, _ = response_start(survey=survey, language=language)
     for page in Page.objects.filter(survey=survey, questions__code__in=list(texts)).distinct():

@@ -13,7 +13,7 @@ from django.utils import timezone
 from classifier import services, tasks
 from classifier.models import Classification, Codebook, HumanLabel, Job, ModelVersion
 from surveys.models import Answer
-from surveys.services import response_withdraw
+from surveys.respondent.services import response_withdraw
 
 pytestmark = pytest.mark.django_db
 

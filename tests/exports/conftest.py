@@ -16,8 +16,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from config.celery import app as celery_app
-from surveys import services
 from surveys.models import Page, Response, Survey, SurveyRole
+from surveys.respondent import services
 
 PASSWORD = "a long pass phrase 1"
 FORMULA = "=cmd|' /C calc'!A0"
@@ -215,7 +215,7 @@ def downloaded(response: Any) -> bytes:
 @pytest.fixture
 def run_export(django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
     """Request an export through the service and let its on-commit task run (eagerly)."""
-    from surveys import export_services
+    from surveys.exports import services as export_services
 
     def _run(user: Any, survey: Survey, **options: Any):  # type: ignore[no-untyped-def]
         with django_capture_on_commit_callbacks(execute=True):

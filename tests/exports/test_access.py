@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from surveys import access
+from surveys.core import access
 from surveys.models import AuditEntry, ExportJob, SurveyRole
 from tests.exports.conftest import client_for, downloaded, unzip
 
@@ -88,7 +88,7 @@ def test_a_missing_file_is_gone(job, people, export_dir):  # type: ignore[no-unt
 
 
 def test_pending_and_failed_exports_say_so(population, people):  # type: ignore[no-untyped-def]
-    from surveys import export_services
+    from surveys.exports import services as export_services
 
     pending = export_services.export_request(
         user=people.viewer, survey=population.survey, format="xlsx"

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from surveys import export_services
+from surveys.exports import services as export_services
 from surveys.models import Answer, Question, Response, SurveyRole
 from tests.factories import ChoiceFactory, PageFactory, QuestionFactory, SurveyFactory
 

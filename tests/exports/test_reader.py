@@ -1,7 +1,7 @@
 """The PostgreSQL reader of exports gives exactly the rows of the portable (ORM) reader.
 
-On PostgreSQL, exports read plain columns chunk by chunk (surveys.export_services.export_rows);
-everywhere else, and with ``portable=True``, they read through surveys.variables.response_rows.
+On PostgreSQL, exports read plain columns chunk by chunk (surveys.exports.services.export_rows);
+everywhere else, and with ``portable=True``, they read through variables.catalogue.response_rows.
 These tests hold the two to the same rows and the same CSV bytes, with text that COPY-like
 formats and JSON must escape, responses of another survey interleaved, and classifications.
 """
@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from surveys import export_services
-from surveys.definitions import survey_import
-from surveys.exports import iter_csv
+from surveys.definitions.transfer import survey_import
+from surveys.exports import services as export_services
+from surveys.exports.formats import iter_csv
 from surveys.management.commands.generate_responses import generate
 from tests.exports.conftest import respond
 

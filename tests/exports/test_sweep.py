@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from surveys import export_services, tasks
+from surveys.exports import services as export_services
+from surveys.exports import tasks
 from surveys.models import ExportJob
 from tests.exports.conftest import client_for
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from django.conf import settings
 
-from surveys import export_services
+from surveys.exports import services as export_services
 from surveys.models import ExportJob
 from tests.exports.conftest import FORMULA, client_for, downloaded
 

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from surveys import export_services
+from surveys.exports import services as export_services
 from surveys.models import ExportJob, SurveyRole
 from tests.faults.conftest import wait_until
 from tests.faults.helpers import assert_each_classified_once, respond, settled

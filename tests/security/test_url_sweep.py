@@ -22,9 +22,9 @@ from django.db import models
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from surveys import services
-from surveys.access import audit_record
+from surveys.core.access import audit_record
 from surveys.models import AuditEntry, ExportJob, Response, Survey, SurveyRole
+from surveys.respondent import services
 from tests.api.helpers import respond
 
 # Public by design, and why. Anything not named here is private.

@@ -17,14 +17,14 @@ def all_types_definition() -> dict:
 
 @pytest.fixture
 def all_types_survey(db, all_types_definition):  # type: ignore[no-untyped-def]
-    from surveys.definitions import survey_import
+    from surveys.definitions.transfer import survey_import
 
     return survey_import(definition=all_types_definition)
 
 
 @pytest.fixture
 def skip_logic_survey(db):  # type: ignore[no-untyped-def]
-    from surveys.definitions import survey_import
+    from surveys.definitions.transfer import survey_import
 
     return survey_import(definition=copy.deepcopy(helpers.SKIP_LOGIC_DEFINITION))
 

@@ -10,8 +10,8 @@ from typing import Any
 from django.test import Client
 from django.utils import translation
 
-from surveys import selectors
 from surveys.models import Response, Survey
+from surveys.respondent import selectors
 
 
 def t(english: str, chinese: str) -> dict[str, str]:

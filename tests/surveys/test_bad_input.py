@@ -9,7 +9,7 @@ import pytest
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from surveys.errors import (
+from surveys.core.errors import (
     InvitationRequired,
     InvitationUsed,
     RateLimited,
@@ -20,7 +20,7 @@ from surveys.errors import (
     SurveyNotFound,
 )
 from surveys.models import Answer, Response, Survey
-from surveys.services import invitations_create
+from surveys.respondent.services import invitations_create
 from tests.surveys.helpers import (
     DEFAULT_ANSWERS,
     DEFAULT_PAGES_SHOWN,

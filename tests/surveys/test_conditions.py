@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from surveys import conditions
-from surveys.conditions import ConditionError
+from surveys.definitions import conditions
+from surveys.definitions.conditions import ConditionError
 from tests.surveys.helpers import page_title, post, question_codes, start, ui, url
 
 # Strategies ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from surveys.definitions import survey_export_definition, survey_import
+from surveys.definitions.transfer import survey_export_definition, survey_import
 from surveys.models import Choice, MatrixRow, Page, Question, Survey
 from tests.admin.conftest import accounts, survey  # noqa: F401 (fixtures)
 from tests.admin.test_builder import _question_data

@@ -14,7 +14,7 @@ from django.db import IntegrityError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from surveys.definitions import (
+from surveys.definitions.transfer import (
     DefinitionError,
     survey_export_definition,
     survey_import,

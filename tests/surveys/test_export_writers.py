@@ -1,7 +1,7 @@
 """Export file writers, checked by reading each file back with an independent reader.
 
 CSV with pandas.read_csv, XLSX with pandas.read_excel / openpyxl, SAV and DTA with pyreadstat.
-No database: `surveys.exports` is a plain library fed by the Django layer.
+No database: `surveys.exports.formats` is a plain library fed by the Django layer.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from surveys.exports import (
+from surveys.exports.formats import (
     FORMULA_TRIGGERS,
     TRUNCATION_MARKER,
     Codebook,
@@ -50,7 +50,7 @@ from surveys.exports import (
     write_sav,
     write_xlsx,
 )
-from surveys.exports.layout import SPSS_RESERVED, STATA_RESERVED
+from surveys.exports.formats.layout import SPSS_RESERVED, STATA_RESERVED
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -788,7 +788,7 @@ def test_render_codebook_rejects_unknown_format() -> None:
 
 def test_export_library_imports_no_django() -> None:
     code = (
-        "import sys, surveys.exports; "
+        "import sys, surveys.exports.formats; "
         "roots = {'django', 'rest_framework', 'celery', 'classifier'}; "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in roots); "
         "print(bad); sys.exit(1 if bad else 0)"

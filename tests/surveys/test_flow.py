@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from surveys.errors import ReceiptCodeInvalid
-from surveys.forms import ConsentForm
+from surveys.core.errors import ReceiptCodeInvalid
 from surveys.models import Answer, Invitation, Response, Survey
+from surveys.respondent.forms import ConsentForm
 from surveys.signals import response_completed
 from tests.factories import SurveyFactory
 from tests.surveys.helpers import (
@@ -330,7 +330,7 @@ def test_no_address_or_user_agent_is_stored(default_survey):
 
 @pytest.mark.django_db
 def test_invitation_is_not_linked_to_the_response(client):
-    from surveys.services import invitations_create
+    from surveys.respondent.services import invitations_create
 
     survey = SurveyFactory(invitation_only=True)
     from tests.factories import PageFactory, QuestionFactory

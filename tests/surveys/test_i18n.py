@@ -7,8 +7,8 @@ import copy
 import pytest
 from django.test import Client
 
-from surveys.definitions import survey_import
-from surveys.errors import SurveyNotFound
+from surveys.core.errors import SurveyNotFound
+from surveys.definitions.transfer import survey_import
 from surveys.models import Response
 from tests.surveys.helpers import (
     ALL_TYPES_DEFINITION,

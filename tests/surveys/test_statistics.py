@@ -22,7 +22,7 @@ from scipy.optimize import linprog
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
-from surveys.statistics import (
+from surveys.statistics.estimators import (
     CrossTable,
     FrequencyTable,
     MeanEstimate,

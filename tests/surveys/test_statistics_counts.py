@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
-from surveys.statistics import (
+from surveys.statistics.estimators import (
     crosstab,
     crosstab_from_counts,
     frequency_table,

@@ -2,8 +2,8 @@
 
 import re
 
-from surveys import tokens
-from surveys.exports import neutralise
+from surveys.core import tokens
+from surveys.exports.formats import neutralise
 
 
 def test_public_ids_are_letters_and_digits_and_unique() -> None:

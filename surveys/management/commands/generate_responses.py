@@ -35,7 +35,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from surveys import conditions, reference
+from surveys import reference
+from surveys.definitions import conditions
 from surveys.models import Answer, Page, Question, Response, Survey
 
 # Shares of respondents by country (the rest is spread over every other ISO 3166 country).

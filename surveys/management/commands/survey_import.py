@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from surveys.definitions import DefinitionError, survey_import
+from surveys.definitions.transfer import DefinitionError, survey_import
 
 DEFAULT_SURVEY = Path(__file__).resolve().parents[2] / "fixtures" / "default_survey.json"
 

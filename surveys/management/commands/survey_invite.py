@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
 from surveys.models import Survey
-from surveys.services import invitations_create
+from surveys.respondent.services import invitations_create
 
 
 class Command(BaseCommand):

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 from django.db.models import QuerySet
 
 from surveys import reference
-from surveys.i18n import translate
+from surveys.core.i18n import translate
 from surveys.models import Answer, Question, Response, Survey
 
 Kind = Literal["categorical", "multi_flag", "numeric", "text", "datetime"]

@@ -11,13 +11,14 @@ from typing import Any
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from surveys import conditions, tokens
-from surveys.errors import (
+from surveys.core import tokens
+from surveys.core.errors import (
     ResponseAlreadySubmitted,
     ResumeLinkExpired,
     ResumeLinkInvalid,
     SurveyNotFound,
 )
+from surveys.definitions import conditions
 from surveys.models import Answer, Choice, MatrixRow, Page, Question, Response, Survey
 
 

@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from surveys import reference
-from surveys.i18n import translate
+from surveys.core.i18n import translate
 from surveys.models import Question
-from surveys.services import PageValue
+from surveys.respondent.services import PageValue
 
 HONEYPOT = "website"
 OTHER_MAX_LENGTH = 300

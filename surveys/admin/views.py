@@ -2,7 +2,7 @@
 
 The views check the user's role on the survey and translate domain errors into messages; the
 state changes are the plain functions at the top (each audited), the figures come from
-surveys.dashboard.
+surveys.statistics.dashboard.
 """
 
 from __future__ import annotations
@@ -19,21 +19,23 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import translation
 
-from surveys import access, export_services, selectors
-from surveys.dashboard import Timeline, survey_dashboard
-from surveys.definitions import (
-    SUPPORTED_LANGUAGES,
-    DefinitionError,
-)
-from surveys.forms import PageForm
-from surveys.i18n import translate
-from surveys.models import ExportJob, Survey, SurveyRole
-from surveys.survey_services import (
+from surveys.admin.widgets import LANGUAGE_NAMES
+from surveys.core import access
+from surveys.core.i18n import translate
+from surveys.definitions.services import (
     StatusError,
     survey_duplicate,
     survey_set_status,
 )
-from surveys.widgets import LANGUAGE_NAMES
+from surveys.definitions.transfer import (
+    SUPPORTED_LANGUAGES,
+    DefinitionError,
+)
+from surveys.exports import services as export_services
+from surveys.models import ExportJob, Survey, SurveyRole
+from surveys.respondent import selectors
+from surveys.respondent.forms import PageForm
+from surveys.statistics.dashboard import Timeline, survey_dashboard
 
 Role = SurveyRole.Role
 _SLUG_MAX = Survey._meta.get_field("slug").max_length or 80
@@ -392,7 +394,7 @@ def export(request: HttpRequest, *, model_admin: Any, pk: int) -> HttpResponse:
     """Exports of one survey: a streamed CSV now, or XLSX/SAV/DTA/zipped CSV as a background job.
 
     The requester sees their own jobs with status, progress and download links (the downloads
-    and every request are checked and audited by surveys.export_services).
+    and every request are checked and audited by surveys.exports.services).
     """
     survey = _survey(request, pk, "export")
     status = 200

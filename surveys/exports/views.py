@@ -21,8 +21,8 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
-from surveys import export_services
-from surveys.export_services import ExportNotFound, ExportRequestError
+from surveys.exports import services as export_services
+from surveys.exports.services import ExportNotFound, ExportRequestError
 from surveys.models import Survey
 
 

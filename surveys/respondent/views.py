@@ -19,10 +19,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from surveys import ratelimit, selectors, services
-from surveys.errors import ResponseAlreadySubmitted, SurveyClosed, SurveyError
-from surveys.forms import ConsentForm, PageForm, WithdrawForm
+from surveys.core import ratelimit
+from surveys.core.errors import ResponseAlreadySubmitted, SurveyClosed, SurveyError
 from surveys.models import Answer, Page, Response, Survey
+from surveys.respondent import selectors, services
+from surveys.respondent.forms import ConsentForm, PageForm, WithdrawForm
 
 _TIMER_SALT = "surveys.page-timer"
 _RECEIPT_SESSION_KEY = "exposure_receipt"

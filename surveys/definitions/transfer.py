@@ -13,8 +13,8 @@ from typing import Any
 
 from django.db import transaction
 
-from surveys import conditions
-from surveys.i18n import missing_languages
+from surveys.core.i18n import missing_languages
+from surveys.definitions import conditions
 from surveys.models import Choice, MatrixRow, Page, Question, Survey, survey_definition_changed
 
 SUPPORTED_LANGUAGES = ("en", "zh-hans")

@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from surveys.definitions import SUPPORTED_LANGUAGES
+from surveys.definitions.transfer import SUPPORTED_LANGUAGES
 
 LANGUAGE_NAMES: dict[str, str] = {"en": "English", "zh-hans": "简体中文"}
 

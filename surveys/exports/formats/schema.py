@@ -1,6 +1,6 @@
 """The description of an export: variables, the codebook that documents them, and write reports.
 
-This module, like the whole `surveys.exports` package, imports no Django: the Django layer turns
+This module, like the whole `exports.formats` package, imports no Django: the Django layer turns
 survey definitions and responses into these plain objects and rows.
 """
 

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from surveys import selectors, tokens
-from surveys.errors import (
+from surveys.core import tokens
+from surveys.core.errors import (
     InvitationRequired,
     InvitationUsed,
     ReceiptCodeInvalid,
@@ -22,6 +22,7 @@ from surveys.errors import (
     SurveyClosed,
 )
 from surveys.models import Answer, Invitation, Page, Question, Response, Survey
+from surveys.respondent import selectors
 from surveys.signals import response_completed
 
 MAX_PAGE_SECONDS = 60 * 60  # longer than an hour on one page is a break, not time spent

@@ -14,7 +14,7 @@ from typing import Any
 from celery import Task, shared_task
 from django.conf import settings
 
-from surveys import export_services
+from surveys.exports import services as export_services
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ def _token(task: Task) -> str:
 
 
 @shared_task(
+    name="surveys.tasks.export_run",
     bind=True,
     acks_late=True,
     time_limit=settings.EXPORT_TIME_LIMIT,
@@ -47,7 +48,7 @@ def export_run(self: Task, job_id: int) -> str | None:
     return job.status if job else None
 
 
-@shared_task(acks_late=True, **RETRY)
+@shared_task(name="surveys.tasks.exports_sweep", acks_late=True, **RETRY)
 def exports_sweep() -> dict[str, Any]:
     """Expire old export files, re-queue lost or stuck export jobs (runs every few minutes)."""
     result = asdict(export_services.exports_sweep())

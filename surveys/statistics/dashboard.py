@@ -1,6 +1,6 @@
 """Read-only figures of a survey's researcher dashboard, as plain data for the admin template.
 
-Tables that describe respondents by category go through `surveys.statistics` with the survey's
+Tables that describe respondents by category go through `statistics.estimators` with the survey's
 `min_cell_size`, so the dashboard never shows a count its published statistics would hide.
 """
 
@@ -16,10 +16,10 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 
 from surveys import reference
-from surveys.i18n import translate
+from surveys.core.i18n import translate
 from surveys.models import Question, Response, Survey
-from surveys.statistics import crosstab, frequency_table
-from surveys.variables import SurveyVariable, response_rows, survey_variables
+from surveys.statistics.estimators import crosstab, frequency_table
+from surveys.variables.catalogue import SurveyVariable, response_rows, survey_variables
 
 OTHER_GROUP = {"en": "Other", "zh-hans": "其他"}
 _MAX_DAILY_BARS = 92  # beyond about three months, bars are per week

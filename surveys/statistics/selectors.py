@@ -1,4 +1,4 @@
-"""Statistics of a survey's responses: the Django side of `surveys.statistics`.
+"""Statistics of a survey's responses: the Django side of `surveys.statistics.estimators`.
 
 Turns the statistics API's parameters (variable names, filters, weights) into the plain values the
 statistics core takes, and its tables into JSON-able dicts with labels. Frequency tables and
@@ -7,7 +7,7 @@ for answer and response variables (each variable one LEFT JOIN of the answers on
 each filter one semi-join), counted while reading for the others. Weights are per stratum, so a
 cell's weight sum is its count per stratum times the stratum's weight, and everything after the
 query is proportional to the number of cells, never to the number of respondents. Means, and
-the variables SQL cannot group, are read through `surveys.variables.response_rows`, chunk by chunk.
+the variables SQL cannot group, are read through `response_rows`, chunk by chunk.
 """
 
 from __future__ import annotations
@@ -37,10 +37,15 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from surveys import statistics
-from surveys.i18n import translate
+from surveys.core.i18n import translate
 from surveys.models import Answer, Response, Survey
-from surveys.variables import SurveyVariable, response_rows, responses_where, survey_variables
+from surveys.statistics import estimators as statistics
+from surveys.variables.catalogue import (
+    SurveyVariable,
+    response_rows,
+    responses_where,
+    survey_variables,
+)
 
 Stat = Literal["count", "mean"]
 StatusChoice = Literal["complete", "in_progress", "all"]
@@ -686,7 +691,7 @@ def _means(request: StatisticsRequest, responses: QuerySet[Response]) -> dict[st
 
 
 def statistics_compute(*, request: StatisticsRequest) -> dict[str, Any]:
-    """The statistics a request asks for, as a JSON-able dict (tables from `surveys.statistics`).
+    """The statistics a request asks for, as a JSON-able dict (tables: `estimators`).
 
     Raises StatisticsInputError for requests the data cannot answer (such as weights whose
     targets miss a stratum present in the data).

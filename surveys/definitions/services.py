@@ -6,8 +6,12 @@ from typing import Any
 
 from django.db import transaction
 
-from surveys import access
-from surveys.definitions import survey_export_definition, survey_import, validate_definition
+from surveys.core import access
+from surveys.definitions.transfer import (
+    survey_export_definition,
+    survey_import,
+    validate_definition,
+)
 from surveys.models import AuditEntry, Survey, SurveyRole
 
 Role = SurveyRole.Role

@@ -1,6 +1,6 @@
 """The researchers' workbench: surveys and their builder, responses, roles and the audit log.
 
-A staff user's role on a survey (surveys.access), not Django's model permissions, decides what
+A staff user's role on a survey (surveys.core.access), not Django's model permissions, decides what
 they may see and do here: owners everything including roles, editors the survey's content and
 its opening and closing, viewers read only, coders nothing beyond the classifier's review queue.
 Superusers act as owners of every survey.
@@ -23,11 +23,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from surveys import admin_views, conditions, reference, survey_services
-from surveys.access import has_permission, surveys_for
-from surveys.dashboard import derived_variables
-from surveys.definitions import SUPPORTED_LANGUAGES
-from surveys.i18n import translate
+from surveys import reference
+from surveys.admin import views as admin_views
+from surveys.admin.widgets import LANGUAGE_NAMES, TranslationField, set_languages_needed
+from surveys.core.access import has_permission, surveys_for
+from surveys.core.i18n import translate
+from surveys.definitions import conditions
+from surveys.definitions import services as survey_services
+from surveys.definitions.transfer import SUPPORTED_LANGUAGES
 from surveys.models import (
     Answer,
     AuditEntry,
@@ -40,14 +43,14 @@ from surveys.models import (
     Survey,
     SurveyRole,
 )
-from surveys.services import invitations_create
-from surveys.variables import (
+from surveys.respondent.services import invitations_create
+from surveys.statistics.dashboard import derived_variables
+from surveys.variables.catalogue import (
     SurveyVariable,
     response_rows,
     responses_where,
     survey_variables,
 )
-from surveys.widgets import LANGUAGE_NAMES, TranslationField, set_languages_needed
 
 Role = SurveyRole.Role
 ADMIN_CSS = {"all": ["surveys/admin.css"]}

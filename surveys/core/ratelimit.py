@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from surveys.errors import RateLimited
+from surveys.core.errors import RateLimited
 
 logger = logging.getLogger(__name__)
 # A cache outage must never cost a respondent their answers: counting then stops (fails open).

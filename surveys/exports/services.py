@@ -1,6 +1,6 @@
 """Data exports: request, run, download and sweep them (services), and find them (selectors).
 
-The file writing lives in `surveys.exports`, a plain library with no Django import; this module
+The file writing lives in `exports.formats`, a plain library with no Django import; this module
 turns a survey and its responses into that library's `Variable`s and rows, and keeps the state of
 each background export in an `ExportJob` row: the database, not the Celery result backend, is the
 record (the kobotoolbox/kpi pattern). A periodic sweep expires old files and re-queues lost jobs.
@@ -44,8 +44,9 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from surveys.access import PermissionDenied, User, audit_record, has_permission
-from surveys.exports import (
+from surveys.core.access import PermissionDenied, User, audit_record, has_permission
+from surveys.core.i18n import translate
+from surveys.exports.formats import (
     Codebook,
     ExportError,
     Variable,
@@ -57,9 +58,8 @@ from surveys.exports import (
     write_sav,
     write_xlsx,
 )
-from surveys.i18n import translate
 from surveys.models import Answer, AuditEntry, ExportJob, Question, Response, Survey
-from surveys.variables import SurveyVariable, response_rows, survey_variables
+from surveys.variables.catalogue import SurveyVariable, response_rows, survey_variables
 
 logger = logging.getLogger(__name__)
 
@@ -305,7 +305,7 @@ _INT_FIELDS = {
     "PositiveSmallIntegerField",
     "PositiveBigIntegerField",
 }
-# How an answer becomes the value of its column (mirrors surveys.variables._answer_value).
+# How an answer becomes the value of its column (mirrors surveys.variables.catalogue._answer_value).
 _CHOICE, _NUMBER, _TEXT, _BOOLEAN = range(4)
 
 
@@ -334,7 +334,7 @@ class _ReadPlan:
 
 def _read_plan(variables: Sequence[SurveyVariable]) -> _ReadPlan | None:
     """The plan for `variables`, or None when one comes from a source only the ORM can read."""
-    from surveys.variables import _providers
+    from surveys.variables.catalogue import _providers
 
     question_ids = {
         v.source[1] for v in variables if v.source and v.source[0] in {"answer", "flag", "other"}
@@ -635,7 +635,7 @@ def export_rows(
 
     On PostgreSQL plain queries read chunks of responses and their answers' columns (no model
     instance or ORM converter per answer); elsewhere, or with `portable`,
-    surveys.variables.response_rows reads them. Both yield the same rows. Blank values of
+    surveys.variables.catalogue.response_rows reads them. Both yield the same rows. Blank values of
     non-text variables are missing (None).
     """
     plan = None
@@ -819,7 +819,7 @@ def export_codebook(
 # --- background jobs -----------------------------------------------------------------------------
 def _send(job_id: int) -> bool:
     """Publish the export task; log and return False when the broker cannot be reached."""
-    from surveys import tasks  # tasks import this module: import at call time
+    from surveys.exports import tasks  # tasks import this module: import at call time
 
     try:
         tasks.export_run.apply_async(args=[job_id])
