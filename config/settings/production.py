@@ -1,7 +1,8 @@
 """Production settings: everything secret or site-specific comes from the environment.
 
 The site runs behind one TLS-terminating reverse proxy (nginx, a load balancer) that sets
-X-Forwarded-Proto and appends the client's address to X-Forwarded-For; see README, "Deployment".
+X-Forwarded-Proto and appends the client's address to X-Forwarded-For; see "Deployment" in
+config/README.md.
 """
 
 from .base import *  # noqa: F403
