@@ -4,7 +4,7 @@
 
 Ours: `--texts` submitted free-text answers of the bench database (`exposure_bench_classify`, or
 BENCH_CLASSIFY_DATABASE; generated responses with seed-corpus texts, created once) lose their
-classifications; then the clock starts, `classifier.services.classifications_create` writes one
+classifications; then the clock starts, `classifier.runs.services.classifications_create` writes one
 pending row per answer and active codebook and queues them the product's way (classify_batch
 tasks of EXPOSURE_CLASSIFY_BATCH ids, published on commit), and the clock stops when the database
 holds no pending or running row. Two `celery worker` processes (prefork, concurrency 1 each,
@@ -62,7 +62,7 @@ def _answers(count: int, say: Any) -> list[int]:
 
 def _baseline(answer_ids: list[int], batch: int) -> dict[str, Any]:
     """The active models predicting the same texts in this process, in chunks of `batch`."""
-    from classifier import selectors
+    from classifier.training import selectors
     from surveys.models import Answer
 
     texts = list(
@@ -103,7 +103,7 @@ def _reset() -> None:
 
 def _ours(answer_ids: list[int], timeout: float) -> dict[str, Any]:
     """Create and queue the rows the product's way; wait until none is pending or running."""
-    from classifier import services as classifier_services
+    from classifier.runs import services as classifier_services
 
     _reset()
     started = time.perf_counter()

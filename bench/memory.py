@@ -67,8 +67,8 @@ def _wait_ready(log: Path, process: subprocess.Popen[Any]) -> None:
 
 def _load_models(answer_id: int) -> int:
     """Classify one answer under every active codebook (one task); wait until the rows are done."""
-    from classifier import services as classifier_services
     from classifier.models import Classification
+    from classifier.runs import services as classifier_services
 
     Classification.objects.filter(answer_id=answer_id).delete()
     ids = classifier_services.classifications_create(answer_ids=[answer_id])
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         from django.conf import settings
         from django.db import connection
 
-        from classifier import selectors
+        from classifier.training import selectors
 
         say(f"preparing {database} ...")
         services.prepare_database(database=database)

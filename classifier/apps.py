@@ -6,8 +6,8 @@ class ClassifierConfig(AppConfig):
     verbose_name = "Classifier"
 
     def ready(self) -> None:
-        from classifier.receivers import on_response_completed
-        from classifier.variables import ClassificationVariables
+        from classifier.runs.receivers import on_response_completed
+        from classifier.runs.variables import ClassificationVariables
         from surveys.signals import response_completed
         from surveys.variables.catalogue import register_provider
 

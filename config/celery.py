@@ -8,5 +8,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("exposure")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Task modules live in feature packages, not only at each app's top level.
-app.autodiscover_tasks(["surveys.exports", "classifier"])
+# Task modules live in feature packages; their wire names come from config.tasks.
+app.autodiscover_tasks(["surveys.exports", "classifier.runs", "classifier.training"])

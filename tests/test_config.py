@@ -5,9 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import kombu.exceptions
+import pytest
+import redis.exceptions
 from django.conf import settings
 
 from config.celery import app
+from config.tasks import EXPORT_RUN, RETRY, TRANSIENT_ERRORS, publish
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,3 +64,112 @@ def test_celery_is_configured_for_at_least_once_delivery_without_pickle() -> Non
 
 def test_tasks_run_eagerly_exactly_when_no_broker_is_configured() -> None:
     assert (not settings.CELERY_BROKER_URL) == settings.CELERY_TASK_ALWAYS_EAGER
+
+
+def test_a_fresh_worker_finds_every_task_under_its_wire_name() -> None:
+    # A new process, as a worker starts: the task modules come only from autodiscovery.
+    script = (
+        "import django; django.setup()\n"
+        "from config.celery import app\n"
+        "app.loader.import_default_modules()\n"
+        "print(' '.join(sorted(n for n in app.tasks if not n.startswith('celery.'))))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == sorted(WIRE_NAMES)
+
+
+WIRE_NAMES = {
+    "classifier.tasks.classify_batch": "default",
+    "classifier.tasks.sweep": "default",
+    "classifier.tasks.retrain": "default",
+    "classifier.tasks.reclassify_all": "default",
+    "surveys.tasks.export_run": "exports",
+    "surveys.tasks.exports_sweep": "exports",
+}
+
+
+def test_settings_route_and_schedule_by_the_wire_names() -> None:
+    assert {name: route["queue"] for name, route in settings.CELERY_TASK_ROUTES.items()} == (
+        WIRE_NAMES
+    )
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled == {"classifier.tasks.sweep", "surveys.tasks.exports_sweep"}
+
+
+def test_publish_sends_by_name_when_a_broker_takes_messages(monkeypatch, eager_celery) -> None:  # type: ignore[no-untyped-def]
+    sent: list[tuple[str, tuple]] = []
+    app.conf.task_always_eager = False  # eager_celery restores it
+    monkeypatch.setattr(app, "send_task", lambda name, args: sent.append((name, args)))
+    assert publish(EXPORT_RUN, 7) is True
+    assert sent == [("surveys.tasks.export_run", (7,))]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        kombu.exceptions.OperationalError("Error 111 connecting. Connection refused."),
+        redis.exceptions.ReadOnlyError("You can't write against a read only replica."),
+        ConnectionRefusedError(111, "Connection refused"),
+    ],
+)
+def test_publish_reports_an_unreachable_broker_as_false(monkeypatch, eager_celery, error) -> None:  # type: ignore[no-untyped-def]
+    def down(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise error
+
+    app.conf.task_always_eager = False  # eager_celery restores it
+    monkeypatch.setattr(app, "send_task", down)
+    assert publish(EXPORT_RUN, 7) is False
+
+
+def test_publish_runs_the_task_in_process_in_eager_mode(eager_celery) -> None:  # type: ignore[no-untyped-def]
+    # send_task would ignore eager mode and reach for a broker; publish runs the task instead.
+    ran: list[int] = []
+
+    @app.task(name="tests.config.probe", shared=False)
+    def probe(value: int) -> None:
+        ran.append(value)
+
+    try:
+        assert publish("tests.config.probe", 3) is True
+    finally:
+        app.tasks.unregister("tests.config.probe")
+    assert ran == [3]
+
+
+def test_one_retry_policy_retries_only_transient_errors() -> None:
+    from django.db import InterfaceError, OperationalError
+
+    assert set(RETRY["autoretry_for"]) == set(TRANSIENT_ERRORS)
+    assert {OperationalError, InterfaceError, kombu.exceptions.OperationalError} <= set(
+        TRANSIENT_ERRORS
+    )
+    assert {redis.exceptions.ConnectionError, redis.exceptions.TimeoutError} <= set(
+        TRANSIENT_ERRORS
+    )
+    app.loader.import_default_modules()
+    for name in WIRE_NAMES:
+        assert app.tasks[name].autoretry_for == TRANSIENT_ERRORS, name
+
+
+@pytest.mark.django_db
+def test_export_tasks_run_by_their_old_names(default_survey, settings, tmp_path, eager_celery):  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+
+    from surveys.exports import services as export_services
+    from surveys.models import ExportJob
+
+    settings.EXPORT_DIR = tmp_path / "exports"
+    app.loader.import_default_modules()  # as a worker does before it consumes anything
+    user = get_user_model().objects.create_superuser("owner", password="x")
+    # Requested outside an on-commit capture: its own message is never sent.
+    job = export_services.export_request(user=user, survey=default_survey, format="csv")
+    run = app.signature("surveys.tasks.export_run", args=(job.pk,)).apply_async()
+    assert run.get() == ExportJob.Status.DONE
+    job.refresh_from_db()
+    assert job.status == ExportJob.Status.DONE and (settings.EXPORT_DIR / job.file).is_file()
+    swept = app.signature("surveys.tasks.exports_sweep").apply_async().get()
+    assert swept["requeued"] == 0 and swept["failed"] == 0

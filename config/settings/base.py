@@ -4,6 +4,8 @@ from pathlib import Path
 
 import environ
 
+from config import tasks
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"  # local state: SQLite file, model artifacts, exports
 VAR_DIR.mkdir(exist_ok=True)
@@ -220,14 +222,14 @@ EXPOSURE_QUEUE_DEFAULT = "default"
 # Retraining shares the default queue; point it elsewhere when training gets its own worker.
 EXPOSURE_QUEUE_TRAINING = "default"
 CELERY_TASK_ROUTES = {
-    "classifier.tasks.classify_batch": {"queue": EXPOSURE_QUEUE_DEFAULT},
-    "classifier.tasks.sweep": {"queue": EXPOSURE_QUEUE_DEFAULT},
-    "classifier.tasks.retrain": {"queue": EXPOSURE_QUEUE_TRAINING},
-    "classifier.tasks.reclassify_all": {"queue": EXPOSURE_QUEUE_TRAINING},
+    tasks.CLASSIFY_BATCH: {"queue": EXPOSURE_QUEUE_DEFAULT},
+    tasks.CLASSIFIER_SWEEP: {"queue": EXPOSURE_QUEUE_DEFAULT},
+    tasks.RETRAIN: {"queue": EXPOSURE_QUEUE_TRAINING},
+    tasks.RECLASSIFY_ALL: {"queue": EXPOSURE_QUEUE_TRAINING},
 }
 CELERY_BEAT_SCHEDULE = {
     "classifier-sweep": {
-        "task": "classifier.tasks.sweep",
+        "task": tasks.CLASSIFIER_SWEEP,
         "schedule": float(EXPOSURE_CLASSIFY_SWEEP_SECONDS),
         # A sweep that waited longer than its interval is superseded by the next one.
         "options": {"expires": max(1, EXPOSURE_CLASSIFY_SWEEP_SECONDS * 11 // 12)},
@@ -260,12 +262,12 @@ EXPORT_PROGRESS_EVERY = env.int("EXPOSURE_EXPORT_PROGRESS_EVERY", default=1000) 
 EXPORT_STREAM_MAX_ROWS = env.int("EXPOSURE_EXPORT_STREAM_MAX_ROWS", default=50_000)
 CELERY_TASK_ROUTES.update(
     {
-        "surveys.tasks.export_run": {"queue": EXPORT_QUEUE},
-        "surveys.tasks.exports_sweep": {"queue": EXPORT_QUEUE},
+        tasks.EXPORT_RUN: {"queue": EXPORT_QUEUE},
+        tasks.EXPORTS_SWEEP: {"queue": EXPORT_QUEUE},
     }
 )
 CELERY_BEAT_SCHEDULE["exports-sweep"] = {
-    "task": "surveys.tasks.exports_sweep",
+    "task": tasks.EXPORTS_SWEEP,
     "schedule": 300.0,
     "options": {"expires": 290},
 }

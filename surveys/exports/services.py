@@ -35,15 +35,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import kombu.exceptions
-import redis.exceptions
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from config.tasks import EXPORT_RUN, TRANSIENT_ERRORS, publish
 from surveys.core.access import PermissionDenied, User, audit_record, has_permission
 from surveys.core.i18n import translate
 from surveys.exports.formats import (
@@ -66,19 +65,6 @@ logger = logging.getLogger(__name__)
 Format = ExportJob.Format
 Status = ExportJob.Status
 
-# Publishing to a broker that is down must not fail the request: the job row is saved, and the
-# sweep sends it again once the broker is back.
-BROKER_ERRORS: tuple[type[BaseException], ...] = (
-    kombu.exceptions.OperationalError,
-    # Any Redis error: a broker that answers but refuses writes (READONLY after a failover,
-    # MISCONF, out of memory, LOADING) must not stop the sweep either.
-    redis.exceptions.RedisError,
-    ConnectionError,
-    TimeoutError,
-)
-# Errors worth a retry of the task: the database went away for a moment. Anything else is a bug
-# or bad data, and ends the job failed with its message.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
 
 FORMAT_ALIASES = {
     "csv": Format.CSV,
@@ -817,18 +803,6 @@ def export_codebook(
 
 
 # --- background jobs -----------------------------------------------------------------------------
-def _send(job_id: int) -> bool:
-    """Publish the export task; log and return False when the broker cannot be reached."""
-    from surveys.exports import tasks  # tasks import this module: import at call time
-
-    try:
-        tasks.export_run.apply_async(args=[job_id])
-    except BROKER_ERRORS:
-        logger.warning("broker unreachable: export %s not queued; the sweep will retry", job_id)
-        return False
-    return True
-
-
 @transaction.atomic
 def export_request(
     *,
@@ -875,7 +849,7 @@ def export_request(
             "rows": rows,
         },
     )
-    transaction.on_commit(functools.partial(_send, job.pk))
+    transaction.on_commit(functools.partial(publish, EXPORT_RUN, job.pk))
     return job
 
 
@@ -1208,7 +1182,7 @@ def exports_sweep() -> ExportSweepResult:
         )
     )
     for pk in sorted(requeue):
-        transaction.on_commit(functools.partial(_send, pk))
+        transaction.on_commit(functools.partial(publish, EXPORT_RUN, pk))
 
     # Temporary files of runs that died, and finished files no job refers to any more.
     kept = set(ExportJob.objects.filter(status=Status.DONE).values_list("file", flat=True))

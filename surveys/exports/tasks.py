@@ -7,35 +7,20 @@ classification; a worker started with `-Q default,exports` serves both queues.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import asdict
 from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
 
+from config.tasks import EXPORT_RUN, EXPORTS_SWEEP, RETRY, task_token
 from surveys.exports import services as export_services
 
 logger = logging.getLogger(__name__)
 
-# Only a database that went away for a moment is worth a retry; export_run records anything else
-# on the job as its error.
-RETRY = {
-    "autoretry_for": export_services.TRANSIENT_ERRORS,
-    "retry_backoff": 2,
-    "retry_backoff_max": 120,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
-
-
-def _token(task: Task) -> str:
-    # The task id survives Celery retries, so a retry may take over its own claim.
-    return task.request.id or uuid.uuid4().hex
-
 
 @shared_task(
-    name="surveys.tasks.export_run",
+    name=EXPORT_RUN,
     bind=True,
     acks_late=True,
     time_limit=settings.EXPORT_TIME_LIMIT,
@@ -44,11 +29,11 @@ def _token(task: Task) -> str:
 )
 def export_run(self: Task, job_id: int) -> str | None:
     """Write the file of ExportJob `job_id` (a repeated delivery does nothing)."""
-    job = export_services.export_run(job_id=job_id, token=_token(self))
+    job = export_services.export_run(job_id=job_id, token=task_token(self))
     return job.status if job else None
 
 
-@shared_task(name="surveys.tasks.exports_sweep", acks_late=True, **RETRY)
+@shared_task(name=EXPORTS_SWEEP, acks_late=True, **RETRY)
 def exports_sweep() -> dict[str, Any]:
     """Expire old export files, re-queue lost or stuck export jobs (runs every few minutes)."""
     result = asdict(export_services.exports_sweep())

@@ -78,8 +78,8 @@ def make_responses(survey: Survey, count: int, *, days: int = 3) -> list[Respons
 
 def code_responses(responses: list[Response], risk: list[str], concerns: list[list[str]]) -> None:
     """Classification rows as the classifier would leave them (status done)."""
-    from classifier.codebooks import codebooks_install
     from classifier.models import Classification, Codebook
+    from classifier.training.codebooks import codebooks_install
 
     codebooks_install()  # a transactional test elsewhere may have flushed the migration's rows
     displacement = Codebook.objects.get(slug="displacement-risk")

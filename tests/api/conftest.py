@@ -79,8 +79,8 @@ def owner_client(client_of: Callable[[str], APIClient]) -> APIClient:
 
 def build_population(survey: Survey) -> list[dict[str, Any]]:
     """The 60-respondent population, answered through the services; classifications coded."""
-    from classifier.codebooks import codebooks_install
     from classifier.models import Classification, Codebook
+    from classifier.training.codebooks import codebooks_install
     from surveys.models import Answer
 
     codebooks_install()  # a transactional test elsewhere may have flushed the shipped codebooks

@@ -124,7 +124,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> dict[
 def classifier_settings(settings, tmp_path: Path, seed_dir: Path) -> Iterator[None]:  # type: ignore[no-untyped-def]
     settings.EXPOSURE_MODEL_DIR = tmp_path / "models"
     settings.EXPOSURE_SEED_DIR = seed_dir
-    from classifier import selectors
+    from classifier.training import selectors
 
     selectors._MODEL_CACHE.clear()
     yield
@@ -148,7 +148,7 @@ def _eager_unless_worker(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def shipped_codebooks(db):  # type: ignore[no-untyped-def]
     """The shipped codebooks, also after a transactional test flushed the migration's rows."""
-    from classifier.codebooks import codebooks_install
+    from classifier.training.codebooks import codebooks_install
 
     codebooks_install()
 
@@ -214,7 +214,7 @@ def submitted(default_survey, active_models, django_capture_on_commit_callbacks)
 @pytest.fixture
 def sweep(django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
     """Run the sweep task as beat would, with its on-commit enqueues executed."""
-    from classifier import tasks
+    from classifier.runs import tasks
 
     def _sweep() -> dict:
         with django_capture_on_commit_callbacks(execute=True):

@@ -166,7 +166,7 @@ def classify(response: Response, question: str, slug: str, labels: list[str], **
 @pytest.fixture
 def population(default_survey: Survey, people: People) -> Population:
     """Two complete responses (English with formula/HTML text, Chinese) and one unfinished."""
-    from classifier.codebooks import codebooks_install
+    from classifier.training.codebooks import codebooks_install
 
     codebooks_install()  # a transactional test elsewhere may have flushed the shipped codebooks
     english = respond(default_survey, ENGLISH_ANSWERS)

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from classifier import tasks
 from classifier.models import Classification
+from classifier.runs import tasks
 from tests.faults.conftest import Process, wait_until
 from tests.faults.helpers import assert_each_classified_once, respond, rows_of, settled
 

@@ -82,7 +82,6 @@ def world(default_survey: Survey) -> World:
     """The default survey with one object of every admin-registered model, owned by someone."""
     from rest_framework.authtoken.models import Token, TokenProxy
 
-    from classifier.codebooks import codebooks_install
     from classifier.models import (
         Classification,
         Codebook,
@@ -91,6 +90,7 @@ def world(default_survey: Survey) -> World:
         Job,
         ModelVersion,
     )
+    from classifier.training.codebooks import codebooks_install
 
     codebooks_install()
     user_model = get_user_model()

@@ -8,9 +8,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from classifier import pipeline, selectors
+from classifier import pipeline
 from classifier.management.commands._common import command_errors
 from classifier.models import Codebook
+from classifier.training.selectors import codebook_model, model_for_reference
 
 ADDED = ["label", "confidence", "auto_coded"]
 
@@ -49,10 +50,10 @@ class Command(BaseCommand):
                 codebook = Codebook.objects.filter(slug=options["codebook"]).first()
                 if codebook is None:
                     raise CommandError(f"no codebook {options['codebook']!r}")
-                model, version = selectors.codebook_model(codebook=codebook)
+                model, version = codebook_model(codebook=codebook)
                 described = str(version)
             else:
-                model, described = selectors.model_for_reference(reference=options["model"])
+                model, described = model_for_reference(reference=options["model"])
         index = header.index(options["text_column"])
         predictions = model.predict([row[index] for row in rows])
         columns = header + [name for name in ADDED if name not in header]

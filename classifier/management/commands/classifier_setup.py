@@ -8,10 +8,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from classifier import selectors, services
-from classifier.codebooks import codebooks_install
 from classifier.management.commands._common import command_errors
 from classifier.models import Codebook
+from classifier.runs.services import classifications_create_missing
+from classifier.training.codebooks import codebooks_install
+from classifier.training.selectors import codebook_active_version, model_version_path
+from classifier.training.services import model_version_train
 
 
 class Command(BaseCommand):
@@ -21,8 +23,8 @@ class Command(BaseCommand):
         trained = 0
         codebooks_install()  # brings back a shipped codebook that was deleted
         for codebook in Codebook.objects.all():
-            active = selectors.codebook_active_version(codebook=codebook)
-            if active and selectors.model_version_path(version=active).is_file():
+            active = codebook_active_version(codebook=codebook)
+            if active and model_version_path(version=active).is_file():
                 self.stdout.write(f"{codebook.slug}: {active} is active; nothing to do.")
                 continue
             seed = Path(settings.EXPOSURE_SEED_DIR) / codebook.slug
@@ -32,7 +34,7 @@ class Command(BaseCommand):
             reason = "its model file is missing" if active else "no active model"
             self.stdout.write(f"{codebook.slug}: {reason}; training from the seed corpus...")
             with command_errors():
-                version = services.model_version_train(codebook=codebook, activate=True)
+                version = model_version_train(codebook=codebook, activate=True)
             trained += 1
             figures = version.metrics
             self.stdout.write(
@@ -44,6 +46,6 @@ class Command(BaseCommand):
                 )
             )
         if trained:
-            queued = services.classifications_create_missing()
+            queued = classifications_create_missing()
             if queued:
                 self.stdout.write(f"Queued {len(queued)} submitted answers for classification.")

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from classifier import pipeline, services
+from classifier import pipeline
 from classifier.management.commands._common import command_errors, format_metrics
 from classifier.models import Codebook
+from classifier.training.services import model_version_train
 
 
 class Command(BaseCommand):
@@ -47,7 +48,7 @@ class Command(BaseCommand):
         if codebook is None:
             known = ", ".join(Codebook.objects.values_list("slug", flat=True)) or "none"
             raise CommandError(f"no codebook {options['codebook']!r} (codebooks: {known})")
-        version = services.model_version_train(
+        version = model_version_train(
             codebook=codebook,
             csv_path=options["csv"],
             text_column=options["text_column"],

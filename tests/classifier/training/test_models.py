@@ -67,13 +67,13 @@ def test_one_classification_per_answer_and_codebook(submitted):
 
 
 def test_activation_replaces_the_previous_version(active_models):
-    from classifier import services
+    from classifier.training import services as training_services
 
     old = active_models["concerns"]
     new = ModelVersion.objects.create(
         codebook=old.codebook, version=2, artifact_path="x", checksum="y", threshold=0.5
     )
-    services.model_version_activate(version=new)
+    training_services.model_version_activate(version=new)
     assert list(
         ModelVersion.objects.filter(codebook=old.codebook, is_active=True).values_list(
             "version", flat=True

@@ -1,54 +1,32 @@
-"""Celery tasks of the classifier: thin wrappers around services, taking ids only."""
+"""Celery tasks of classification runs: thin wrappers around the services, taking ids only."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import asdict
 from typing import Any
 
-import kombu.exceptions
-import redis.exceptions
 from celery import Task, shared_task
 from celery.signals import worker_init
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connections
+from django.db import connections
 
-from classifier import selectors, services
 from classifier.pipeline.text import tokenize
+from classifier.runs import services
+from classifier.training.jobs import job_run
+from classifier.training.selectors import active_models_load
+from config.tasks import CLASSIFIER_SWEEP, CLASSIFY_BATCH, RECLASSIFY_ALL, RETRY, task_token
 
 logger = logging.getLogger(__name__)
 
-# Only these are worth a retry: the database or the broker went away for a moment. Anything else
-# is a bug or bad data, and retrying it would only repeat the failure.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    kombu.exceptions.OperationalError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-)
-RETRY = {
-    "autoretry_for": TRANSIENT_ERRORS,
-    "retry_backoff": 2,
-    "retry_backoff_max": 120,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
-
-def _token(task: Task) -> str:
-    # The task id survives Celery retries, so a retry may take over its own claim.
-    return task.request.id or uuid.uuid4().hex
-
-
-@shared_task(bind=True, acks_late=True, **RETRY)
+@shared_task(name=CLASSIFY_BATCH, bind=True, acks_late=True, **RETRY)
 def classify_batch(self: Task, classification_ids: list[int]) -> dict[str, Any]:
     """Classify the given Classification rows (those still claimable)."""
-    return asdict(services.classification_run_batch(ids=classification_ids, token=_token(self)))
+    return asdict(services.classification_run_batch(ids=classification_ids, token=task_token(self)))
 
 
-@shared_task(acks_late=True, **RETRY)
+@shared_task(name=CLASSIFIER_SWEEP, acks_late=True, **RETRY)
 def sweep() -> dict[str, Any]:
     """Re-queue lost, stuck and retryable classification work (runs every minute)."""
     result = asdict(services.classifications_sweep())
@@ -57,17 +35,10 @@ def sweep() -> dict[str, Any]:
     return result
 
 
-@shared_task(bind=True, acks_late=True, **RETRY)
-def retrain(self: Task, job_id: int) -> str | None:
-    """Run a retrain Job."""
-    job = services.job_run(job_id=job_id, token=_token(self))
-    return job.status if job else None
-
-
-@shared_task(bind=True, acks_late=True, **RETRY)
+@shared_task(name=RECLASSIFY_ALL, bind=True, acks_late=True, **RETRY)
 def reclassify_all(self: Task, job_id: int) -> str | None:
     """Run a re-classify-everything Job."""
-    job = services.job_run(job_id=job_id, token=_token(self))
+    job = job_run(job_id=job_id, token=task_token(self), work=services.job_reclassify)
     return job.status if job else None
 
 
@@ -83,7 +54,7 @@ def load_models_before_forking(sender: Any = None, **kwargs: Any) -> None:
     if settings.EXPOSURE_QUEUE_DEFAULT not in consumed:
         return  # e.g. the exports worker: it never classifies
     try:
-        loaded = selectors.active_models_load()
+        loaded = active_models_load()
         tokenize("预热")  # a Chinese run loads the segmenter's dictionary once, here
         logger.info("loaded %d active models before starting the pool", loaded)
     except Exception:

@@ -7,8 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from classifier import selectors, services, tasks
+from classifier.coding import services as coding_services
 from classifier.models import Classification, Codebook
+from classifier.runs import services as runs_services
+from classifier.runs import tasks
+from classifier.training import selectors as training_selectors
 from surveys.models import Question
 from tests.factories import AnswerFactory, ResponseFactory
 
@@ -41,7 +44,7 @@ def _pending(survey, count: int) -> list[int]:  # type: ignore[no-untyped-def]
         for n in range(count)
     ]
     # Created outside any on-commit capture: the queued tasks never run, the rows stay pending.
-    return services.classifications_create(answer_ids=answer_ids)
+    return runs_services.classifications_create(answer_ids=answer_ids)
 
 
 def test_every_row_of_a_batch_gets_its_own_prediction(default_survey, active_models):
@@ -50,7 +53,7 @@ def test_every_row_of_a_batch_gets_its_own_prediction(default_survey, active_mod
     result = tasks.classify_batch(ids)
     assert result == {"claimed": 24, "done": 24, "failed": 0}
     models = {
-        slug: selectors.model_version_load(version=version)
+        slug: training_selectors.model_version_load(version=version)
         for slug, version in active_models.items()
     }
     rows = Classification.objects.filter(pk__in=ids).select_related("answer", "codebook")
@@ -72,13 +75,13 @@ def test_rows_changed_during_the_prediction_are_not_overwritten(
     ids = _pending(default_survey, 4)
     rows = Classification.objects.filter(pk__in=ids, codebook__slug="displacement-risk")
     coded, taken, *others = list(rows.order_by("pk"))
-    model_type = type(selectors.model_version_load(version=active_models["concerns"]))
+    model_type = type(training_selectors.model_version_load(version=active_models["concerns"]))
     real_predict = model_type.predict
 
     def predict(self, texts):  # type: ignore[no-untyped-def]
         # While the batch predicts, a coder codes one row and another delivery takes over one.
         if not Classification.objects.filter(pk=coded.pk, source="coder").exists():
-            services.classification_code(
+            coding_services.classification_code(
                 classification=coded, coder=admin_user, labels=["augmentation"]
             )
             Classification.objects.filter(pk=taken.pk).update(claim_token="another-delivery")
@@ -101,7 +104,7 @@ def test_failed_texts_keep_their_own_errors_beside_the_done_ones(
     default_survey, active_models, monkeypatch
 ):
     ids = _pending(default_survey, 8)
-    model_type = type(selectors.model_version_load(version=active_models["concerns"]))
+    model_type = type(training_selectors.model_version_load(version=active_models["concerns"]))
     real_predict = model_type.predict
     bad = {TEXTS[0]: "first broken text", TEXTS[1]: "second broken text"}
 
@@ -148,7 +151,7 @@ def test_the_sweep_sends_a_pending_row_again_only_once_per_grace_period(
     def sweep() -> list[int]:
         sent.clear()
         with django_capture_on_commit_callbacks(execute=True):
-            services.classifications_sweep()
+            runs_services.classifications_sweep()
         return sorted(pk for batch in sent for pk in batch)
 
     assert sweep() == sorted(ids)  # lost on the way to the broker: sent again

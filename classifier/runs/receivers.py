@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from classifier import services
+from classifier.runs.services import classifications_create
 
 logger = logging.getLogger(__name__)
 
@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 def on_response_completed(*, answer_ids: list[int] | None = None, **kwargs: Any) -> None:
     """Create and queue classification rows for a submitted response's classify answers."""
     try:
-        services.classifications_create(answer_ids=answer_ids or [])
+        classifications_create(answer_ids=answer_ids or [])
     except Exception:
         # Runs after the respondent's submit committed: a failure here must not turn their
         # thank-you page into an error. The rows are missing, and the sweep creates them.

@@ -9,8 +9,6 @@ from django.apps import apps
 # The data migration holds the frozen texts; reusing it keeps one copy of them.
 _SHIPPED = importlib.import_module("classifier.migrations.0002_shipped_codebooks")
 
-SHIPPED_SLUGS = tuple(spec["slug"] for spec in _SHIPPED.CODEBOOKS)
-
 
 def codebooks_install() -> None:
     """Create or update the shipped codebooks and their categories (idempotent)."""

@@ -12,8 +12,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from classifier import pipeline, services
+from classifier import pipeline
+from classifier.coding import services as coding_services
 from classifier.models import Classification, ModelVersion
+from classifier.training import services as training_services
 from tests.classifier.conftest import DISPLACEMENT, write_csv
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +49,9 @@ def test_train_codebook_from_seed_and_human_labels(submitted, admin_user):
         codebook__slug="displacement-risk",
         answer__question__code="protect_text",
     )
-    services.classification_code(classification=row, coder=admin_user, labels=["not-exposed"])
+    coding_services.classification_code(
+        classification=row, coder=admin_user, labels=["not-exposed"]
+    )
     output = run("classifier_train", "--codebook", "displacement-risk")
     version = ModelVersion.objects.get(codebook__slug="displacement-risk", version=2)
     assert not version.is_active  # v1 (the fixture's) stays active without --activate
@@ -60,7 +64,9 @@ def test_train_codebook_from_seed_and_human_labels(submitted, admin_user):
     path = Path(version.artifact_path)
     assert path.name == "displacement-risk-v2.joblib"
     assert (
-        pipeline.read_metadata(Path(services.settings.EXPOSURE_MODEL_DIR) / path)["payload_sha256"]
+        pipeline.read_metadata(Path(training_services.settings.EXPOSURE_MODEL_DIR) / path)[
+            "payload_sha256"
+        ]
         == version.checksum
     )
 

@@ -10,8 +10,13 @@ from django.contrib.auth import get_user_model
 from django.db import OperationalError
 from django.utils import timezone
 
-from classifier import services, tasks
+from classifier.coding import services as coding_services
 from classifier.models import Classification, Codebook, HumanLabel, Job, ModelVersion
+from classifier.runs import services as runs_services
+from classifier.runs import tasks
+from classifier.training import jobs
+from classifier.training import selectors as training_selectors
+from classifier.training import services as training_services
 from surveys.models import Answer
 from surveys.respondent.services import response_withdraw
 
@@ -84,7 +89,7 @@ def test_receiver_is_idempotent(submitted):
     response, _ = submitted()
     ids = list(response.answers.values_list("pk", flat=True))
     before = list(Classification.objects.order_by("pk").values_list("pk", "attempts", "status"))
-    services.classifications_create(answer_ids=ids)
+    runs_services.classifications_create(answer_ids=ids)
     after = list(Classification.objects.order_by("pk").values_list("pk", "attempts", "status"))
     assert before == after
 
@@ -109,8 +114,8 @@ def test_a_retry_of_the_same_task_takes_over_its_claim(submitted):
     Classification.objects.filter(pk=row.pk).update(
         status=Status.RUNNING, claim_token="task-1", claimed_at=timezone.now(), attempts=1
     )
-    assert services.classification_run_batch(ids=[row.pk], token="another").claimed == 0
-    assert services.classification_run_batch(ids=[row.pk], token="task-1").done == 1
+    assert runs_services.classification_run_batch(ids=[row.pk], token="another").claimed == 0
+    assert runs_services.classification_run_batch(ids=[row.pk], token="task-1").done == 1
 
 
 def test_human_label_is_never_overwritten(submitted, admin_user):
@@ -120,10 +125,12 @@ def test_human_label_is_never_overwritten(submitted, admin_user):
         codebook__slug="displacement-risk",
         answer__question__code="change_text",
     )
-    services.classification_code(classification=row, coder=admin_user, labels=["augmentation"])
+    coding_services.classification_code(
+        classification=row, coder=admin_user, labels=["augmentation"]
+    )
     Classification.objects.filter(pk=row.pk).update(status=Status.PENDING)
     tasks.classify_batch([row.pk])
-    job = services.job_start(kind=Job.Kind.RECLASSIFY, codebook=row.codebook, user=admin_user)
+    job = jobs.job_start(kind=Job.Kind.RECLASSIFY, codebook=row.codebook, user=admin_user)
     tasks.reclassify_all(job.pk)
     row.refresh_from_db()
     job.refresh_from_db()
@@ -148,9 +155,9 @@ def test_reclassify_all_reruns_model_rows_with_the_active_version(
         threshold=0.0,
         metrics=old.metrics,
     )
-    services.model_version_activate(version=new)
+    training_services.model_version_activate(version=new)
     with django_capture_on_commit_callbacks(execute=True):
-        job = services.job_start(kind=Job.Kind.RECLASSIFY, codebook=codebook, user=admin_user)
+        job = jobs.job_start(kind=Job.Kind.RECLASSIFY, codebook=codebook, user=admin_user)
     job.refresh_from_db()
     assert job.status == Job.Status.DONE and job.progress == 1.0
     rows = Classification.objects.filter(codebook=codebook)
@@ -164,7 +171,7 @@ def test_transient_error_is_retried(submitted, monkeypatch):
         Classification.objects.filter(answer__response=response).values_list("pk", flat=True)
     )
     Classification.objects.filter(pk__in=ids).update(status=Status.PENDING, attempts=0)
-    real = services._predict
+    real = runs_services._predict
     calls = []
 
     def flaky(model, texts):  # type: ignore[no-untyped-def]
@@ -173,7 +180,7 @@ def test_transient_error_is_retried(submitted, monkeypatch):
             raise OperationalError("server closed the connection unexpectedly")
         return real(model, texts)
 
-    monkeypatch.setattr(services, "_predict", flaky)
+    monkeypatch.setattr(runs_services, "_predict", flaky)
     # throw=False: eager Celery re-raises a Retry instead of running it when errors propagate.
     result = tasks.classify_batch.apply(args=(ids,), throw=False)
     assert result.successful()
@@ -194,7 +201,7 @@ def test_other_errors_are_not_retried(submitted, monkeypatch):
         calls.append(kwargs)
         raise ValueError("a bug")
 
-    monkeypatch.setattr(services, "classification_run_batch", broken)
+    monkeypatch.setattr(runs_services, "classification_run_batch", broken)
     result = tasks.classify_batch.apply(args=(ids,), throw=False)
     assert result.failed() and isinstance(result.result, ValueError)
     assert len(calls) == 1
@@ -206,7 +213,7 @@ def test_a_bad_text_fails_alone_after_bounded_attempts(submitted, monkeypatch, s
     ids = list(rows.values_list("pk", flat=True))
     rows.update(status=Status.PENDING, attempts=0)
     bad = rows.get(answer__question__code="change_text")
-    model_type = type(services.selectors.codebook_model(codebook=bad.codebook)[0])
+    model_type = type(training_selectors.codebook_model(codebook=bad.codebook)[0])
     real_predict = model_type.predict
 
     def predict(self, texts):  # type: ignore[no-untyped-def]
@@ -284,8 +291,10 @@ def test_broker_down_at_submit_does_not_fail_the_submit(
 def test_withdrawal_deletes_classifications_and_labels(submitted, admin_user):
     response, receipt = submitted()
     row = Classification.objects.filter(answer__response=response).first()
-    services.classification_code(classification=row, coder=admin_user, labels=row.labels or [])
-    services.coding_assignments_create(classification_ids=[row.pk], coders=[admin_user])
+    coding_services.classification_code(
+        classification=row, coder=admin_user, labels=row.labels or []
+    )
+    coding_services.coding_assignments_create(classification_ids=[row.pk], coders=[admin_user])
     response_withdraw(receipt_code=receipt)
     assert not Answer.objects.filter(response_id=response.pk).exists()
     assert not Classification.objects.exists()
@@ -301,13 +310,13 @@ def test_coding_validates_codes(submitted):
         answer__response=response, codebook__slug="displacement-risk"
     ).first()
     with pytest.raises(CodingError):
-        services.classification_code(classification=single, coder=coder, labels=["nonsense"])
+        coding_services.classification_code(classification=single, coder=coder, labels=["nonsense"])
     with pytest.raises(CodingError):
-        services.classification_code(
+        coding_services.classification_code(
             classification=single, coder=coder, labels=["displaced", "augmentation"]
         )
     multi = Classification.objects.filter(answer__response=response, codebook__slug="concerns")[0]
-    services.classification_code(
+    coding_services.classification_code(
         classification=multi, coder=coder, labels=["skills", "income", "skills"]
     )
     multi.refresh_from_db()

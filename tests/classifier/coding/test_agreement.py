@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 
-from classifier.agreement import cohen_kappa, krippendorff_alpha_nominal, percent_agreement
+from classifier.coding.agreement import cohen_kappa, krippendorff_alpha_nominal, percent_agreement
 
 CODES = ["displaced", "substitution", "augmentation", "not-exposed", "uncodeable"]
 

@@ -32,6 +32,14 @@ def _codebooks_for(question: Question, codebooks: list[Codebook]) -> list[Codebo
     return [c for c in codebooks if not c.question_codes or question.code in c.question_codes]
 
 
+def _label(question: Question, codebook: Codebook, suffix: dict[str, str]) -> dict[str, str]:
+    return {
+        lang: f"{question.text.get(lang, '')} — {codebook.name.get(lang, codebook.slug)}"
+        f"{suffix.get(lang, '')}"
+        for lang in ("en", "zh-hans")
+    }
+
+
 class ClassificationVariables:
     """A `surveys.variables.catalogue.VariableProvider` for classification results."""
 
@@ -57,11 +65,7 @@ class ClassificationVariables:
         categories: list[Category] = list(codebook.categories.all())
 
         def label(suffix: dict[str, str]) -> dict[str, str]:
-            return {
-                lang: f"{question.text.get(lang, '')} — {codebook.name.get(lang, codebook.slug)}"
-                f"{suffix.get(lang, '')}"
-                for lang in ("en", "zh-hans")
-            }
+            return _label(question, codebook, suffix)
 
         group = f"{question.code}:{codebook.slug}"
         out: list[SurveyVariable] = []

@@ -8,8 +8,9 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from sklearn.metrics import cohen_kappa_score
 
-from classifier import services
+from classifier.coding import services as coding_services
 from classifier.models import Classification, CodingAssignment, HumanLabel, Job, ModelVersion
+from classifier.runs import services as runs_services
 from tests.classifier.conftest import submit
 
 pytestmark = pytest.mark.django_db
@@ -176,13 +177,13 @@ def test_agreement_page(admin_client, queued):
     for text in ["I use these tools for drafts", "I perform live on stage", "no idea at all"]:
         submit(rows[0].answer.response.survey, {"change_text": text})
     first, second = make_coder("ann"), make_coder("bob")
-    services.classifications_create_missing()
+    runs_services.classifications_create_missing()
     rows = list(Classification.objects.filter(codebook__slug="displacement-risk").order_by("pk"))
     a = ["displaced", "augmentation", "not-exposed", "uncodeable", "augmentation"]
     b = ["displaced", "augmentation", "augmentation", "uncodeable", "substitution"]
     for row, x, y in zip(rows, a, b, strict=False):
-        services.classification_code(classification=row, coder=first, labels=[x])
-        services.classification_code(classification=row, coder=second, labels=[y])
+        coding_services.classification_code(classification=row, coder=first, labels=[x])
+        coding_services.classification_code(classification=row, coder=second, labels=[y])
     n = min(len(rows), len(a))
     page = admin_client.get(
         reverse("admin:classifier_codebook_agreement", args=[rows[0].codebook_id])

@@ -1,0 +1,329 @@
+"""The review queue and the coding form; human labels and coding assignments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html_join
+from django.utils.text import Truncator
+
+from classifier.admin.common import fmt
+from classifier.coding.selectors import (
+    classifications_for_user,
+    user_codes_anything,
+    user_reviews_all,
+)
+from classifier.coding.services import classification_code, coding_assignments_create
+from classifier.errors import CodingError
+from classifier.models import Category, Classification, CodingAssignment, HumanLabel
+
+
+class ReviewStatusFilter(admin.SimpleListFilter):
+    """Review status, defaulting to the review queue (needs review) rather than everything."""
+
+    title = "review status"
+    parameter_name = "review"
+    default = Classification.ReviewStatus.NEEDS_REVIEW.value
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            *[(value, str(label)) for value, label in Classification.ReviewStatus.choices],
+            ("unclassified", "Not classified yet"),
+            ("all", "All"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value() or self.default
+        if value == "all":
+            return queryset
+        if value == "unclassified":
+            return queryset.filter(review_status="")
+        return queryset.filter(review_status=value)
+
+    def choices(self, changelist: Any) -> Any:
+        current = self.value() or self.default
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+
+class LabelFilter(admin.SimpleListFilter):
+    title = "label"
+    parameter_name = "label"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        categories = Category.objects.select_related("codebook")
+        codebook = request.GET.get("codebook__id__exact")
+        if codebook and codebook.isdigit():
+            categories = categories.filter(codebook_id=int(codebook))
+        seen: dict[str, str] = {}
+        for category in categories:
+            seen.setdefault(category.code, category.text("label"))
+        return list(seen.items())
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if not self.value():
+            return queryset
+        # Codes are slugs, so matching the quoted code in the JSON list is exact on every backend.
+        return queryset.filter(labels__icontains=f'"{self.value()}"')
+
+
+class CodingForm(forms.ModelForm):
+    """A coder's labels for one classification: choices are the codebook's categories."""
+
+    codes = forms.MultipleChoiceField(label="Codes", required=False)
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    coder: Any = None
+
+    class Meta:
+        model = Classification
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        codebook = self.instance.codebook
+        choices = [(c.code, f"{c.code}: {c.text('label')}") for c in codebook.categories.all()]
+        if codebook.multilabel:
+            self.fields["codes"] = forms.MultipleChoiceField(
+                label="Codes (all that apply)",
+                choices=choices,
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+            )
+        else:
+            self.fields["codes"] = forms.ChoiceField(
+                label="Code", choices=choices, widget=forms.RadioSelect
+            )
+        mine = self.instance.human_labels.filter(coder=self.coder).first() if self.coder else None
+        labels = mine.labels if mine else self.instance.labels
+        self.fields["codes"].initial = labels if codebook.multilabel else (labels or [None])[0]
+        if mine:
+            self.fields["note"].initial = mine.note
+
+    def clean_codes(self) -> list[str]:
+        value = self.cleaned_data.get("codes")
+        if isinstance(value, str):
+            return [value]
+        return list(value or [])
+
+
+@admin.register(Classification)
+class ClassificationAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "answer_excerpt",
+        "codebook",
+        "labels_display",
+        "confidence_display",
+        "review_status",
+        "status",
+        "source",
+        "model_version",
+    ]
+    list_display_links = ["id", "answer_excerpt"]
+    list_filter = [
+        ReviewStatusFilter,
+        "codebook",
+        LabelFilter,
+        ("answer__response__survey", admin.RelatedOnlyFieldListFilter),
+        ("answer__question", admin.RelatedOnlyFieldListFilter),
+        "status",
+        "source",
+    ]
+    search_fields = ["answer__text"]
+    actions = ["assign_to_coders"]
+    form = CodingForm
+    readonly_fields = [
+        "answer_text",
+        "question",
+        "codebook",
+        "model_output",
+        "human_codings",
+        "review_status",
+        "status",
+        "attempts",
+        "error",
+        "source",
+    ]
+    fieldsets = [
+        (
+            "Answer",
+            {
+                "fields": [
+                    "answer_text",
+                    "question",
+                    "codebook",
+                    "model_output",
+                    "human_codings",
+                    ("review_status", "source", "status", "attempts"),
+                    "error",
+                ]
+            },
+        ),
+        ("Your coding", {"fields": ["codes", "note"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Classification]:
+        queryset = (
+            super()
+            .get_queryset(request)
+            .select_related(
+                "answer", "answer__question", "codebook", "model_version", "model_version__codebook"
+            )
+        )
+        return queryset.filter(pk__in=classifications_for_user(user=request.user).values("pk"))
+
+    # Survey roles, not Django model permissions, decide who codes: a coder needs no extra setup.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_staff and user_codes_anything(user=request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_code(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_code(request, obj)
+
+    def _may_code(self, request: HttpRequest, obj: Any) -> bool:
+        if not (request.user.is_staff and user_codes_anything(user=request.user)):
+            return False
+        if obj is None:
+            return True
+        return classifications_for_user(user=request.user).filter(pk=obj.pk).exists()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # rows go with their answer (withdrawal), never one by one
+
+    def has_assign_permission(self, request: HttpRequest) -> bool:
+        return user_reviews_all(user=request.user)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):  # type: ignore[no-untyped-def]
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type("CodingFormFor", (form,), {"coder": request.user})
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        try:
+            classification_code(
+                classification=obj,
+                coder=request.user,
+                labels=form.cleaned_data["codes"],
+                note=form.cleaned_data["note"],
+            )
+        except CodingError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    @admin.display(description="answer")
+    def answer_excerpt(self, obj: Classification) -> str:
+        return Truncator(obj.answer.text).chars(90)
+
+    @admin.display(description="answer text")
+    def answer_text(self, obj: Classification) -> str:
+        return obj.answer.text
+
+    @admin.display(description="question")
+    def question(self, obj: Classification) -> str:
+        return f"{obj.answer.question.code}: {obj.answer.question.text.get('en', '')}"
+
+    @admin.display(description="labels")
+    def labels_display(self, obj: Classification) -> str:
+        return ", ".join(obj.labels) or "—"
+
+    @admin.display(description="confidence", ordering="confidence")
+    def confidence_display(self, obj: Classification) -> str:
+        return fmt(obj.confidence)
+
+    @admin.display(description="model output")
+    def model_output(self, obj: Classification) -> str:
+        if obj.model_version is None:
+            return "not classified yet"
+        threshold = obj.model_version.threshold
+        return (
+            f"{', '.join(obj.model_labels) or '(no code)'} at confidence {fmt(obj.confidence)} "
+            f"({obj.model_version}, auto-codes at ≥ {fmt(threshold)})"
+        )
+
+    @admin.display(description="human codings")
+    def human_codings(self, obj: Classification) -> str:
+        codings = obj.human_labels.select_related("coder")
+        if not codings:
+            return "—"
+        return format_html_join(
+            "",
+            "<div>{}: {}{}</div>",
+            (
+                (
+                    label.coder.get_username(),
+                    ", ".join(label.labels) or "(no code)",
+                    f" — {label.note}" if label.note else "",
+                )
+                for label in codings
+            ),
+        )
+
+    @admin.action(description="Assign to coders", permissions=["assign"])
+    def assign_to_coders(
+        self, request: HttpRequest, queryset: QuerySet[Classification]
+    ) -> HttpResponse | None:
+        form = AssignForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            coders = list(form.cleaned_data["coders"])
+            created = coding_assignments_create(
+                classification_ids=list(queryset.values_list("pk", flat=True)),
+                coders=coders,
+                assigned_by=request.user,
+            )
+            self.message_user(
+                request,
+                f"{created} new assignments of {queryset.count()} answers to {len(coders)} coders.",
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Assign to coders",
+            "form": form,
+            "queryset": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/classifier/assign_coders.html", context)
+
+
+class AssignForm(forms.Form):
+    coders = forms.ModelMultipleChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True, is_staff=True).order_by("pk"),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Pick two coders to double-code the selected answers.",
+    )
+
+
+@admin.register(HumanLabel)
+class HumanLabelAdmin(admin.ModelAdmin):
+    list_display = ["classification", "coder", "labels", "created_at"]
+    list_filter = ["classification__codebook", "coder"]
+    readonly_fields = ["classification", "coder", "labels", "note", "created_at", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(CodingAssignment)
+class CodingAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["classification", "coder", "assigned_by", "assigned_at"]
+    list_filter = ["classification__codebook", "coder"]
+    readonly_fields = ["classification", "coder", "assigned_by", "assigned_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,1 @@
+"""Human coding: labels, assignments, who may review what, agreement between coders."""

@@ -1,0 +1,153 @@
+"""Read side of human coding: who may review and code what, and the agreement between coders."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from classifier.coding import agreement
+from classifier.models import Classification, Codebook, HumanLabel
+from surveys.core import access
+
+
+def user_reviews_all(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether `user` sees every classification, not only those assigned to them."""
+    return bool(user.is_superuser or user.has_perm("classifier.review_all"))
+
+
+def classifications_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Classification]:
+    """Classifications `user` may see and code.
+
+    Everything for superusers and holders of `classifier.review_all`; every row of the surveys
+    they own or edit; and, on surveys where their role still allows coding, the rows assigned
+    to them.
+    """
+    queryset = Classification.objects.select_related(
+        "answer", "answer__question", "codebook", "model_version"
+    )
+    if user_reviews_all(user=user):
+        return queryset
+    if not user.is_authenticated:
+        return queryset.none()
+    managed = access.surveys_for(user=user, permission="edit")
+    coding = access.surveys_for(user=user, permission="code")
+    return queryset.filter(
+        Q(answer__response__survey__in=managed)
+        | Q(assignments__coder=user, answer__response__survey__in=coding)
+    ).distinct()
+
+
+def user_codes_anything(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Whether `user` reaches the review queue at all (a coding role or review_all)."""
+    return user_reviews_all(user=user) or access.surveys_for(user=user, permission="code").exists()
+
+
+@dataclass(frozen=True)
+class PairAgreement:
+    coder_a: str
+    coder_b: str
+    n: int
+    kappa: float
+    percent: float
+
+
+@dataclass(frozen=True)
+class Agreement:
+    codebook: Codebook
+    coders: list[str]
+    pairs: list[PairAgreement]
+    alpha: float
+    alpha_units: int
+    model_n: int
+    model_kappa: float
+    model_accuracy: float
+
+
+def _nominal(labels: Sequence[str]) -> str:
+    # A multi-label coding is one nominal value: the set of its codes.
+    return ";".join(sorted(labels))
+
+
+@dataclass(frozen=True)
+class _Codings:
+    """Each coder's codings of a codebook: coder id -> unit (classification id) -> value."""
+
+    by_coder: dict[int, dict[str, str]]
+    names: dict[int, str]
+
+    @property
+    def coder_ids(self) -> list[int]:
+        return sorted(self.names, key=lambda pk: self.names[pk])
+
+
+def _codings(codebook: Codebook) -> _Codings:
+    by_coder: dict[int, dict[str, str]] = defaultdict(dict)
+    names: dict[int, str] = {}
+    for label in HumanLabel.objects.filter(classification__codebook=codebook).select_related(
+        "coder"
+    ):
+        names[label.coder_id] = label.coder.get_username()
+        by_coder[label.coder_id][str(label.classification_id)] = _nominal(label.labels)
+    return _Codings(by_coder, names)
+
+
+def _pairs(codings: _Codings) -> list[PairAgreement]:
+    pairs = []
+    for a, b in itertools.combinations(codings.coder_ids, 2):
+        shared = sorted(codings.by_coder[a].keys() & codings.by_coder[b].keys())
+        first = [codings.by_coder[a][unit] for unit in shared]
+        second = [codings.by_coder[b][unit] for unit in shared]
+        pairs.append(
+            PairAgreement(
+                codings.names[a],
+                codings.names[b],
+                len(shared),
+                agreement.cohen_kappa(first, second),
+                agreement.percent_agreement(first, second),
+            )
+        )
+    return pairs
+
+
+def _alpha(codings: _Codings) -> tuple[float, int]:
+    """Krippendorff's alpha over all coders, and the number of units coded more than once."""
+    coder_ids = codings.coder_ids
+    units = sorted({unit for coder in coder_ids for unit in codings.by_coder[coder]})
+    matrix = [[codings.by_coder[coder].get(unit) for unit in units] for coder in coder_ids]
+    pairable = sum(1 for j in range(len(units)) if sum(row[j] is not None for row in matrix) > 1)
+    alpha = agreement.krippendorff_alpha_nominal(matrix) if len(coder_ids) > 1 else math.nan
+    return alpha, pairable
+
+
+def _model_vs_coders(codebook: Codebook) -> tuple[list[str], list[str]]:
+    # The model's own output against the final human coding of each row.
+    model, human = [], []
+    for model_labels, labels in Classification.objects.filter(
+        codebook=codebook, source=Classification.Source.CODER, model_version__isnull=False
+    ).values_list("model_labels", "labels"):
+        model.append(_nominal(model_labels))
+        human.append(_nominal(labels))
+    return model, human
+
+
+def codebook_agreement(*, codebook: Codebook) -> Agreement:
+    """Agreement between coders (pairwise kappa, alpha) and between the model and coders."""
+    codings = _codings(codebook)
+    alpha, pairable = _alpha(codings)
+    model, human = _model_vs_coders(codebook)
+    return Agreement(
+        codebook=codebook,
+        coders=[codings.names[pk] for pk in codings.coder_ids],
+        pairs=_pairs(codings),
+        alpha=alpha,
+        alpha_units=pairable,
+        model_n=len(model),
+        model_kappa=agreement.cohen_kappa(model, human),
+        model_accuracy=agreement.percent_agreement(model, human),
+    )

@@ -1,0 +1,73 @@
+"""Human coding: a coder's labels on a classification, and coding assignments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from classifier.errors import CodingError
+from classifier.models import Classification, Codebook, CodingAssignment, HumanLabel
+
+
+def _check_codes(*, codebook: Codebook, labels: Sequence[str]) -> list[str]:
+    codes = list(codebook.categories.values_list("code", flat=True))
+    unknown = [label for label in labels if label not in codes]
+    if unknown:
+        raise CodingError(f"not a code of {codebook.slug}: {', '.join(unknown)}")
+    if not codebook.multilabel and len(labels) != 1:
+        raise CodingError(f"{codebook.slug} takes exactly one code")
+    chosen = set(labels)
+    return [code for code in codes if code in chosen]  # codebook order, no duplicates
+
+
+@transaction.atomic
+def classification_code(
+    *,
+    classification: Classification,
+    coder: AbstractBaseUser,
+    labels: Sequence[str],
+    note: str = "",
+) -> HumanLabel:
+    """Record `coder`'s labels for a classification; it becomes coder-sourced and reviewed.
+
+    Raises CodingError when the labels do not fit the codebook.
+    """
+    row = (
+        Classification.objects.select_for_update()
+        .select_related("codebook")
+        .get(pk=classification.pk)
+    )
+    labels = _check_codes(codebook=row.codebook, labels=labels)
+    human, _ = HumanLabel.objects.update_or_create(
+        classification=row, coder=coder, defaults={"labels": labels, "note": note}
+    )
+    # The final coding is the latest human one; with double coding it equals the agreed one.
+    row.labels = labels
+    row.source = Classification.Source.CODER
+    row.review_status = Classification.ReviewStatus.REVIEWED
+    row.status = Classification.Status.DONE
+    row.claim_token = ""
+    row.error = ""
+    row.save()
+    return human
+
+
+def coding_assignments_create(
+    *,
+    classification_ids: Sequence[int],
+    coders: Sequence[AbstractBaseUser],
+    assigned_by: AbstractBaseUser | None = None,
+) -> int:
+    """Assign each classification to each coder (two coders = double coding); returns new count."""
+    rows = [
+        CodingAssignment(classification_id=pk, coder=coder, assigned_by=assigned_by)
+        for pk in classification_ids
+        for coder in coders
+    ]
+    with transaction.atomic():
+        before = CodingAssignment.objects.filter(classification_id__in=classification_ids).count()
+        CodingAssignment.objects.bulk_create(rows, ignore_conflicts=True)
+        after = CodingAssignment.objects.filter(classification_id__in=classification_ids).count()
+    return after - before

@@ -1,0 +1,1 @@
+"""Classifying answers: status rows, batches, the sweep, their tasks, the variables provider."""

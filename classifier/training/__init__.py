@@ -1,0 +1,1 @@
+"""Model versions: training data, training, activation, loading, shipped codebooks, jobs."""
