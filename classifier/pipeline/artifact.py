@@ -6,13 +6,21 @@ Layout (all in a single file)::
 
 The payload is the joblib pickle of the fitted feature transformer, classifier and calibrator.
 The header carries the metadata plus a SHA-256 of the payload and one of the header itself, so
-:func:`read_metadata` and the version checks never unpickle anything, and any corruption or
-tampering is reported as :class:`ArtifactError` before the payload is unpickled.
+:func:`read_metadata` and the version checks never unpickle anything, and accidental corruption
+is reported as :class:`ArtifactError` before the payload is unpickled.
+
+Those in-file checksums cannot stop a deliberate forgery (whoever rewrites the file rewrites them
+too), and unpickling a forged payload runs the forger's code. So :func:`save` returns the SHA-256
+of the whole file, which the caller keeps somewhere the file's writer cannot reach (a database
+row), and :func:`load` given ``expected_sha256`` hashes the file's bytes and refuses a mismatch
+before anything is unpickled. Checksums recorded before the whole file was hashed are payload
+SHA-256s; they are still accepted, and then bind the payload only.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import math
@@ -26,10 +34,12 @@ import sklearn
 
 from .errors import ArtifactError
 from .model import TextClassifier
+from .provenance import jieba_version
 from .training import FORMAT_VERSION
 
 MAGIC = b"EXPOSURE-CLF\x00\x00\x00\x01"
 _LENGTH = struct.Struct(">Q")
+_PREFIX = len(MAGIC) + _LENGTH.size
 _MAX_HEADER = 64 * 1024 * 1024
 
 
@@ -56,7 +66,7 @@ def _canonical(header: dict[str, Any]) -> bytes:
 
 
 def save(model: TextClassifier, path: str | os.PathLike[str]) -> str:
-    """Write ``model`` to ``path`` as a single artifact file; return the payload's SHA-256."""
+    """Write ``model`` to ``path`` as a single artifact file; return the file's SHA-256."""
     if not isinstance(model, TextClassifier):
         raise ArtifactError(f"expected a TextClassifier, got {type(model).__name__}")
     buffer = io.BytesIO()
@@ -74,6 +84,8 @@ def save(model: TextClassifier, path: str | os.PathLike[str]) -> str:
             "multilabel": model.multilabel,
             "threshold": float(model.threshold),
             "sklearn_version": sklearn.__version__,
+            # The tokenizer is not pickled: the version that segmented the training texts counts.
+            "jieba_version": header.get("jieba_version", jieba_version()),
             "python_version": header.get("python_version", platform.python_version()),
             "payload_sha256": checksum,
             "payload_bytes": len(payload),
@@ -81,59 +93,73 @@ def save(model: TextClassifier, path: str | os.PathLike[str]) -> str:
     )
     header["header_sha256"] = _sha256(_canonical(header))
     header_bytes = json.dumps(header, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    data = MAGIC + _LENGTH.pack(len(header_bytes)) + header_bytes + payload
     tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
     with open(tmp, "wb") as fh:
-        fh.write(MAGIC)
-        fh.write(_LENGTH.pack(len(header_bytes)))
-        fh.write(header_bytes)
-        fh.write(payload)
+        fh.write(data)
     os.replace(tmp, path)
-    return checksum
+    return _sha256(data)
 
 
-def _read(path: str | os.PathLike[str], *, with_payload: bool) -> tuple[dict[str, Any], bytes]:
-    name = os.fspath(path)
+def _read_file(name: str, *, whole: bool) -> bytes:
+    """Return the file's bytes, or only its magic, length and header (metadata reads)."""
     try:
         with open(name, "rb") as fh:
-            magic = fh.read(len(MAGIC))
-            if magic != MAGIC:
-                raise ArtifactError(f"{name} is not a classifier artifact (unrecognised file type)")
-            raw_len = fh.read(_LENGTH.size)
-            if len(raw_len) != _LENGTH.size:
-                raise ArtifactError(f"{name} is truncated (no header)")
-            (length,) = _LENGTH.unpack(raw_len)
-            if length > _MAX_HEADER:
-                raise ArtifactError(f"{name} is corrupt (implausible header length {length})")
-            header_bytes = fh.read(length)
-            payload = fh.read() if with_payload else b""
+            if whole:
+                return fh.read()
+            head = fh.read(_PREFIX)
+            if len(head) == _PREFIX and head[: len(MAGIC)] == MAGIC:
+                (length,) = _LENGTH.unpack(head[len(MAGIC) :])
+                if length <= _MAX_HEADER:
+                    head += fh.read(length)
+            return head
     except FileNotFoundError as exc:
         raise ArtifactError(f"artifact not found: {name}") from exc
     except IsADirectoryError as exc:
         raise ArtifactError(f"artifact path is a directory: {name}") from exc
     except OSError as exc:
         raise ArtifactError(f"cannot read artifact {name}: {exc.strerror}") from exc
+
+
+def _parse(name: str, data: bytes) -> tuple[dict[str, Any], bytes]:
+    """Split an artifact's bytes into its metadata header and its (still pickled) payload."""
+    if data[: len(MAGIC)] != MAGIC:
+        raise ArtifactError(f"{name} is not a classifier artifact (unrecognised file type)")
+    if len(data) < _PREFIX:
+        raise ArtifactError(f"{name} is truncated (no header)")
+    (length,) = _LENGTH.unpack(data[len(MAGIC) : _PREFIX])
+    if length > _MAX_HEADER:
+        raise ArtifactError(f"{name} is corrupt (implausible header length {length})")
+    header_bytes = data[_PREFIX : _PREFIX + length]
     if len(header_bytes) != length:
         raise ArtifactError(f"{name} is truncated (header incomplete)")
+    return _decode_header(name, header_bytes), data[_PREFIX + length :]
+
+
+def _decode_header(name: str, header_bytes: bytes) -> dict[str, Any]:
     try:
         header = json.loads(header_bytes.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{name} is corrupt (unreadable metadata header)") from exc
     if not isinstance(header, dict):
         raise ArtifactError(f"{name} is corrupt (metadata header is not an object)")
-    return header, payload
+    return header
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Return an artifact's metadata header without unpickling the estimator."""
-    return _read(path, with_payload=False)[0]
+    name = os.fspath(path)
+    return _parse(name, _read_file(name, whole=False))[0]
 
 
 def _check_header(name: str, header: dict[str, Any]) -> None:
     version = header.get("format_version")
     if version != FORMAT_VERSION:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        advice = "Upgrade this code to read it." if newer else "Retrain the model."
         raise ArtifactError(
             f"{name} has artifact format version {version!r}; this code reads version "
-            f"{FORMAT_VERSION}. Retrain the model."
+            f"{FORMAT_VERSION}. {advice}"
         )
     made_with = header.get("sklearn_version")
     if made_with != sklearn.__version__:
@@ -146,10 +172,33 @@ def _check_header(name: str, header: dict[str, Any]) -> None:
         raise ArtifactError(f"{name} failed its integrity check: the metadata header was altered")
 
 
-def load(path: str | os.PathLike[str]) -> TextClassifier:
-    """Load an artifact written by :func:`save`, verifying versions and checksums first."""
+def _check_expected(name: str, expected: str, data: bytes, payload: bytes) -> None:
+    """Refuse the file unless its bytes, or for older records its payload, hash to ``expected``."""
+    want = expected.strip().lower().encode("utf-8")
+    if not want:
+        raise ArtifactError(f"no checksum was recorded for {name}; refusing to unpickle it")
+    # Both comparisons always run, in constant time, so timing tells nothing about the digest.
+    whole = hmac.compare_digest(want, _sha256(data).encode("ascii"))
+    legacy = hmac.compare_digest(want, _sha256(payload).encode("ascii"))
+    if not (whole or legacy):
+        raise ArtifactError(
+            f"{name} does not match the SHA-256 checksum recorded for it (file replaced, corrupted "
+            "or tampered with); it was not unpickled"
+        )
+
+
+def load(path: str | os.PathLike[str], *, expected_sha256: str | None = None) -> TextClassifier:
+    """Load an artifact written by :func:`save`, checking checksums and versions before unpickling.
+
+    ``expected_sha256`` is the value :func:`save` returned, kept where the file's writer cannot
+    change it; a file whose bytes do not hash to it is refused without being unpickled. Without
+    it only the file's own checksums are checked, which catch corruption but not forgery.
+    """
     name = os.fspath(path)
-    header, payload = _read(path, with_payload=True)
+    data = _read_file(name, whole=True)
+    header, payload = _parse(name, data)
+    if expected_sha256 is not None:
+        _check_expected(name, expected_sha256, data, payload)
     _check_header(name, header)
     if len(payload) != header.get("payload_bytes") or _sha256(payload) != header.get(
         "payload_sha256"

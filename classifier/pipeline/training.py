@@ -46,6 +46,7 @@ from .errors import TrainingError
 from .features import FeatureConfig, build_features
 from .folds import Split, group_ids, make_folds
 from .model import TextClassifier, class_scores, decide
+from .provenance import data_fingerprint, jieba_version
 from .thresholds import NO_THRESHOLD, min_auto_coded, pick_threshold
 
 FORMAT_VERSION = 1
@@ -461,6 +462,10 @@ def train(
         "training_size": len(enc.texts),
         "label_counts": label_counts,
         "sklearn_version": sklearn.__version__,
+        "jieba_version": jieba_version(),
+        "training_data": data_fingerprint(
+            enc.texts, list(_labels_of(enc.target, enc.classes, multilabel)), multilabel=multilabel
+        ),
         "python_version": platform.python_version(),
         "numpy_version": np.__version__,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -50,11 +50,8 @@ def model_version_load(*, version: ModelVersion) -> pipeline.TextClassifier:
             _MODEL_CACHE.move_to_end(key)
     if model is not None:
         return model
-    model = pipeline.load(model_version_path(version=version))
-    if version.checksum and model.metadata.get("payload_sha256") != version.checksum:
-        raise pipeline.ArtifactError(
-            f"{version.artifact_path} does not match the checksum recorded for {version}"
-        )
+    # The checksum is compared with the file's bytes before anything in it is unpickled.
+    model = pipeline.load(model_version_path(version=version), expected_sha256=version.checksum)
     with _MODEL_LOCK:
         _MODEL_CACHE[key] = model
         while len(_MODEL_CACHE) > _MODEL_CACHE_SIZE:

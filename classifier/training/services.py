@@ -23,6 +23,8 @@ def _metrics(model: pipeline.TextClassifier, sources: dict[str, int]) -> dict[st
             "training_size": meta.get("training_size"),
             "label_counts": meta.get("label_counts", {}),
             "sklearn_version": meta.get("sklearn_version"),
+            "jieba_version": meta.get("jieba_version"),
+            "training_data": meta.get("training_data"),
             "threshold_note": meta.get("threshold_note", ""),
             "sources": sources,
         }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+from importlib import metadata
 from io import StringIO
 from pathlib import Path
 
@@ -63,12 +65,12 @@ def test_train_codebook_from_seed_and_human_labels(submitted, admin_user):
     assert version.sklearn_version
     path = Path(version.artifact_path)
     assert path.name == "displacement-risk-v2.joblib"
-    assert (
-        pipeline.read_metadata(Path(training_services.settings.EXPOSURE_MODEL_DIR) / path)[
-            "payload_sha256"
-        ]
-        == version.checksum
-    )
+    stored = Path(training_services.settings.EXPOSURE_MODEL_DIR) / path
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == version.checksum
+    meta = pipeline.read_metadata(stored)
+    assert version.metrics["jieba_version"] == meta["jieba_version"] == metadata.version("jieba")
+    assert version.metrics["training_data"] == meta["training_data"]
+    assert version.metrics["training_data"]["rows"] == version.training_size
 
 
 def test_train_codebook_from_csv_and_activate(labelled_csv):
