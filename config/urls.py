@@ -3,6 +3,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from surveys.api.views import ApiDocsView
+from surveys.core.loginlimit import LimitedAdminAuthenticationForm
+
+# The admin's login counts password attempts with the API's token endpoint (per address and
+# per username); Django's own form has no limit at all.
+admin.site.login_form = LimitedAdminAuthenticationForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -107,18 +107,27 @@ MEDIA_ROOT = env.path("EXPOSURE_MEDIA_ROOT", default=VAR_DIR / "media")
 
 # Redis (when configured) serves the cache, the Celery broker and rate-limit counters.
 REDIS_URL = env("REDIS_URL", default="")
+# A Redis that accepts connections but never answers (hung, swapping, a half-open connection)
+# costs a cache call one second, not redis-py's default wait: every caller of the cache (rate
+# limits, throttles) then goes on without it.
+REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "exposure",
+            "OPTIONS": REDIS_CACHE_OPTIONS,
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# Sessions live in the database, so signing out (or an administrator deleting the row) ends a
+# session for good: a signed cookie stays valid until it expires, whoever copied it. Not the
+# cache-backed store: the respondent's submit stores its receipt in the session, and a cache
+# outage must not fail it.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
@@ -143,19 +152,21 @@ CELERY_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
     # Without socket timeouts a publish to a broker that vanished without closing the TCP
-    # connection waits forever, and with it the respondent's submit (kombu's own advice).
-    # 5 s stays above the consumers' 1 s BRPOP timeout.
-    "socket_connect_timeout": 2,
-    "socket_timeout": 5,
+    # connection, or that accepts connections and never answers, waits forever, and with it the
+    # respondent's submit (kombu's own advice). The workers' BRPOP runs in kombu's event loop,
+    # where no socket timeout applies (kombu checks that connection's health itself).
+    "socket_connect_timeout": 1,
+    "socket_timeout": 1,
 }
 # A publish that cannot reach the broker gives up quickly (0.2 s when the port is closed, about
-# 6.5 s at most when the host does not answer): the row is already in the database and the
-# sweep queues it later, so a long retry would only delay the respondent.
+# 2 s when the host does not answer or Redis hangs: two attempts of at most 1 s): the row is
+# already in the database and the sweep queues it later, so a long retry would only delay the
+# respondent. The one retry reconnects a pooled connection that a Redis restart closed.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
+    "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.2,
-    "interval_max": 0.5,
+    "interval_max": 0.2,
 }
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=900)
 # The soft limit stays below the hard one also when a short hard limit is configured.
@@ -174,7 +185,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "user": env("API_USER_THROTTLE", default="1000/hour"),
         "anon": env("API_ANON_THROTTLE", default="200/hour"),  # public statistics
-        "token": env("API_TOKEN_THROTTLE", default="30/hour"),  # password guesses per address
+        # requests to the token endpoint per address, signed in or not; password guesses are
+        # limited apart from it, with the admin login (EXPOSURE_LOGIN_LIMIT_*)
+        "token": env("API_TOKEN_THROTTLE", default="30/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -191,13 +204,20 @@ SPECTACULAR_SETTINGS = {
 # Exposure's own settings.
 EXPOSURE_RESUME_DAYS = env.int("EXPOSURE_RESUME_DAYS", default=30)
 EXPOSURE_RATE_LIMIT = env("EXPOSURE_RATE_LIMIT", default="120/600")  # requests/seconds per client
+# Sign-in attempts (admin login and API token alike, right or wrong) per client address and per
+# username tried, as attempts/seconds; past either, even the right password is refused.
+EXPOSURE_LOGIN_LIMIT_ADDRESS = env("EXPOSURE_LOGIN_LIMIT_ADDRESS", default="30/900")
+EXPOSURE_LOGIN_LIMIT_USERNAME = env("EXPOSURE_LOGIN_LIMIT_USERNAME", default="10/900")
 EXPOSURE_MODEL_DIR = env.path("EXPOSURE_MODEL_DIR", default=VAR_DIR / "models")
 EXPOSURE_CLASSIFY_BATCH = env.int("EXPOSURE_CLASSIFY_BATCH", default=200)
 
+# Every handler drops resume links, invitations and receipt codes from what it writes (the
+# filter also rewrites records made for handlers configured elsewhere: Celery's, gunicorn's).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact": {"()": "surveys.core.logredact.RedactCredentials"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
 EXPOSURE_TRUSTED_PROXIES = env.int("EXPOSURE_TRUSTED_PROXIES", default=0)

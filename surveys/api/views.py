@@ -34,7 +34,7 @@ from surveys.api.selectors import (
     api_survey_detail,
     api_surveys_for,
 )
-from surveys.api.throttling import AnonThrottle, TokenThrottle, UserThrottle
+from surveys.api.throttling import AnonThrottle, LoginThrottle, TokenThrottle, UserThrottle
 from surveys.core.access import audit_record, has_permission, role_of
 from surveys.core.middleware import DEFAULT_POLICY
 from surveys.models import AuditEntry, Survey
@@ -85,7 +85,7 @@ class TokenApi(ObtainAuthToken):
     """Exchange a username and password for the user's API token."""
 
     renderer_classes = [JSONRenderer]
-    throttle_classes = [TokenThrottle]
+    throttle_classes = [TokenThrottle, LoginThrottle]
 
 
 class SurveyListApi(JsonApiView):

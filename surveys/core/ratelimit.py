@@ -10,6 +10,7 @@ import time
 import redis.exceptions
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
 from django.http import HttpRequest
 
 from surveys.core.errors import RateLimited
@@ -19,9 +20,15 @@ logger = logging.getLogger(__name__)
 CACHE_ERRORS = (redis.exceptions.RedisError, OSError)
 
 
-def _limit() -> tuple[int, int]:
-    count, seconds = settings.EXPOSURE_RATE_LIMIT.split("/")
+def parse_limit(limit: str) -> tuple[int, int]:
+    """A "count/seconds" setting as (count, seconds)."""
+    count, seconds = limit.split("/")
     return int(count), int(seconds)
+
+
+def keyed_hash(message: str) -> str:
+    """A keyed hash (HMAC with SECRET_KEY) of `message`: counters never store who was counted."""
+    return hmac.new(settings.SECRET_KEY.encode(), message.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def client_address(request: HttpRequest) -> str:
@@ -37,15 +44,9 @@ def client_address(request: HttpRequest) -> str:
 
 def check_rate(request: HttpRequest, scope: str) -> None:
     """Count one request of this client in `scope`; raise RateLimited past the limit."""
-    count, seconds = _limit()
-    window = int(time.time() // seconds)
-    # The window number is part of the hashed message, so a key cannot be followed across windows
-    # and expires with its window: no address or lasting identifier is ever stored.
-    message = f"{scope}:{window}:{client_address(request)}".encode()
-    digest = hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:32]
-    key = f"rl:{digest}"
+    count, seconds = parse_limit(settings.EXPOSURE_RATE_LIMIT)
     try:
-        hits = _count(key, seconds)
+        hits = count_hit(scope=scope, identity=client_address(request), seconds=seconds)
     except CACHE_ERRORS as error:
         logger.warning("rate limit not applied, the cache is unavailable: %s", error)
         return
@@ -53,11 +54,20 @@ def check_rate(request: HttpRequest, scope: str) -> None:
         raise RateLimited()
 
 
-def _count(key: str, seconds: int) -> int:
-    if cache.add(key, 1, timeout=seconds + 1):
+def count_hit(*, scope: str, identity: str, seconds: int, store: BaseCache | None = None) -> int:
+    """Count one hit of `identity` in `scope`'s current window; returns the window's hits.
+
+    Raises CACHE_ERRORS when the cache cannot be reached.
+    """
+    window = int(time.time() // seconds)
+    # The window number is part of the hashed message, so a key cannot be followed across windows
+    # and expires with its window: no address, username or lasting identifier is ever stored.
+    key = f"rl:{keyed_hash(f'{scope}:{window}:{identity}')}"
+    store = cache if store is None else store
+    if store.add(key, 1, timeout=seconds + 1):
         return 1
     try:
-        return cache.incr(key)
+        return store.incr(key)
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=seconds + 1)
+        store.add(key, 1, timeout=seconds + 1)
         return 1
