@@ -78,7 +78,7 @@ def hung_broker(hung_redis: str) -> Iterator[None]:
 @pytest.fixture
 def classifying(db, tmp_path):  # type: ignore[no-untyped-def]
     """Active model versions, so a submit publishes classification tasks (never run here)."""
-    from classifier.codebooks import codebooks_install
+    from classifier.training.codebooks import codebooks_install
 
     codebooks_install()
     for codebook in Codebook.objects.all():
@@ -126,8 +126,8 @@ def test_a_submit_with_redis_hung_completes_and_saves_the_answers(
 
 
 def test_one_publish_to_a_hung_broker_gives_up_quickly(hung_broker) -> None:  # type: ignore[no-untyped-def]
-    from classifier import services
+    from config.tasks import CLASSIFY_BATCH, publish
 
     started = time.monotonic()
-    assert services._send("classify_batch", [1]) is False  # the sweep queues it later
+    assert publish(CLASSIFY_BATCH, [1]) is False  # the sweep queues it later
     assert time.monotonic() - started < HANG_GUARD
