@@ -62,22 +62,6 @@ class QuestionType:
         """The answer is one or more codes (own choices or a reference list)."""
         return self.value_field in ("choice", "choices")
 
-    @property
-    def max_length(self) -> int | None:
-        """The default length limit of a text answer (a question may set its own)."""
-        if not self.is_text:
-            return None
-        return 5000 if self.name == "long_text" else 300
-
-    def condition_value(self, *, row: str | None) -> str:
-        """What skip logic compares for this type: 'code', 'codes', 'number', 'boolean', 'text'.
-
-        A matrix is read row by row (``{"question": ..., "row": ...}``), each row a code.
-        """
-        if self.has_rows:
-            return "code" if row else "row_codes"
-        return {"choice": "code", "choices": "codes"}.get(self.value_field, self.value_field)
-
 
 _TYPES = (
     QuestionType("single_choice", "choice", "radio", has_choices=True),
