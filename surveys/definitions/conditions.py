@@ -44,18 +44,6 @@ class ConditionError(ValueError):
     """A condition that cannot be evaluated, with a message saying why."""
 
 
-def referenced_questions(condition: Mapping[str, Any] | None) -> set[str]:
-    """Every question code that `condition` refers to."""
-    if not condition:
-        return set()
-    if "all" in condition or "any" in condition:
-        parts = condition.get("all") or condition.get("any") or []
-        return set().union(*(referenced_questions(part) for part in parts))
-    if "not" in condition:
-        return referenced_questions(condition["not"])
-    return {condition["question"]} if "question" in condition else set()
-
-
 def validate(condition: Any, *, depth: int = 0) -> None:
     """Raise ConditionError unless `condition` is well formed (structure only, not references)."""
     if depth > MAX_DEPTH:
