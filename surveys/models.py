@@ -232,6 +232,11 @@ class Response(models.Model):
     def __str__(self) -> str:
         return self.public_id
 
+    @property
+    def time_spent_seconds(self) -> int | None:
+        """Seconds spent on the pages (sum of `page_seconds`); None when nothing was timed."""
+        return sum(int(v) for v in self.page_seconds.values()) if self.page_seconds else None
+
 
 class Answer(models.Model):
     """A typed answer to one question (or one row of a Likert matrix)."""

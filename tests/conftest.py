@@ -1,7 +1,9 @@
-"""Fixtures shared by the whole suite: the default survey, eager Celery, a real Celery worker."""
+"""Fixtures shared by the whole suite: the default, all-types and skip-logic surveys, eager
+Celery, a real Celery worker."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -30,6 +32,29 @@ def default_survey(db, default_definition):  # type: ignore[no-untyped-def]
     from surveys.definitions.transfer import survey_import
 
     return survey_import(definition=default_definition)
+
+
+@pytest.fixture
+def all_types_definition() -> dict:
+    """One question of every type (tests/surveys/helpers.py), a fresh copy per test."""
+    from tests.surveys import helpers
+
+    return copy.deepcopy(helpers.ALL_TYPES_DEFINITION)
+
+
+@pytest.fixture
+def all_types_survey(db, all_types_definition):  # type: ignore[no-untyped-def]
+    from surveys.definitions.transfer import survey_import
+
+    return survey_import(definition=all_types_definition)
+
+
+@pytest.fixture
+def skip_logic_survey(db):  # type: ignore[no-untyped-def]
+    from surveys.definitions.transfer import survey_import
+    from tests.surveys import helpers
+
+    return survey_import(definition=copy.deepcopy(helpers.SKIP_LOGIC_DEFINITION))
 
 
 @pytest.fixture

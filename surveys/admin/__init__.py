@@ -1,3 +1,6 @@
-"""The researchers' workbench in the Django admin (autodiscovered as surveys.admin)."""
+"""The researchers' workbench in the Django admin (autodiscovered as surveys.admin).
 
-from surveys.admin import workbench  # noqa: F401  (registers the model admins)
+Importing the modules below registers their model admins; see README.md for what lives where.
+"""
+
+from surveys.admin import builder, responses, roles  # noqa: F401  (registers the model admins)

@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import translation
 
+from surveys.admin.charts import timeline_chart
 from surveys.admin.widgets import LANGUAGE_NAMES
 from surveys.core import access
 from surveys.core.i18n import translate
@@ -32,13 +33,12 @@ from surveys.definitions.transfer import (
     DefinitionError,
 )
 from surveys.exports import services as export_services
-from surveys.models import ExportJob, Survey, SurveyRole
+from surveys.models import ExportJob, Page, Survey, SurveyRole
 from surveys.respondent import selectors
 from surveys.respondent.forms import PageForm
-from surveys.statistics.dashboard import Timeline, survey_dashboard
+from surveys.statistics.dashboard import survey_dashboard
 
 Role = SurveyRole.Role
-_SLUG_MAX = Survey._meta.get_field("slug").max_length or 80
 
 
 # --- helpers of the views -------------------------------------------------------------------------
@@ -117,61 +117,6 @@ def survey_tools(request: HttpRequest, survey: Survey | None) -> dict[str, Any]:
 
 # --- dashboard ------------------------------------------------------------------------------------
 
-_CHART_HEIGHT = 160
-_CHART_LEFT = 40
-_CHART_BOTTOM = 22
-
-
-def timeline_chart(timeline: Timeline) -> dict[str, Any]:
-    """Bar geometry of the responses-over-time chart (SVG user units, drawn by the template)."""
-    # Wide enough that the chart keeps a landscape shape however many periods it shows.
-    slot = min(40.0, max(4.0, 760 / max(len(timeline.periods), 1)))
-    # A floor on the width keeps a chart of a few days from being scaled up to fill the page.
-    width = max(round(_CHART_LEFT + max(len(timeline.periods), 1) * slot + 10), 600)
-    peak = max(timeline.peak, 1)
-    scale = _CHART_HEIGHT / peak
-    bars = []
-    for index, period in enumerate(timeline.periods):
-        x = _CHART_LEFT + index * slot
-        started_h = round(period.started * scale, 1)
-        completed_h = round(period.completed * scale, 1)
-        bars.append(
-            {
-                "period": period,
-                "x": round(x + slot * 0.1, 1),
-                "w": round(slot * 0.8, 1),
-                "inner_x": round(x + slot * 0.3, 1),
-                "inner_w": round(slot * 0.4, 1),
-                "started_y": round(_CHART_HEIGHT - started_h, 1),
-                "started_h": started_h,
-                "completed_y": round(_CHART_HEIGHT - completed_h, 1),
-                "completed_h": completed_h,
-            }
-        )
-    ticks = []
-    if timeline.periods:
-        picks = sorted({0, len(timeline.periods) // 2, len(timeline.periods) - 1})
-        for index in picks:
-            ticks.append(
-                {
-                    "x": round(_CHART_LEFT + index * slot + slot / 2, 1),
-                    "label": timeline.periods[index].start.strftime("%d %b"),
-                }
-            )
-    return {
-        "width": width,
-        "height": _CHART_HEIGHT + _CHART_BOTTOM,
-        "plot_height": _CHART_HEIGHT,
-        "left": _CHART_LEFT,
-        "right": width - 5,
-        "peak": timeline.peak,
-        "half": timeline.peak / 2,
-        "half_y": _CHART_HEIGHT / 2,
-        "label_y": _CHART_HEIGHT + 16,
-        "bars": bars,
-        "ticks": ticks,
-    }
-
 
 def _minutes(seconds: float | None) -> str:
     if seconds is None:
@@ -209,94 +154,119 @@ def preview(request: HttpRequest, *, model_admin: Any, pk: int) -> HttpResponse:
     language = request.GET.get("lang", "")
     if language not in survey.languages:
         language = survey.default_language
-    base_url = reverse("admin:surveys_preview", args=[survey.pk])
     raw = request.GET.get("page", "1")
     number = int(raw) if raw.isdigit() else 1
     finished = raw == "end"
     number = min(max(number, 1), max(len(pages), 1))
-    banner = {
+    banner = _preview_banner(survey, pages, language, raw, None if finished else number)
+    with translation.override(language):
+        if finished or not pages:
+            return _preview_end(request, survey, language, banner, empty=not pages)
+        return _preview_page(request, survey, pages, number, language, banner)
+
+
+def _preview_url(survey: Survey, page: int | str, language: str) -> str:
+    return reverse("admin:surveys_preview", args=[survey.pk]) + f"?page={page}&lang={language}"
+
+
+def _preview_banner(
+    survey: Survey, pages: list[Page], language: str, raw: str, current: int | None
+) -> dict[str, Any]:
+    """The researcher's bar above the previewed page: languages, pages, the end, the survey."""
+    return {
         "survey": survey,
         "language": language,
         "languages": [
             {
                 "code": code,
                 "name": LANGUAGE_NAMES.get(code, code),
-                "url": f"{base_url}?page={raw}&lang={code}",
+                "url": _preview_url(survey, raw, code),
             }
             for code in survey.languages
         ],
         "pages": [
-            {"number": i, "code": p.code, "url": f"{base_url}?page={i}&lang={language}"}
+            {"number": i, "code": p.code, "url": _preview_url(survey, i, language)}
             for i, p in enumerate(pages, start=1)
         ],
-        "current": None if finished else number,
-        "end_url": f"{base_url}?page=end&lang={language}",
+        "current": current,
+        "end_url": _preview_url(survey, "end", language),
         "change_url": reverse("admin:surveys_survey_change", args=[survey.pk]),
     }
-    title = translate(survey.title, language, survey.default_language)
-    with translation.override(language):
-        if finished or not pages:
-            return render(
-                request,
-                "surveys/admin/preview_end.html",
-                {
-                    "survey": survey,
-                    "title": title,
-                    "thank_you": translate(
-                        survey.thank_you_text, language, survey.default_language
-                    ),
-                    "receipt": None,
-                    "banner": banner,
-                    "empty": not pages,
-                },
-            )
-        page = pages[number - 1]
-        questions = list(page.questions.all())
-        action = request.POST.get("action", "next") if request.method == "POST" else None
-        form = PageForm(
-            request.POST if request.method == "POST" else None,
-            questions=questions,
-            language=language,
-            fallback=survey.default_language,
-            enforce_required=action in (None, "next", "submit"),
-        )
-        saved_message = ""
-        if request.method == "POST":
-            valid = form.is_valid()  # shows the respondent's error messages; stores nothing
-            if valid and action == "back":
-                return redirect(f"{base_url}?page={max(number - 1, 1)}&lang={language}")
-            if valid and action in ("next", "submit"):
-                target = "end" if number >= len(pages) else str(number + 1)
-                return redirect(f"{base_url}?page={target}&lang={language}")
-            if valid and action == "save":
-                saved_message = "Preview: nothing is saved, and no link is sent."
-        banner["page_condition"] = (
-            json.dumps(page.condition, ensure_ascii=False) if page.condition else ""
-        )
-        banner["question_conditions"] = [
-            (q.code, json.dumps(q.condition, ensure_ascii=False)) for q in questions if q.condition
-        ]
-        context = {
+
+
+def _preview_end(
+    request: HttpRequest, survey: Survey, language: str, banner: dict[str, Any], *, empty: bool
+) -> HttpResponse:
+    return render(
+        request,
+        "surveys/admin/preview_end.html",
+        {
             "survey": survey,
-            "title": title,
-            "page": page,
-            "page_title": form.t(page.title),
-            "page_intro": form.t(page.intro),
-            "items": form.items(),
-            "form": form,
-            "number": number,
-            "total": len(pages),
-            "percent": int(100 * (number - 1) / max(len(pages), 1)),
-            "is_first": number == 1,
-            "is_last": number == len(pages),
-            "timer": "",
-            "resume_url": "",
-            "resume_days": 0,
-            "saved_message": saved_message,
+            "title": translate(survey.title, language, survey.default_language),
+            "thank_you": translate(survey.thank_you_text, language, survey.default_language),
+            "receipt": None,
             "banner": banner,
-        }
-        status = 400 if request.method == "POST" and form.errors else 200
-        return render(request, "surveys/admin/preview.html", context, status=status)
+            "empty": empty,
+        },
+    )
+
+
+def _preview_page(
+    request: HttpRequest,
+    survey: Survey,
+    pages: list[Page],
+    number: int,
+    language: str,
+    banner: dict[str, Any],
+) -> HttpResponse:
+    """One previewed page: a POST is validated as the respondent's would be, then not stored."""
+    page = pages[number - 1]
+    questions = list(page.questions.all())
+    action = request.POST.get("action", "next") if request.method == "POST" else None
+    form = PageForm(
+        request.POST if request.method == "POST" else None,
+        questions=questions,
+        language=language,
+        fallback=survey.default_language,
+        enforce_required=action in (None, "next", "submit"),
+    )
+    saved_message = ""
+    if request.method == "POST":
+        valid = form.is_valid()  # shows the respondent's error messages; stores nothing
+        if valid and action == "back":
+            return redirect(_preview_url(survey, max(number - 1, 1), language))
+        if valid and action in ("next", "submit"):
+            target = "end" if number >= len(pages) else str(number + 1)
+            return redirect(_preview_url(survey, target, language))
+        if valid and action == "save":
+            saved_message = "Preview: nothing is saved, and no link is sent."
+    banner["page_condition"] = (
+        json.dumps(page.condition, ensure_ascii=False) if page.condition else ""
+    )
+    banner["question_conditions"] = [
+        (q.code, json.dumps(q.condition, ensure_ascii=False)) for q in questions if q.condition
+    ]
+    context = {
+        "survey": survey,
+        "title": translate(survey.title, language, survey.default_language),
+        "page": page,
+        "page_title": form.t(page.title),
+        "page_intro": form.t(page.intro),
+        "items": form.items(),
+        "form": form,
+        "number": number,
+        "total": len(pages),
+        "percent": int(100 * (number - 1) / max(len(pages), 1)),
+        "is_first": number == 1,
+        "is_last": number == len(pages),
+        "timer": "",
+        "resume_url": "",
+        "resume_days": 0,
+        "saved_message": saved_message,
+        "banner": banner,
+    }
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(request, "surveys/admin/preview.html", context, status=status)
 
 
 # --- duplicate, open, close -----------------------------------------------------------------------

@@ -14,8 +14,11 @@ for yes/no; a str for text; and ``{row_code: code}`` for a Likert matrix.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from surveys.definitions.question_types import QUESTION_TYPES
 
 OPERATORS = {
     "equals",
@@ -33,23 +36,12 @@ OPERATORS = {
 _NO_VALUE = {"answered", "not_answered"}
 _LIST_VALUE = {"in", "not_in"}
 _ORDER = {"gt", "gte", "lt", "lte"}
+_CODE_OPS = {"equals", "not_equals", "in", "not_in", "contains"}  # values that name choice codes
 MAX_DEPTH = 10
 
 
 class ConditionError(ValueError):
     """A condition that cannot be evaluated, with a message saying why."""
-
-
-def referenced_questions(condition: Mapping[str, Any] | None) -> set[str]:
-    """Every question code that `condition` refers to."""
-    if not condition:
-        return set()
-    if "all" in condition or "any" in condition:
-        parts = condition.get("all") or condition.get("any") or []
-        return set().union(*(referenced_questions(part) for part in parts))
-    if "not" in condition:
-        return referenced_questions(condition["not"])
-    return {condition["question"]} if "question" in condition else set()
 
 
 def validate(condition: Any, *, depth: int = 0) -> None:
@@ -94,6 +86,69 @@ def validate(condition: Any, *, depth: int = 0) -> None:
         raise ConditionError(f"Operator '{op}' needs a list as 'value'.")
     if op in _ORDER and _number(value) is None:
         raise ConditionError(f"Operator '{op}' needs a number as 'value'.")
+
+
+@dataclass(frozen=True)
+class ConditionTarget:
+    """What skip logic needs to know of a question a condition refers to."""
+
+    type: str
+    choices: frozenset[str] = frozenset()
+    rows: frozenset[str] = frozenset()
+
+
+def condition_problems(condition: Any, *, earlier: Mapping[str, ConditionTarget]) -> list[str]:
+    """Why `condition` cannot work when only the `earlier` questions are answered (empty if fine).
+
+    The one skip-logic check: the builder forms and the JSON import both call it. A condition must
+    be well formed, refer only to questions on earlier pages, name a real row of a matrix (and
+    only of a matrix) and, on a question with its own choices, compare with their codes.
+    """
+    if condition is None or condition == {}:
+        return []
+    try:
+        validate(condition)
+    except ConditionError as error:
+        return [str(error)]
+    problems: list[str] = []
+    for leaf in _leaves(condition):
+        for problem in _leaf_problems(leaf, earlier.get(leaf["question"])):
+            if problem not in problems:  # the same leaf may occur in several branches
+                problems.append(problem)
+    return problems
+
+
+def _leaves(condition: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    for key in ("all", "any"):
+        if key in condition:
+            return [leaf for part in condition[key] for leaf in _leaves(part)]
+    if "not" in condition:
+        return _leaves(condition["not"])
+    return [condition]
+
+
+def _leaf_problems(leaf: Mapping[str, Any], target: ConditionTarget | None) -> list[str]:
+    code = leaf["question"]
+    if target is None:
+        return [f"refers to {code!r}, not a question on an earlier page."]
+    kind = QUESTION_TYPES.get(target.type)
+    if kind is None:  # an unknown type is reported where the question is defined
+        return []
+    problems = []
+    if "row" in leaf:
+        if not kind.has_rows or leaf["row"] not in target.rows:
+            problems.append(f"“{code}” has no matrix row “{leaf['row']}”.")
+    elif kind.has_rows:
+        problems.append(f"“{code}” is a matrix: name one of its rows with 'row'.")
+    if kind.has_choices and leaf["op"] in _CODE_OPS:
+        values = leaf["value"] if isinstance(leaf["value"], list) else [leaf["value"]]
+        unknown = [str(v) for v in values if str(v) not in target.choices]
+        if unknown:
+            problems.append(
+                f"“{code}” has no choice {', '.join(repr(v) for v in unknown)} "
+                f"(its choices: {', '.join(sorted(target.choices))})."
+            )
+    return problems
 
 
 def evaluate(condition: Mapping[str, Any] | None, answers: Mapping[str, Any]) -> bool:

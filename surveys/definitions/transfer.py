@@ -15,10 +15,17 @@ from django.db import transaction
 
 from surveys.core.i18n import missing_languages
 from surveys.definitions import conditions
+from surveys.definitions.conditions import ConditionTarget
+from surveys.definitions.question_types import (
+    LIKERT_SCALES,
+    NOT_APPLICABLE,
+    QUESTION_TYPES,
+    QuestionType,
+    question_type,
+)
 from surveys.models import Choice, MatrixRow, Page, Question, Survey, survey_definition_changed
 
 SUPPORTED_LANGUAGES = ("en", "zh-hans")
-_TYPES = set(Question.Type.values)
 
 
 class DefinitionError(ValueError):
@@ -31,9 +38,24 @@ class DefinitionError(ValueError):
 
 def validate_definition(definition: dict[str, Any]) -> list[str]:
     """Every problem found in `definition` (an empty list when it can be imported)."""
-    problems: list[str] = []
     if not isinstance(definition, dict):
         return ["The definition must be a JSON object."]
+    problems, languages = _settings_problems(definition)
+    need_text = _TextCheck(languages, problems)
+    need_text("title", definition.get("title"))
+    need_text("consent_text", definition.get("consent_text"))
+    need_text("description", definition.get("description"), required=False)
+    need_text("thank_you_text", definition.get("thank_you_text"), required=False)
+    pages = definition.get("pages")
+    if not isinstance(pages, list) or not pages:
+        return [*problems, "'pages' must list at least one page."]
+    _pages_problems(pages, need_text)
+    return problems
+
+
+def _settings_problems(definition: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(problems, languages) of the survey-wide settings; languages fall back to English."""
+    problems: list[str] = []
     slug = definition.get("slug")
     if not isinstance(slug, str) or not slug:
         problems.append("'slug' is missing.")
@@ -54,26 +76,31 @@ def validate_definition(definition: dict[str, Any]) -> list[str]:
         problems.append("'default_language' must be one of 'languages'.")
     if definition.get("status", "draft") not in Survey.Status.values:
         problems.append(f"'status' must be one of {', '.join(Survey.Status.values)}.")
+    return problems, languages
 
-    def need_text(where: str, texts: Any, required: bool = True) -> None:
+
+class _TextCheck:
+    """Reports, into `problems`, translation dicts that are malformed or miss a language."""
+
+    def __init__(self, languages: list[str], problems: list[str]) -> None:
+        self.languages = languages
+        self.problems = problems
+
+    def __call__(self, where: str, texts: Any, required: bool = True) -> None:
         if texts in (None, {}) and not required:
             return
         if not isinstance(texts, dict) or not all(isinstance(v, str) for v in texts.values()):
-            problems.append(f"{where}: must be a dict of translations.")
+            self.problems.append(f"{where}: must be a dict of translations.")
             return
-        if missing := missing_languages(texts, languages):
-            problems.append(f"{where}: missing translation for {', '.join(missing)}.")
+        if missing := missing_languages(texts, self.languages):
+            self.problems.append(f"{where}: missing translation for {', '.join(missing)}.")
 
-    need_text("title", definition.get("title"))
-    need_text("consent_text", definition.get("consent_text"))
-    need_text("description", definition.get("description"), required=False)
-    need_text("thank_you_text", definition.get("thank_you_text"), required=False)
 
-    pages = definition.get("pages")
-    if not isinstance(pages, list) or not pages:
-        return [*problems, "'pages' must list at least one page."]
+def _pages_problems(pages: list[Any], need_text: _TextCheck) -> None:
+    """Report the problems of each page and its questions, in order, into need_text.problems."""
+    problems = need_text.problems
     seen_pages: set[str] = set()
-    earlier: dict[str, dict[str, Any]] = {}  # questions on earlier pages, for skip-logic checks
+    earlier: dict[str, ConditionTarget] = {}  # questions on earlier pages, for skip logic
     for page_index, page in enumerate(pages, start=1):
         page_code = page.get("code") if isinstance(page, dict) else None
         if not isinstance(page_code, str):
@@ -92,90 +119,122 @@ def validate_definition(definition: dict[str, Any]) -> list[str]:
         if not isinstance(questions, list) or not questions:
             problems.append(f"{where}: has no questions.")
             questions = []
-        this_page: dict[str, dict[str, Any]] = {}
-        for question in questions:
-            code = question.get("code") if isinstance(question, dict) else None
-            if not isinstance(code, str):
-                code = None
-            qwhere = f"question {code or '?'}"
-            if not code:
-                problems.append(f"{where}: a question has no 'code'.")
-                continue
-            if code in earlier or code in this_page:
-                problems.append(f"{qwhere}: duplicate question code.")
-            this_page[code] = question
-            problems += _question_problems(qwhere, question, need_text)
-            problems += _condition_problems(qwhere, question.get("condition"), earlier)
-        earlier.update(this_page)
-    return problems
+        earlier.update(_page_questions_problems(where, questions, earlier, need_text))
 
 
-def _question_problems(where: str, question: dict[str, Any], need_text: Any) -> list[str]:
-    problems: list[str] = []
-    kind = question.get("type")
-    if not isinstance(kind, str) or kind not in _TYPES:
-        return [f"{where}: unknown type {kind!r}."]
+def _page_questions_problems(
+    where: str,
+    questions: list[Any],
+    earlier: dict[str, ConditionTarget],
+    need_text: _TextCheck,
+) -> dict[str, ConditionTarget]:
+    """Report the problems of one page's questions; returns them as skip-logic targets."""
+    problems = need_text.problems
+    this_page: dict[str, ConditionTarget] = {}
+    for question in questions:
+        code = question.get("code") if isinstance(question, dict) else None
+        if not isinstance(code, str):
+            code = None
+        qwhere = f"question {code or '?'}"
+        if not code:
+            problems.append(f"{where}: a question has no 'code'.")
+            continue
+        if code in earlier or code in this_page:
+            problems.append(f"{qwhere}: duplicate question code.")
+        this_page[code] = _condition_target(question)
+        problems += _question_problems(qwhere, question, need_text)
+        problems += _condition_problems(qwhere, question.get("condition"), earlier)
+    return this_page
+
+
+def _question_problems(where: str, question: dict[str, Any], need_text: _TextCheck) -> list[str]:
+    kind_name = question.get("type")
+    if not isinstance(kind_name, str) or kind_name not in QUESTION_TYPES:
+        return [f"{where}: unknown type {kind_name!r}."]
+    kind = question_type(kind_name)
     need_text(f"{where} text", question.get("text"))
     need_text(f"{where} help_text", question.get("help_text"), required=False)
     need_text(f"{where} unit", question.get("unit"), required=False)
+    choices, rows, problems = _coded_items(where, question)
+    problems += _choices_problems(where, kind, choices, need_text)
+    problems += _scale_problems(where, kind, question.get("scale"), choices)
+    if kind.has_rows:
+        row_codes = [row.get("code") for row in rows]
+        if not rows or len(set(row_codes)) != len(row_codes) or not all(row_codes):
+            problems.append(f"{where}: a matrix needs rows with unique codes.")
+        for row in rows:
+            need_text(f"{where} row {row.get('code')}", row.get("text"))
+    if kind.value_field == "number":
+        problems += _bounds_problems(where, question.get("min_value"), question.get("max_value"))
+    max_length = question.get("max_length")
+    if max_length is not None and (
+        isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
+    ):
+        problems.append(f"{where}: 'max_length' must be a positive whole number.")
+    if question.get("classify") and not kind.classifiable:
+        problems.append(f"{where}: only long_text questions can be classified.")
+    return problems
+
+
+def _coded_items(
+    where: str, question: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """(choices, rows, problems): malformed entries are reported here, once, and left out."""
+    problems: list[str] = []
     choices = question.get("choices") or []
     rows = question.get("rows") or []
-    # Malformed entries are reported here, once; the checks below then see only objects.
     if not isinstance(choices, list) or not all(_coded(choice) for choice in choices):
         problems.append(f"{where}: choices must be objects with a 'code'.")
         choices = [c for c in choices if _coded(c)] if isinstance(choices, list) else []
     if not isinstance(rows, list) or not all(_coded(row) for row in rows):
         problems.append(f"{where}: rows must be objects with a 'code'.")
         rows = [r for r in rows if _coded(r)] if isinstance(rows, list) else []
-    if kind in Question.CHOICE_TYPES:
-        if not choices:
-            problems.append(f"{where}: needs choices.")
-        codes = [choice.get("code") for choice in choices]
-        if len(set(codes)) != len(codes) or not all(codes):
-            problems.append(f"{where}: choice codes must be present and unique.")
-        for choice in choices:
-            need_text(f"{where} choice {choice.get('code')}", choice.get("label"))
-    elif choices:
-        problems.append(f"{where}: a {kind} question takes no choices.")
-    if kind in {Question.Type.LIKERT, Question.Type.LIKERT_MATRIX}:
-        scale = question.get("scale")
-        if isinstance(scale, bool) or not isinstance(scale, int) or scale not in (5, 7):
-            problems.append(f"{where}: Likert 'scale' must be 5 or 7.")
-        else:
-            points = [c.get("code") for c in choices if c.get("code") != "na"]
-            if points != [str(n) for n in range(1, scale + 1)]:
-                problems.append(
-                    f"{where}: Likert choices must be coded '1'..'{scale}' (plus 'na')."
-                )
-    elif question.get("scale") is not None:
-        problems.append(f"{where}: only Likert questions have a 'scale'.")
-    if kind == Question.Type.LIKERT_MATRIX:
-        row_codes = [row.get("code") for row in rows]
-        if not rows or len(set(row_codes)) != len(row_codes) or not all(row_codes):
-            problems.append(f"{where}: a matrix needs rows with unique codes.")
-        for row in rows:
-            need_text(f"{where} row {row.get('code')}", row.get("text"))
-    if kind == Question.Type.NUMBER:
-        low, high = question.get("min_value"), question.get("max_value")
-        for key, value in (("min_value", low), ("max_value", high)):
-            if value is not None and (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or (isinstance(value, float) and not math.isfinite(value))
-                or abs(value) >= 1e10  # the column holds 10 digits before the point
-            ):
-                problems.append(f"{where}: '{key}' must be a number.")
-        if not any("must be a number" in problem for problem in problems) and (
-            low is not None and high is not None and Decimal(str(high)) < Decimal(str(low))
+    return choices, rows, problems
+
+
+def _choices_problems(
+    where: str, kind: QuestionType, choices: list[dict[str, Any]], need_text: _TextCheck
+) -> list[str]:
+    if not kind.has_choices:
+        return [f"{where}: a {kind.name} question takes no choices."] if choices else []
+    problems = []
+    if not choices:
+        problems.append(f"{where}: needs choices.")
+    codes = [choice.get("code") for choice in choices]
+    if len(set(codes)) != len(codes) or not all(codes):
+        problems.append(f"{where}: choice codes must be present and unique.")
+    for choice in choices:
+        need_text(f"{where} choice {choice.get('code')}", choice.get("label"))
+    return problems
+
+
+def _scale_problems(
+    where: str, kind: QuestionType, scale: Any, choices: list[dict[str, Any]]
+) -> list[str]:
+    if not kind.has_scale:
+        return [] if scale is None else [f"{where}: only Likert questions have a 'scale'."]
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale not in LIKERT_SCALES:
+        return [f"{where}: Likert 'scale' must be 5 or 7."]
+    points = [c.get("code") for c in choices if c.get("code") != NOT_APPLICABLE]
+    if points != [str(n) for n in range(1, scale + 1)]:
+        return [f"{where}: Likert choices must be coded '1'..'{scale}' (plus 'na')."]
+    return []
+
+
+def _bounds_problems(where: str, low: Any, high: Any) -> list[str]:
+    problems = []
+    for key, value in (("min_value", low), ("max_value", high)):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, float) and not math.isfinite(value))
+            or abs(value) >= 1e10  # the column holds 10 digits before the point
         ):
-            problems.append(f"{where}: max_value is below min_value.")
-    max_length = question.get("max_length")
-    if max_length is not None and (
-        isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
+            problems.append(f"{where}: '{key}' must be a number.")
+    if not problems and (
+        low is not None and high is not None and Decimal(str(high)) < Decimal(str(low))
     ):
-        problems.append(f"{where}: 'max_length' must be a positive whole number.")
-    if question.get("classify") and kind != Question.Type.LONG_TEXT:
-        problems.append(f"{where}: only long_text questions can be classified.")
+        problems.append(f"{where}: max_value is below min_value.")
     return problems
 
 
@@ -183,22 +242,30 @@ def _coded(item: Any) -> bool:
     return isinstance(item, dict) and isinstance(item.get("code"), str | int)
 
 
+def _condition_target(question: dict[str, Any]) -> ConditionTarget:
+    """What skip logic on later pages may know of `question` (malformed parts left out)."""
+
+    def codes(key: str) -> frozenset[str]:
+        items = question.get(key)
+        return (
+            frozenset(str(i["code"]) for i in items if _coded(i))
+            if isinstance(items, list)
+            else frozenset()
+        )
+
+    kind = question.get("type")
+    return ConditionTarget(
+        type=kind if isinstance(kind, str) else "", choices=codes("choices"), rows=codes("rows")
+    )
+
+
 def _condition_problems(
-    where: str, condition: Any, earlier: dict[str, dict[str, Any]]
+    where: str, condition: Any, earlier: dict[str, ConditionTarget]
 ) -> list[str]:
-    if condition in (None, {}):
-        return []
-    try:
-        conditions.validate(condition)
-    except conditions.ConditionError as error:
-        return [f"{where} condition: {error}"]
-    problems = []
-    for code in conditions.referenced_questions(condition):
-        if code not in earlier:
-            problems.append(
-                f"{where} condition: refers to {code!r}, not a question on an earlier page."
-            )
-    return problems
+    return [
+        f"{where} condition: {problem}"
+        for problem in conditions.condition_problems(condition, earlier=earlier)
+    ]
 
 
 @transaction.atomic
@@ -222,18 +289,7 @@ def survey_import(*, definition: dict[str, Any], replace: bool = False) -> Surve
         raise DefinitionError(problems)
     if existing:
         existing.delete()
-    languages = definition["languages"]
-    survey = Survey.objects.create(
-        slug=definition["slug"],
-        title=definition["title"],
-        description=definition.get("description") or {},
-        consent_text=definition["consent_text"],
-        thank_you_text=definition.get("thank_you_text") or {},
-        status=definition.get("status", Survey.Status.DRAFT),
-        languages=languages,
-        default_language=definition.get("default_language", languages[0]),
-        invitation_only=bool(definition.get("invitation_only", False)),
-    )
+    survey = _create_survey(definition)
     for page_position, page_data in enumerate(definition["pages"], start=1):
         page = Page.objects.create(
             survey=survey,
@@ -244,91 +300,76 @@ def survey_import(*, definition: dict[str, Any], replace: bool = False) -> Surve
             condition=page_data.get("condition") or None,
         )
         for position, data in enumerate(page_data["questions"], start=1):
-            question = Question.objects.create(
-                survey=survey,
-                page=page,
-                code=data["code"],
-                position=position,
-                type=data["type"],
-                text=data["text"],
-                help_text=data.get("help_text") or {},
-                required=bool(data.get("required", False)),
-                classify=bool(data.get("classify", False)),
-                condition=data.get("condition") or None,
-                scale=data.get("scale"),
-                min_value=_decimal(data.get("min_value")),
-                max_value=_decimal(data.get("max_value")),
-                integer=bool(data.get("integer", False)),
-                unit=data.get("unit") or {},
-                max_length=data.get("max_length"),
-            )
-            Choice.objects.bulk_create(
-                Choice(
-                    question=question,
-                    code=str(choice["code"]),
-                    position=index,
-                    label=choice["label"],
-                    is_other=bool(choice.get("is_other", False)),
-                    exclusive=bool(choice.get("exclusive", False)),
-                )
-                for index, choice in enumerate(data.get("choices") or [], start=1)
-            )
-            MatrixRow.objects.bulk_create(
-                MatrixRow(question=question, code=row["code"], position=index, text=row["text"])
-                for index, row in enumerate(data.get("rows") or [], start=1)
-            )
+            _create_question(page, position, data)
     # bulk_create sends no signals: mark the finished questionnaire as this survey's definition.
     survey_definition_changed(survey_ids=[survey.pk])
     return survey
 
 
+def _create_survey(definition: dict[str, Any]) -> Survey:
+    languages = definition["languages"]
+    return Survey.objects.create(
+        slug=definition["slug"],
+        title=definition["title"],
+        description=definition.get("description") or {},
+        consent_text=definition["consent_text"],
+        thank_you_text=definition.get("thank_you_text") or {},
+        status=definition.get("status", Survey.Status.DRAFT),
+        languages=languages,
+        default_language=definition.get("default_language", languages[0]),
+        invitation_only=bool(definition.get("invitation_only", False)),
+    )
+
+
+def _create_question(page: Page, position: int, data: dict[str, Any]) -> Question:
+    question = Question.objects.create(
+        survey=page.survey,
+        page=page,
+        code=data["code"],
+        position=position,
+        type=data["type"],
+        text=data["text"],
+        help_text=data.get("help_text") or {},
+        required=bool(data.get("required", False)),
+        classify=bool(data.get("classify", False)),
+        condition=data.get("condition") or None,
+        scale=data.get("scale"),
+        min_value=_decimal(data.get("min_value")),
+        max_value=_decimal(data.get("max_value")),
+        integer=bool(data.get("integer", False)),
+        unit=data.get("unit") or {},
+        max_length=data.get("max_length"),
+    )
+    Choice.objects.bulk_create(
+        Choice(
+            question=question,
+            code=str(choice["code"]),
+            position=index,
+            label=choice["label"],
+            is_other=bool(choice.get("is_other", False)),
+            exclusive=bool(choice.get("exclusive", False)),
+        )
+        for index, choice in enumerate(data.get("choices") or [], start=1)
+    )
+    MatrixRow.objects.bulk_create(
+        MatrixRow(question=question, code=row["code"], position=index, text=row["text"])
+        for index, row in enumerate(data.get("rows") or [], start=1)
+    )
+    return question
+
+
 def survey_export_definition(*, survey: Survey) -> dict[str, Any]:
     """The JSON definition of `survey`, importable by survey_import."""
-    pages = []
-    for page in survey.pages.prefetch_related("questions__choices", "questions__rows"):
-        questions = []
-        for question in page.questions.all():
-            item: dict[str, Any] = {
-                "code": question.code,
-                "type": question.type,
-                "text": question.text,
-                "required": question.required,
-            }
-            optional = {
-                "help_text": question.help_text,
-                "condition": question.condition,
-                "scale": question.scale,
-                "min_value": _plain(question.min_value),
-                "max_value": _plain(question.max_value),
-                "unit": question.unit,
-                "max_length": question.max_length,
-            }
-            item.update({key: value for key, value in optional.items() if value not in (None, {})})
-            if question.integer:
-                item["integer"] = True
-            if question.classify:
-                item["classify"] = True
-            choices = [
-                {"code": c.code, "label": c.label}
-                | ({"is_other": True} if c.is_other else {})
-                | ({"exclusive": True} if c.exclusive else {})
-                for c in question.choices.all()
-            ]
-            if choices:
-                item["choices"] = choices
-            rows = [{"code": r.code, "text": r.text} for r in question.rows.all()]
-            if rows:
-                item["rows"] = rows
-            questions.append(item)
-        pages.append(
-            {
-                "code": page.code,
-                "title": page.title,
-                "intro": page.intro,
-                "condition": page.condition,
-                "questions": questions,
-            }
-        )
+    pages = [
+        {
+            "code": page.code,
+            "title": page.title,
+            "intro": page.intro,
+            "condition": page.condition,
+            "questions": [_question_definition(question) for question in page.questions.all()],
+        }
+        for page in survey.pages.prefetch_related("questions__choices", "questions__rows")
+    ]
     return {
         "slug": survey.slug,
         "title": survey.title,
@@ -341,6 +382,41 @@ def survey_export_definition(*, survey: Survey) -> dict[str, Any]:
         "invitation_only": survey.invitation_only,
         "pages": pages,
     }
+
+
+def _question_definition(question: Question) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "code": question.code,
+        "type": question.type,
+        "text": question.text,
+        "required": question.required,
+    }
+    optional = {
+        "help_text": question.help_text,
+        "condition": question.condition,
+        "scale": question.scale,
+        "min_value": _plain(question.min_value),
+        "max_value": _plain(question.max_value),
+        "unit": question.unit,
+        "max_length": question.max_length,
+    }
+    item.update({key: value for key, value in optional.items() if value not in (None, {})})
+    if question.integer:
+        item["integer"] = True
+    if question.classify:
+        item["classify"] = True
+    choices = [
+        {"code": c.code, "label": c.label}
+        | ({"is_other": True} if c.is_other else {})
+        | ({"exclusive": True} if c.exclusive else {})
+        for c in question.choices.all()
+    ]
+    if choices:
+        item["choices"] = choices
+    rows = [{"code": r.code, "text": r.text} for r in question.rows.all()]
+    if rows:
+        item["rows"] = rows
+    return item
 
 
 def _decimal(value: Any) -> Decimal | None:

@@ -77,7 +77,3 @@ def countries(language: str) -> tuple[tuple[str, str], ...]:
 
     pairs = [(country.alpha_2, name(country)) for country in pycountry.countries]
     return tuple(sorted(pairs, key=lambda pair: pair[1]))
-
-
-def country_label(code: str, language: str) -> str:
-    return dict(countries(language)).get(code, code)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from surveys import reference
 from surveys.core.i18n import translate
+from surveys.definitions.question_types import CodedList, QuestionType, question_type
 from surveys.models import Question
 from surveys.respondent.services import PageValue
 
@@ -153,51 +154,29 @@ class PageForm(forms.Form):
     # Field construction -------------------------------------------------------------------
     def _add_fields(self, question: Question) -> None:
         name = f"q_{question.code}"
-        kind = question.type
+        kind = question_type(question.type)
         required = question.required and self.enforce_required
         error_messages = {
             "required": _("Please answer this question."),
             "invalid_choice": _("Please choose one of the options shown."),
             "invalid_list": _("Please choose one of the options shown."),
         }
-        if kind == Question.Type.LIKERT_MATRIX:
-            codes = [(c.code, c.code) for c in question.choices.all()]
+        codes = [(code, code) for code in _answer_codes(question, kind)]
+        if kind.has_rows:
             for row in question.rows.all():
                 self.fields[f"{name}__{row.code}"] = forms.ChoiceField(
                     choices=codes, required=required, error_messages=error_messages
                 )
             return
-        if kind == Question.Type.MULTIPLE_CHOICE:
+        if kind.value_field == "choices":
             self.fields[name] = forms.MultipleChoiceField(
-                choices=[(c.code, c.code) for c in question.choices.all()],
-                required=required,
-                error_messages=error_messages,
+                choices=codes, required=required, error_messages=error_messages
             )
-        elif kind in {Question.Type.SINGLE_CHOICE, Question.Type.LIKERT}:
+        elif kind.is_coded or kind.value_field == "boolean":
             self.fields[name] = forms.ChoiceField(
-                choices=[(c.code, c.code) for c in question.choices.all()],
-                required=required,
-                error_messages=error_messages,
+                choices=codes, required=required, error_messages=error_messages
             )
-        elif kind == Question.Type.YES_NO:
-            self.fields[name] = forms.ChoiceField(
-                choices=[("yes", "yes"), ("no", "no")],
-                required=required,
-                error_messages=error_messages,
-            )
-        elif kind == Question.Type.OCCUPATION:
-            self.fields[name] = forms.ChoiceField(
-                choices=[(code, code) for code in sorted(reference.occupation_codes())],
-                required=required,
-                error_messages=error_messages,
-            )
-        elif kind == Question.Type.COUNTRY:
-            self.fields[name] = forms.ChoiceField(
-                choices=[(code, code) for code in sorted(reference.country_codes())],
-                required=required,
-                error_messages=error_messages,
-            )
-        elif kind == Question.Type.NUMBER:
+        elif kind.value_field == "number":
             self.fields[name] = forms.CharField(
                 required=required, max_length=40, error_messages=error_messages, strip=True
             )
@@ -211,11 +190,10 @@ class PageForm(forms.Form):
 
     @staticmethod
     def _has_other(question: Question) -> bool:
-        if question.type == Question.Type.OCCUPATION:
+        kind = question_type(question.type)
+        if kind.always_other:
             return True
-        return question.type in Question.CHOICE_TYPES and any(
-            c.is_other for c in question.choices.all()
-        )
+        return kind.has_choices and any(c.is_other for c in question.choices.all())
 
     # Validation ---------------------------------------------------------------------------
     def clean(self) -> dict[str, Any]:
@@ -231,13 +209,13 @@ class PageForm(forms.Form):
         return cleaned
 
     def _clean_question(self, question: Question, name: str, cleaned: dict[str, Any]) -> None:
-        kind = question.type
+        kind = question_type(question.type)
         value = cleaned.get(name)
-        if kind in Question.TEXT_TYPES and value:
+        if kind.is_text and value:
             cleaned[name] = _clean_text(value, limit=question.effective_max_length)
-        elif kind == Question.Type.NUMBER and value not in (None, ""):
+        elif kind.value_field == "number" and value not in (None, ""):
             cleaned[name] = self._clean_number(question, value)
-        elif kind == Question.Type.MULTIPLE_CHOICE and value:
+        elif kind.value_field == "choices" and value:
             exclusive = {c.code for c in question.choices.all() if c.exclusive}
             if len(value) > 1 and exclusive & set(value):
                 labels = ", ".join(
@@ -285,7 +263,8 @@ class PageForm(forms.Form):
         data = self.cleaned_data
         for question in self.questions:
             name = f"q_{question.code}"
-            if question.type == Question.Type.LIKERT_MATRIX:
+            kind = question_type(question.type)
+            if kind.has_rows:
                 rows = {
                     row.code: data.get(f"{name}__{row.code}")
                     for row in question.rows.all()
@@ -296,7 +275,7 @@ class PageForm(forms.Form):
             if name in self.errors or f"{name}__other" in self.errors:
                 continue
             value = data.get(name)
-            if question.type == Question.Type.YES_NO:
+            if kind.value_field == "boolean":
                 value = {"yes": True, "no": False}.get(value or "")
             other = data.get(f"{name}__other") or ""
             chosen = value if isinstance(value, list) else [value]
@@ -317,8 +296,9 @@ class PageForm(forms.Form):
 
     def _item(self, question: Question) -> Item:
         name = f"q_{question.code}"
+        kind = question_type(question.type)
         initial = self.initial_values.get(question.code)
-        if question.type == Question.Type.YES_NO and isinstance(initial, bool):
+        if kind.value_field == "boolean" and isinstance(initial, bool):
             initial = "yes" if initial else "no"
         if isinstance(initial, Decimal):
             initial = _plain(initial, "")
@@ -331,9 +311,7 @@ class PageForm(forms.Form):
             required=question.required,
             value=self._raw(name, initial),
             unit=self.t(question.unit),
-            max_length=question.effective_max_length
-            if question.type in Question.TEXT_TYPES
-            else None,
+            max_length=question.effective_max_length if kind.is_text else None,
             min_value=_plain(question.min_value, None),
             max_value=_plain(question.max_value, None),
         )
@@ -344,53 +322,74 @@ class PageForm(forms.Form):
                 item.other_name, self.initial_others.get(question.code, "")
             )
             errors += list(self.errors.get(item.other_name, []))
-        kind = question.type
-        if kind == Question.Type.OCCUPATION:
-            item.options = _occupation_options(self.language)
+        self._add_options(item, kind)
+        if kind.has_rows:
+            errors += self._add_rows(item, initial if isinstance(initial, dict) else {})
+        item.errors = errors
+        return item
+
+    def _add_options(self, item: Item, kind: QuestionType) -> None:
+        """The item's options, and their HTML unless it is a matrix (whose rows carry it)."""
+        if kind.coded_list:
+            if kind.coded_list == "occupation":
+                item.options = _occupation_options(self.language)
+            else:
+                item.options = [
+                    {"code": code, "label": label}
+                    for code, label in reference.countries(self.language)
+                ]
             item.options_html = _options_html(
-                _option_pieces(kind, self.language, translation.get_language()), item.value
+                _option_pieces(kind.coded_list, self.language, translation.get_language()),
+                item.value,
             )
-        elif kind == Question.Type.COUNTRY:
-            item.options = [
-                {"code": code, "label": label} for code, label in reference.countries(self.language)
-            ]
-            item.options_html = _options_html(
-                _option_pieces(kind, self.language, translation.get_language()), item.value
-            )
-        elif kind == Question.Type.YES_NO:
+        elif kind.value_field == "boolean":
             item.options = [{"code": "yes", "label": _("Yes")}, {"code": "no", "label": _("No")}]
             item.options_html = _choices_html(item)
         else:
             item.options = [
                 {"code": c.code, "label": self.t(c.label), "is_other": c.is_other}
-                for c in question.choices.all()
+                for c in item.question.choices.all()
             ]
-            if kind != Question.Type.LIKERT_MATRIX:
+            if not kind.has_rows:
                 item.options_html = _choices_html(item)
-        if kind == Question.Type.LIKERT_MATRIX:
-            given = initial if isinstance(initial, dict) else {}
-            for row in question.rows.all():
-                row_name = f"{name}__{row.code}"
-                row_value = self._raw(row_name, given.get(row.code, ""))
-                item.rows.append(
-                    {
-                        "name": row_name,
-                        "label": self.t(row.text),
-                        "value": row_value,
-                        "errors": list(self.errors.get(row_name, [])),
-                        "options_html": _scale_html(item.options, row_name, row_value),
-                    }
-                )
-                errors += [
-                    f"{self.t(row.text)}: {message}" for message in self.errors.get(row_name, [])
-                ]
-        item.errors = errors
-        return item
+
+    def _add_rows(self, item: Item, given: dict[str, Any]) -> list[str]:
+        """Fill the rows of a matrix item; returns their errors, each prefixed by its row."""
+        errors: list[str] = []
+        for row in item.question.rows.all():
+            row_name = f"{item.name}__{row.code}"
+            row_value = self._raw(row_name, given.get(row.code, ""))
+            item.rows.append(
+                {
+                    "name": row_name,
+                    "label": self.t(row.text),
+                    "value": row_value,
+                    "errors": list(self.errors.get(row_name, [])),
+                    "options_html": _scale_html(item.options, row_name, row_value),
+                }
+            )
+            errors += [
+                f"{self.t(row.text)}: {message}" for message in self.errors.get(row_name, [])
+            ]
+        return errors
+
+
+def _answer_codes(question: Question, kind: QuestionType) -> list[str]:
+    """The codes a respondent may give (none for numbers and text)."""
+    if kind.coded_list == "occupation":
+        return sorted(reference.occupation_codes())
+    if kind.coded_list == "country":
+        return sorted(reference.country_codes())
+    if kind.value_field == "boolean":
+        return ["yes", "no"]
+    if kind.has_choices:
+        return [c.code for c in question.choices.all()]
+    return []
 
 
 def _other_codes(question: Question) -> set[str]:
     """The codes that ask the respondent to specify ("other, please specify")."""
-    if question.type == Question.Type.OCCUPATION:
+    if question_type(question.type).always_other:
         return {reference.OTHER}
     return {c.code for c in question.choices.all() if c.is_other}
 
@@ -411,14 +410,14 @@ def _occupation_options(language: str) -> list[dict[str, Any]]:
 
 @functools.cache
 def _option_pieces(
-    kind: str, language: str, ui_language: str | None
+    coded_list: CodedList, language: str, ui_language: str | None
 ) -> tuple[tuple[str, str, str], ...]:
     """(code, HTML before, HTML after the `selected` mark) of each <option> of a coded list.
 
     The markup is that of the select in surveys/includes/question.html, escaped as the template
     escapes it. `ui_language` is the active translation (the label of "Other").
     """
-    if kind == Question.Type.COUNTRY:
+    if coded_list == "country":
         groups = [{"group": "", "options": [
             {"code": code, "label": label} for code, label in reference.countries(language)
         ]}]  # fmt: skip
@@ -450,7 +449,7 @@ def _options_html(pieces: tuple[tuple[str, str, str], ...], value: Any) -> str:
 
 def _choices_html(item: Item) -> str:
     """The radio buttons or checkboxes of a choice question (see surveys/includes/question.html)."""
-    multiple = item.kind == Question.Type.MULTIPLE_CHOICE
+    multiple = question_type(item.kind).value_field == "choices"
     kind = "checkbox" if multiple else "radio"
     name, value = escape(item.name), item.value
     parts = []

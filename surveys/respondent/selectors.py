@@ -19,6 +19,7 @@ from surveys.core.errors import (
     SurveyNotFound,
 )
 from surveys.definitions import conditions
+from surveys.definitions.question_types import question_type
 from surveys.models import Answer, Choice, MatrixRow, Page, Question, Response, Survey
 
 
@@ -140,21 +141,13 @@ def response_answers(
         question = questions.get(answer.question_id)
         if question is None:  # not part of this survey's questionnaire
             continue
-        kind = question.type
-        if kind == Question.Type.LIKERT_MATRIX:
+        kind = question_type(question.type)
+        if kind.has_rows:
             values.setdefault(question.code, {})[answer.row] = answer.choice
             continue
-        if kind == Question.Type.MULTIPLE_CHOICE:
-            values[question.code] = list(answer.choices)
-        elif kind == Question.Type.NUMBER:
-            values[question.code] = answer.number
-        elif kind == Question.Type.YES_NO:
-            values[question.code] = answer.boolean
-        elif kind in Question.TEXT_TYPES:
-            values[question.code] = answer.text
-        else:
-            values[question.code] = answer.choice
-        if answer.text and kind not in Question.TEXT_TYPES:
+        value = getattr(answer, kind.value_field)
+        values[question.code] = list(value) if kind.value_field == "choices" else value
+        if answer.text and not kind.is_text:
             others[question.code] = answer.text
     return values, others
 

@@ -21,6 +21,7 @@ from surveys.core.errors import (
     ResponseAlreadySubmitted,
     SurveyClosed,
 )
+from surveys.definitions.question_types import question_type
 from surveys.models import Answer, Invitation, Page, Question, Response, Survey
 from surveys.respondent import selectors
 from surveys.signals import response_completed
@@ -221,31 +222,18 @@ def _answer_fields(question: Question, given: PageValue) -> list[tuple[str, dict
         "boolean": None,
         "text": "",
     }
-    kind = question.type
-    if kind == Question.Type.LIKERT_MATRIX:
+    kind = question_type(question.type)
+    if kind.has_rows:
         return [(row, {**base, "choice": str(code)}) for row, code in value.items() if code]
-    if kind == Question.Type.MULTIPLE_CHOICE:
+    if kind.value_field == "choices":
         return [("", {**base, "choices": list(value), "text": given.other})]
-    if kind in {
-        Question.Type.SINGLE_CHOICE,
-        Question.Type.LIKERT,
-        Question.Type.OCCUPATION,
-        Question.Type.COUNTRY,
-    }:
+    if kind.value_field == "choice":
         return [("", {**base, "choice": str(value), "text": given.other})]
-    if kind == Question.Type.NUMBER:
+    if kind.value_field == "number":
         return [("", {**base, "number": Decimal(value)})]
-    if kind == Question.Type.YES_NO:
+    if kind.value_field == "boolean":
         return [("", {**base, "boolean": bool(value)})]
     return [("", {**base, "text": str(value)})]
-
-
-@transaction.atomic
-def response_move(*, response: Response, position: int) -> Response:
-    """Set the page the respondent sees next."""
-    Response.objects.filter(pk=response.pk).update(current_page=position, updated_at=timezone.now())
-    response.current_page = position
-    return response
 
 
 @transaction.atomic

@@ -1,32 +1,10 @@
-"""Fixtures of the respondent-side tests: small purpose-built surveys and a fresh client address."""
+"""Fixtures of the respondent-side tests (the surveys they walk are in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import copy
 import uuid
 
 import pytest
-
-from tests.surveys import helpers
-
-
-@pytest.fixture
-def all_types_definition() -> dict:
-    return copy.deepcopy(helpers.ALL_TYPES_DEFINITION)
-
-
-@pytest.fixture
-def all_types_survey(db, all_types_definition):  # type: ignore[no-untyped-def]
-    from surveys.definitions.transfer import survey_import
-
-    return survey_import(definition=all_types_definition)
-
-
-@pytest.fixture
-def skip_logic_survey(db):  # type: ignore[no-untyped-def]
-    from surveys.definitions.transfer import survey_import
-
-    return survey_import(definition=copy.deepcopy(helpers.SKIP_LOGIC_DEFINITION))
 
 
 @pytest.fixture

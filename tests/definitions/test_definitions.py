@@ -333,3 +333,72 @@ def test_create_researcher_is_idempotent(tmp_path):
     assert get_user_model().objects.count() == 1
     assert credentials.read_text() == f"researcher:{password}\n"
     assert credentials.stat().st_mode & 0o777 == 0o600
+
+
+# Skip logic that the builder's forms refuse is refused by the import too: both call
+# surveys.definitions.conditions.condition_problems.
+SKIP_LOGIC_BOTH_REFUSE = [
+    ({"question": "pet", "op": "equals", "value": "pirate"}, "“pet” has no choice 'pirate'"),
+    ({"question": "pet", "op": "in", "value": ["cat", "parrot"]}, "has no choice 'parrot'"),
+    ({"question": "media", "op": "contains", "value": "radio"}, "“media” has no choice 'radio'"),
+    ({"question": "agree5", "op": "equals", "value": 9}, "“agree5” has no choice '9'"),
+    ({"question": "grid", "row": "nope", "op": "answered"}, "“grid” has no matrix row “nope”."),
+    (
+        {"question": "grid", "row": "fast", "op": "equals", "value": "8"},
+        "“grid” has no choice '8'",
+    ),
+    ({"question": "grid", "op": "answered"}, "“grid” is a matrix: name one of its rows"),
+    ({"question": "age", "row": "fast", "op": "gt", "value": 3}, "“age” has no matrix row"),
+    (
+        {
+            "any": [
+                {"question": "paid", "op": "equals", "value": True},
+                {"not": {"question": "pet", "op": "not_in", "value": ["dog", "hamster"]}},
+            ]
+        },
+        "“pet” has no choice 'hamster'",
+    ),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("condition", "message"), SKIP_LOGIC_BOTH_REFUSE)
+def test_import_refuses_skip_logic_the_builder_refuses(all_types_definition, condition, message):
+    all_types_definition["pages"][1]["questions"][0]["condition"] = condition
+    problems = validate_definition(all_types_definition)
+    assert len(problems) == 1
+    assert problems[0].startswith("question last_words condition: ")
+    assert message in problems[0]
+    with pytest.raises(DefinitionError) as refused:
+        survey_import(definition=all_types_definition)
+    assert refused.value.problems == problems
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("condition", "message"), SKIP_LOGIC_BOTH_REFUSE)
+def test_builder_and_import_give_the_same_reasons(all_types_survey, condition, message):
+    from surveys.admin.forms import skip_logic_problems
+
+    closing = all_types_survey.pages.get(code="closing")
+    from_builder = skip_logic_problems(
+        condition, survey=all_types_survey, before_position=closing.position
+    )
+    definition = survey_export_definition(survey=all_types_survey)
+    definition["pages"][1]["questions"][0]["condition"] = condition
+    from_import = validate_definition(definition)
+    assert [f"question last_words condition: {p}" for p in from_builder] == from_import
+    assert any(message in problem for problem in from_builder)
+
+
+def test_import_accepts_skip_logic_on_real_codes_and_rows(all_types_definition):
+    all_types_definition["pages"][1]["questions"][0]["condition"] = {
+        "all": [
+            {"question": "pet", "op": "in", "value": ["cat", "other"]},
+            {"question": "media", "op": "contains", "value": "video"},
+            {"question": "agree5", "op": "gte", "value": 4},
+            {"question": "grid", "row": "cheap", "op": "equals", "value": "na"},
+            {"question": "job", "op": "equals", "value": "2166"},  # coded lists are not checked
+            {"question": "paid", "op": "equals", "value": True},
+        ]
+    }
+    assert validate_definition(all_types_definition) == []

@@ -175,3 +175,18 @@ def test_answers_are_shown_again_and_blank_clears_them(client, all_types_survey)
     codes = {a.question.code for a in Response.objects.get().answers.select_related("question")}
     assert not {"nickname", "age", "media"} & codes
     assert {"pet", "story", "job"} <= codes
+
+
+def test_the_registry_has_one_entry_per_model_type():
+    from surveys.definitions.question_types import QUESTION_TYPES, question_type
+    from surveys.models import Question
+
+    assert list(QUESTION_TYPES) == list(Question.Type.values)
+    assert {t for t in Question.Type.values if question_type(t).has_choices} == {
+        str(t) for t in Question.CHOICE_TYPES
+    }
+    assert {t for t in Question.Type.values if question_type(t).is_text} == {
+        str(t) for t in Question.TEXT_TYPES
+    }
+    assert [t for t in Question.Type.values if question_type(t).has_rows] == ["likert_matrix"]
+    assert [t for t in Question.Type.values if question_type(t).classifiable] == ["long_text"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -102,9 +104,13 @@ def test_validate_raises_only_condition_errors(candidate):
     except ConditionError as error:
         assert str(error)
     else:
-        # What validate accepts, evaluate and referenced_questions can handle.
+        # What validate accepts, evaluate and condition_problems can handle; with no earlier
+        # questions, every problem names a question the condition refers to.
         conditions.evaluate(candidate, {})
-        assert conditions.referenced_questions(candidate) <= _all_strings(candidate)
+        for problem in conditions.condition_problems(candidate, earlier={}):
+            code = re.fullmatch(r"refers to (.*), not a question on an earlier page\.", problem)
+            assert code is not None
+            assert ast.literal_eval(code.group(1)) in _all_strings(candidate)
 
 
 def _all_strings(value: Any) -> set[str]:

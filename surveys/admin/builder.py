@@ -1,0 +1,425 @@
+"""The survey builder: surveys with their pages, pages with their questions, questions with choices.
+
+Owners and editors change them; problems that would stop a survey from opening are shown after
+saving. The survey's own pages (dashboard, preview, roles, ...) are in surveys.admin.views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from surveys.admin import views as admin_views
+from surveys.admin.forms import (
+    ChoiceAdminForm,
+    MatrixRowAdminForm,
+    PageAdminForm,
+    QuestionAdminForm,
+    QuestionInlineForm,
+    SurveyAdminForm,
+    with_survey_languages,
+)
+from surveys.admin.scoping import (
+    AnsweredDeletionGuard,
+    ProtectedSummaryMixin,
+    ScopedInline,
+    SurveyScopedAdmin,
+    english,
+    is_staff,
+)
+from surveys.core.access import has_permission, surveys_for
+from surveys.definitions import services as survey_services
+from surveys.models import Choice, MatrixRow, Page, Question, Survey, SurveyRole
+from surveys.respondent.services import invitations_create
+
+# --- surveys --------------------------------------------------------------------------------------
+
+
+def _questions_outline(page: Page) -> SafeString:
+    if not page.pk:
+        return format_html("{}", "Save the page to add questions.")
+    items = format_html_join(
+        "",
+        '<li><a href="{}">{}</a> <span class="muted">{} · {}</span></li>',
+        (
+            (
+                reverse("admin:surveys_question_change", args=[q.pk]),
+                q.code,
+                q.get_type_display(),
+                english(q.text, page.survey),
+            )
+            for q in page.questions.order_by("position")
+        ),
+    )
+    add = reverse("admin:surveys_question_add") + f"?page={page.pk}"
+    return format_html(
+        '<ol class="outline">{}</ol><a class="addlink" href="{}">Add a question</a>', items, add
+    )
+
+
+class PageInline(ScopedInline, admin.StackedInline):
+    model = Page
+    form = PageAdminForm
+    formset = AnsweredDeletionGuard
+    extra = 0
+    show_change_link = True
+    fields = [("position", "code"), "title", "intro", "condition", "questions_summary"]
+    readonly_fields = ["questions_summary"]
+    classes = ["page-inline"]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs["form"] = with_survey_languages(self.form, obj)
+        return super().get_formset(request, obj, **kwargs)
+
+    @admin.display(description="questions")
+    def questions_summary(self, obj: Page) -> SafeString:
+        if not obj.pk:
+            return format_html("{}", "Save the page to add questions.")
+        return format_html(
+            '{} · <a href="{}">edit the questions of this page</a>',
+            ", ".join(obj.questions.order_by("position").values_list("code", flat=True))
+            or "no questions yet",
+            reverse("admin:surveys_page_change", args=[obj.pk]),
+        )
+
+
+@admin.register(Survey)
+class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
+    survey_path = ""
+    delete_permission = "manage_roles"
+    list_for_every_researcher = True
+    form = SurveyAdminForm
+    list_display = ["slug", "title_en", "status", "responses", "your_role", "links"]
+    list_filter = ["status", "invitation_only", "public_statistics"]
+    search_fields = ["slug", "title"]
+    inlines = [PageInline]
+    actions = ["create_invitations"]
+    change_form_template = "admin/surveys/survey/change_form.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Survey]:
+        mine = SurveyRole.objects.filter(survey=OuterRef("pk"), user=request.user.pk)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                response_count=Count("responses"),
+                my_role=Subquery(mine.values("role")[:1]),
+            )
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_staff(request)  # any researcher may start a survey; they become its owner
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets: list[Any] = [
+            ("Survey", {"fields": ["slug", "title", "description"]}),
+            ("What respondents read", {"fields": ["consent_text", "thank_you_text"]}),
+            (
+                "Languages and schedule",
+                {
+                    "fields": [
+                        "languages",
+                        "default_language",
+                        ("opens_at", "closes_at"),
+                        "invitation_only",
+                    ]
+                },
+            ),
+            ("Disclosure control", {"fields": ["min_cell_size", "public_statistics"]}),
+        ]
+        if obj is not None:
+            fieldsets[0][1]["fields"] = ["slug", "status", "title", "description"]
+            fieldsets.append(("Questionnaire", {"fields": ["outline", "checks"]}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return []
+        fields = ["status", "outline", "checks"]
+        if not has_permission(user=request.user, survey=obj, permission="manage_roles"):
+            fields += ["min_cell_size", "public_statistics"]
+        if obj.responses.exists():
+            fields.append("slug")  # links that respondents hold must keep working
+        return fields
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+
+        def bound(function: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+            def wrapped(request: HttpRequest, pk: int) -> HttpResponse:
+                return function(request, model_admin=self, pk=pk)
+
+            return view(wrapped)
+
+        urls = [
+            path("<int:pk>/dashboard/", bound(admin_views.dashboard), name="surveys_dashboard"),
+            path("<int:pk>/preview/", bound(admin_views.preview), name="surveys_preview"),
+            path("<int:pk>/duplicate/", bound(admin_views.duplicate), name="surveys_duplicate"),
+            path("<int:pk>/status/", bound(admin_views.set_status), name="surveys_status"),
+            path("<int:pk>/roles/", bound(admin_views.roles), name="surveys_roles"),
+            path("<int:pk>/export/", bound(admin_views.export), name="surveys_export"),
+        ]
+        return urls + super().get_urls()
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        self._visible_or_404(request, object_id)
+        survey = self.get_object(request, unquote(object_id))
+        context = {**(extra_context or {}), **admin_views.survey_tools(request, survey)}
+        return super().change_view(request, object_id, form_url, context)
+
+    def save_model(self, request: HttpRequest, obj: Survey, form: Any, change: bool) -> None:
+        if not change:
+            obj.status = Survey.Status.DRAFT
+        super().save_model(request, obj, form, change)
+        if not change:
+            survey_services.survey_make_owner(survey=obj, user=request.user)
+        elif form.changed_data:
+            survey_services.audit_survey_change(
+                actor=request.user,
+                survey=obj,
+                summary=f"Changed settings of {obj.slug}: {', '.join(form.changed_data)}",
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Survey) -> None:
+        survey_services.audit_survey_change(
+            actor=request.user, survey=obj, summary=f"Deleted survey {obj.slug}"
+        )
+        super().delete_model(request, obj)
+
+    @admin.display(description="title")
+    def title_en(self, obj: Survey) -> str:
+        return english(obj.title, obj)
+
+    @admin.display(description="responses", ordering="response_count")
+    def responses(self, obj: Survey) -> int:
+        return getattr(obj, "response_count", 0)
+
+    @admin.display(description="your role")
+    def your_role(self, obj: Survey) -> str:
+        return getattr(obj, "my_role", None) or "— (superuser)"
+
+    @admin.display(description="")
+    def links(self, obj: Survey) -> SafeString:
+        return format_html(
+            '<a href="{}">dashboard</a> · <a href="{}">preview</a>',
+            reverse("admin:surveys_dashboard", args=[obj.pk]),
+            reverse("admin:surveys_preview", args=[obj.pk]),
+        )
+
+    @admin.display(description="pages and questions")
+    def outline(self, obj: Survey) -> SafeString:
+        pages = obj.pages.order_by("position").prefetch_related("questions")
+        if not pages:
+            return format_html("{}", "No pages yet: add one below.")
+        return format_html_join(
+            "",
+            '<div class="outline-page"><a href="{}">{}. {}</a> {}</div>',
+            (
+                (
+                    reverse("admin:surveys_page_change", args=[page.pk]),
+                    page.position,
+                    page.code,
+                    _questions_outline(page),
+                )
+                for page in pages
+            ),
+        )
+
+    @admin.display(description="checks")
+    def checks(self, obj: Survey) -> SafeString:
+        problems = survey_services.survey_problems(survey=obj)
+        if not problems:
+            return format_html('<span class="ok">{}</span>', "Ready to open: no problems found.")
+        return format_html(
+            '<ul class="problems">{}</ul>',
+            format_html_join("", "<li>{}</li>", ((p,) for p in problems)),
+        )
+
+    @admin.action(description="Create 20 single-use invitation links (shown once)")
+    def create_invitations(
+        self, request: HttpRequest, queryset: QuerySet[Survey]
+    ) -> HttpResponse | None:
+        surveys = list(queryset[:2])
+        if len(surveys) != 1:
+            self.message_user(request, "Select exactly one survey.", messages.WARNING)
+            return None
+        survey = surveys[0]
+        if not has_permission(user=request.user, survey=survey, permission="edit"):
+            self.message_user(
+                request, "Only the survey's owners and editors can invite.", messages.ERROR
+            )
+            return None
+        links = [
+            request.build_absolute_uri(
+                reverse("surveys:landing", args=[survey.slug]) + f"?invitation={token}"
+            )
+            for token in invitations_create(survey=survey, count=20)
+        ]
+        response = HttpResponse("\n".join(links) + "\n", content_type="text/plain")
+        response["Content-Disposition"] = f'attachment; filename="{survey.slug}-invitations.txt"'
+        return response
+
+
+# --- pages and questions --------------------------------------------------------------------------
+
+
+class QuestionInline(ScopedInline, admin.TabularInline):
+    model = Question
+    form = QuestionInlineForm
+    formset = AnsweredDeletionGuard
+    parent_survey = staticmethod(lambda page: page.survey)
+    extra = 0
+    show_change_link = True
+    fields = ["position", "code", "type", "text", "required"]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs["form"] = with_survey_languages(self.form, obj.survey if obj else None)
+        return super().get_formset(request, obj, **kwargs)
+
+
+class BuilderAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
+    """Pages and questions: owners and editors change them; problems are shown after saving."""
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        editable = surveys_for(user=request.user, permission="edit")
+        if db_field.name == "survey":
+            kwargs["queryset"] = editable
+        elif db_field.name == "page":
+            kwargs["queryset"] = Page.objects.filter(survey__in=editable).select_related("survey")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        survey = self.survey_of(form.instance)
+        if survey is None:
+            return
+        code = form.instance.code
+        relevant = [
+            p
+            for p in survey_services.survey_problems(survey=survey)
+            if f"question {code}" in p or f"({code})" in p
+        ]
+        for problem in relevant[:10]:
+            self.message_user(request, f"Check before opening: {problem}", messages.WARNING)
+
+
+@admin.register(Page)
+class PageAdmin(BuilderAdmin):
+    form = PageAdminForm
+    list_display = ["code", "survey", "position", "title_en", "question_count"]
+    list_filter = [("survey", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["code", "survey__slug"]
+    inlines = [QuestionInline]
+    fields = ["survey", ("position", "code"), "title", "intro", "condition"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Page]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("survey")
+            .annotate(n_questions=Count("questions"))
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["survey"] if obj else []
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        survey = Survey.objects.filter(pk=initial.get("survey") or 0).first()
+        if survey and "position" not in initial:
+            last = survey.pages.order_by("-position").values_list("position", flat=True).first()
+            initial["position"] = (last or 0) + 1
+        return initial
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        for inline_form in formset.forms:
+            inline_form.instance.survey = form.instance.survey
+        super().save_formset(request, form, formset, change)
+
+    @admin.display(description="title")
+    def title_en(self, obj: Page) -> str:
+        return english(obj.title, obj.survey)
+
+    @admin.display(description="questions", ordering="n_questions")
+    def question_count(self, obj: Page) -> int:
+        return getattr(obj, "n_questions", 0)
+
+
+class ChoiceInline(ScopedInline, admin.TabularInline):
+    model = Choice
+    form = ChoiceAdminForm
+    parent_survey = staticmethod(lambda question: question.survey)
+    extra = 0
+    fields = ["position", "code", "label", "is_other", "exclusive"]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs["form"] = with_survey_languages(self.form, obj.survey if obj else None)
+        return super().get_formset(request, obj, **kwargs)
+
+
+class MatrixRowInline(ChoiceInline):
+    model = MatrixRow
+    form = MatrixRowAdminForm
+    fields = ["position", "code", "text"]
+
+
+@admin.register(Question)
+class QuestionAdmin(BuilderAdmin):
+    form = QuestionAdminForm
+    list_display = ["code", "survey", "page", "position", "type", "required", "classify"]
+    list_filter = [("survey", admin.RelatedOnlyFieldListFilter), "type", "classify"]
+    search_fields = ["code", "survey__slug"]
+    inlines = [ChoiceInline, MatrixRowInline]
+    fieldsets = [
+        (None, {"fields": ["page", ("position", "code"), "type", "text", "help_text"]}),
+        ("Answering", {"fields": ["required", "condition"]}),
+        (
+            "Type settings",
+            {
+                "fields": [
+                    "scale",
+                    ("min_value", "max_value", "integer"),
+                    "unit",
+                    "max_length",
+                    "classify",
+                ],
+                "description": "Scale for Likert questions; bounds and unit for numbers; a "
+                "length limit for text; classification for long free text.",
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
+        return super().get_queryset(request).select_related("survey", "page")
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        page = Page.objects.filter(pk=initial.get("page") or 0).first()
+        if page and "position" not in initial:
+            last = page.questions.order_by("-position").values_list("position", flat=True).first()
+            initial["position"] = (last or 0) + 1
+        return initial
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "page" and field is not None:
+            field.label_from_instance = lambda page: f"{page.survey.slug} / {page.code}"
+        return field
+
+    def save_model(self, request: HttpRequest, obj: Question, form: Any, change: bool) -> None:
+        obj.survey = obj.page.survey
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,248 @@
+"""The builder's forms: survey settings, pages and questions (with skip logic), choices, rows."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from surveys.admin.widgets import LANGUAGE_NAMES, TranslationField, set_languages_needed
+from surveys.definitions.conditions import condition_problems
+from surveys.definitions.question_types import LIKERT_SCALES, QUESTION_TYPES
+from surveys.definitions.selectors import condition_targets
+from surveys.definitions.transfer import SUPPORTED_LANGUAGES
+from surveys.models import Choice, MatrixRow, Page, Question, Survey
+
+
+def skip_logic_problems(
+    condition: Any, *, survey: Survey | None, before_position: int | None
+) -> list[str]:
+    """Why `condition` cannot work on a page at `before_position` of `survey` (empty if fine)."""
+    earlier = condition_targets(survey=survey, before_position=before_position)
+    return condition_problems(condition, earlier=earlier)
+
+
+class ConditionField(forms.JSONField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget", forms.Textarea(attrs={"rows": 2, "cols": 60, "class": "condition-input"})
+        )
+        kwargs.setdefault(
+            "help_text",
+            'Skip logic as JSON, e.g. {"question": "lost_work", "op": "equals", "value": true}; '
+            "empty means always shown.",
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return "" if value is None else super().prepare_value(value)
+
+
+class SurveyAdminForm(forms.ModelForm):
+    title = TranslationField(required=True)
+    description = TranslationField(required=False, multiline=True)
+    consent_text = TranslationField(required=True, multiline=True, rows=6)
+    thank_you_text = TranslationField(required=False, multiline=True)
+    languages = forms.MultipleChoiceField(
+        choices=[(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LANGUAGES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Respondents choose among these; every text needs each of them.",
+    )
+    default_language = forms.ChoiceField(
+        choices=[(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LANGUAGES]
+    )
+
+    class Meta:
+        model = Survey
+        fields = [
+            "slug",
+            "title",
+            "description",
+            "consent_text",
+            "thank_you_text",
+            "languages",
+            "default_language",
+            "opens_at",
+            "closes_at",
+            "invitation_only",
+            "min_cell_size",
+            "public_statistics",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "languages" in self.fields and self.is_bound:
+            languages = self.data.getlist(self.add_prefix("languages"))
+        else:
+            languages = self.instance.languages or list(SUPPORTED_LANGUAGES)
+        if "languages" in self.fields and not self.instance.pk:
+            self.fields["languages"].initial = list(SUPPORTED_LANGUAGES)
+        set_languages_needed(self, languages)
+
+    def clean_min_cell_size(self) -> int:
+        value = self.cleaned_data["min_cell_size"]
+        if value is not None and value < 5:
+            raise forms.ValidationError("Cells under 5 respondents are never published: use 5+.")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        languages = cleaned.get("languages")
+        default = cleaned.get("default_language")
+        if languages and default and default not in languages:
+            self.add_error("default_language", "The default language must be one offered.")
+        return cleaned
+
+
+class PageAdminForm(forms.ModelForm):
+    title = TranslationField(required=False)
+    intro = TranslationField(required=False, multiline=True, rows=2)
+    condition = ConditionField()
+
+    class Meta:
+        model = Page
+        fields = ["survey", "position", "code", "title", "intro", "condition"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        survey = self._survey()
+        set_languages_needed(self, survey.languages if survey else None)
+
+    def _survey(self) -> Survey | None:
+        if self.instance.survey_id:
+            return self.instance.survey
+        raw = self.data.get(self.add_prefix("survey")) if self.is_bound else None
+        return Survey.objects.filter(pk=raw).first() if raw and str(raw).isdigit() else None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        condition = cleaned.get("condition")
+        if condition == {}:
+            cleaned["condition"] = None
+        survey = cleaned.get("survey") or self._survey()
+        for problem in skip_logic_problems(
+            condition, survey=survey, before_position=cleaned.get("position")
+        ):
+            self.add_error("condition", problem)
+        return cleaned
+
+
+class QuestionAdminForm(forms.ModelForm):
+    text = TranslationField(required=True, multiline=True, rows=2)
+    help_text = TranslationField(required=False, multiline=True, rows=2)
+    unit = TranslationField(required=False)
+    condition = ConditionField()
+
+    class Meta:
+        model = Question
+        fields = [
+            "page",
+            "position",
+            "code",
+            "type",
+            "text",
+            "help_text",
+            "required",
+            "classify",
+            "condition",
+            "scale",
+            "min_value",
+            "max_value",
+            "integer",
+            "unit",
+            "max_length",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        page = self._page()
+        set_languages_needed(self, page.survey.languages if page else None)
+
+    def _error(self, name: str, message: str) -> None:
+        self.add_error(name if name in self.fields else None, message)
+
+    def _page(self) -> Page | None:
+        if self.instance.page_id:
+            return self.instance.page
+        raw = self.data.get(self.add_prefix("page")) if self.is_bound else None
+        if raw is None:
+            raw = self.initial.get("page")
+        return Page.objects.select_related("survey").filter(pk=raw).first() if raw else None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        page: Page | None = cleaned.get("page") or self._page()
+
+        def value(name: str) -> Any:
+            return cleaned.get(name) if name in self.fields else getattr(self.instance, name)
+
+        kind = value("type")
+        if page is None:
+            return cleaned
+        survey = page.survey
+        instance = self.instance
+        if instance.pk and instance.survey_id != survey.pk:
+            self._error("page", "A question stays in its survey: pick a page of that survey.")
+        code = cleaned.get("code")
+        if (
+            code
+            and Question.objects.filter(survey=survey, code=code).exclude(pk=instance.pk).exists()
+        ):
+            self._error("code", f"Survey “{survey.slug}” already has a question “{code}”.")
+        if instance.pk and kind != instance.type and instance.answers.exists():
+            self._error("type", "This question has answers: its type cannot change.")
+        spec = QUESTION_TYPES.get(kind)  # None when the type itself was refused
+        if value("classify") and not (spec and spec.classifiable):
+            self._error("classify", "Only long free-text questions can be classified.")
+        scale = value("scale")
+        likert = bool(spec and spec.has_scale)
+        if likert and scale not in LIKERT_SCALES:
+            self._error("scale", "A Likert question needs a scale of 5 or 7 points.")
+        if not likert and scale is not None:
+            self._error("scale", "Only Likert questions have a scale.")
+        low, high = value("min_value"), value("max_value")
+        if isinstance(low, Decimal) and isinstance(high, Decimal) and high < low:
+            self._error("max_value", "The maximum is below the minimum.")
+        condition = cleaned.get("condition")
+        if condition == {}:
+            cleaned["condition"] = None
+        for problem in skip_logic_problems(condition, survey=survey, before_position=page.position):
+            self._error("condition", problem)
+        return cleaned
+
+
+class QuestionInlineForm(QuestionAdminForm):
+    text = TranslationField(required=True)
+
+    class Meta(QuestionAdminForm.Meta):
+        fields = ["position", "code", "type", "text", "required"]
+
+
+class ChoiceAdminForm(forms.ModelForm):
+    label = TranslationField(required=True)
+
+    class Meta:
+        model = Choice
+        fields = ["position", "code", "label", "is_other", "exclusive"]
+
+
+class MatrixRowAdminForm(forms.ModelForm):
+    text = TranslationField(required=True)
+
+    class Meta:
+        model = MatrixRow
+        fields = ["position", "code", "text"]
+
+
+def with_survey_languages(form_class: type[forms.ModelForm], survey: Survey | None) -> Any:
+    """The inline form class with its translation fields asking for the survey's languages."""
+
+    class Form(form_class):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            set_languages_needed(self, survey.languages if survey else None)
+
+    Form.__name__ = form_class.__name__
+    return Form
