@@ -213,6 +213,10 @@ class Response(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
     current_page = models.PositiveIntegerField(default=0)
+    # Bumped by every page post applied; each page form carries it, so a stale post is told apart.
+    page_version = models.PositiveIntegerField(default=0)
+    # Keyed hash of the last page post applied: an identical repeat gets that post's outcome.
+    page_post = models.CharField(max_length=64, blank=True, default="", editable=False)
     page_seconds = models.JSONField(default=dict, blank=True)
     # NULL, not "", so that unique allows many responses without a link.
     resume_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001

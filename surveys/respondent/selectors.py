@@ -119,6 +119,26 @@ def response_by_resume_token(*, token: str, for_update: bool = False) -> Respons
     return response
 
 
+def survey_completed_by_post(*, token: str, post: str) -> str | None:
+    """The survey slug when the response behind `token` was completed by the page post `post`.
+
+    `post` is the post's page_post_hash: a repeat of the post that completed the response is
+    answered as that post was, not as a new one.
+    """
+    if not token or len(token) > 64 or not post:
+        return None
+    completed = (
+        Response.objects.filter(
+            resume_hash=tokens.token_hash(token, purpose=tokens.RESUME),
+            status=Response.Status.COMPLETE,
+            page_post=post,
+        )
+        .values_list("survey__slug", flat=True)
+        .first()
+    )
+    return completed
+
+
 def response_stored_answers(*, response: Response) -> list[Answer]:
     """The answers stored for `response`, in no particular order."""
     # No ORDER BY: the model's ordering joins two tables, and this runs on every page view.

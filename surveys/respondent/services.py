@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import functools
-from collections.abc import Mapping
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from surveys.core import tokens
@@ -27,6 +32,8 @@ from surveys.respondent import selectors
 from surveys.signals import response_completed
 
 MAX_PAGE_SECONDS = 60 * 60  # longer than an hour on one page is a break, not time spent
+_PAGE_POST = "page-post"  # the purpose of the keyed hash of a page post's body
+_START = "start"  # the purpose of the resume token derived from one rendering of the start page
 
 
 @dataclass(frozen=True)
@@ -42,46 +49,115 @@ def _to_minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
+def start_resume_token(*, survey: Survey, form_key: str, browser_key: str) -> str | None:
+    """The resume token a Start sent from one rendering of the start page gives its response.
+
+    The same rendered form sent twice from the same browser (a double click) yields the same
+    token, so the second sending finds the first one's response. None without a usable key.
+    """
+    if len(form_key) < 16 or len(form_key) > 64:
+        return None
+    # The browser's own secret (its CSRF cookie) is part of it: a copy of the page's HTML alone
+    # must not lead anyone else to the respondent's answers.
+    message = f"{survey.pk}:{form_key}:{browser_key}".encode()
+    key = f"{settings.SECRET_KEY}:{_START}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()[:24]
+    return base64.urlsafe_b64encode(digest).decode()
+
+
 @transaction.atomic
 def response_start(
-    *, survey: Survey, language: str, invitation_token: str | None = None
+    *,
+    survey: Survey,
+    language: str,
+    invitation_token: str | None = None,
+    resume_token: str | None = None,
 ) -> tuple[Response, str]:
     """Create an in-progress response after consent; returns it with its private resume token.
 
-    Raises SurveyClosed, InvitationRequired or InvitationUsed.
+    With `resume_token` (start_resume_token) an in-progress response already holding it is
+    returned instead, its invitation not used again. Raises SurveyClosed, InvitationRequired
+    or InvitationUsed.
     """
     if not survey.is_accepting():
         raise SurveyClosed()
-    if survey.invitation_only:
-        if not invitation_token:
-            raise InvitationRequired()
-        invitation = (
-            Invitation.objects.select_for_update()
-            .filter(
-                survey=survey,
-                token_hash=tokens.token_hash(invitation_token, purpose=tokens.INVITATION),
-            )
-            .first()
-        )
-        if invitation is None:
-            raise InvitationRequired()
+    # Locked first: a simultaneous Start with the same invitation waits here for this one.
+    invitation = _invitation_to_use(survey, invitation_token)
+    if resume_token is not None:
+        started = _in_progress_with(resume_token)
+        if started is not None:
+            return started, resume_token
+        if Response.objects.filter(resume_hash=_resume_hash(resume_token)).exists():
+            resume_token = None  # its response is complete: this is a new start
+    if invitation is not None:
         if invitation.used_at is not None:
             raise InvitationUsed()
         # Marked used without linking it to the response: invitations must not identify answers.
         invitation.used_at = _to_minute(timezone.now())
         invitation.save(update_fields=["used_at"])
-    resume_token = tokens.new_token()
+    token = resume_token or tokens.new_token()
+    try:
+        with transaction.atomic():
+            response = _create_response(survey, language, token)
+    except IntegrityError:
+        # A simultaneous Start of the same rendered form created it first: continue that one.
+        started = _in_progress_with(token)
+        if started is None:
+            raise
+        return started, token
+    return response, token
+
+
+def _invitation_to_use(survey: Survey, invitation_token: str | None) -> Invitation | None:
+    """The survey's invitation for `invitation_token`, locked; None when none is needed."""
+    if not survey.invitation_only:
+        return None
+    if not invitation_token:
+        raise InvitationRequired()
+    invitation = (
+        Invitation.objects.select_for_update()
+        .filter(
+            survey=survey,
+            token_hash=tokens.token_hash(invitation_token, purpose=tokens.INVITATION),
+        )
+        .first()
+    )
+    if invitation is None:
+        raise InvitationRequired()
+    return invitation
+
+
+def _resume_hash(token: str) -> str:
+    return tokens.token_hash(token, purpose=tokens.RESUME)
+
+
+def _in_progress_with(token: str) -> Response | None:
+    unexpired = Q(resume_expires_at__isnull=True) | Q(resume_expires_at__gt=timezone.now())
+    return (
+        Response.objects.filter(unexpired, resume_hash=_resume_hash(token))
+        .filter(status=Response.Status.IN_PROGRESS)
+        .first()
+    )
+
+
+def _create_response(survey: Survey, language: str, token: str) -> Response:
     now = timezone.now()
-    response = Response.objects.create(
+    return Response.objects.create(
         public_id=tokens.new_public_id(),
         survey=survey,
         language=language if language in survey.languages else survey.default_language,
         started_at=_to_minute(now),
         current_page=selectors.first_page_position(survey=survey),
-        resume_hash=tokens.token_hash(resume_token, purpose=tokens.RESUME),
+        resume_hash=_resume_hash(token),
         resume_expires_at=now + timedelta(days=settings.EXPOSURE_RESUME_DAYS),
     )
-    return response, resume_token
+
+
+def page_post_hash(*, fields: Iterable[tuple[str, str]]) -> str:
+    """Keyed hash of a page post's body: equal for a repeat of the same rendered form as sent."""
+    # The body holds the per-render timer and CSRF token, so two renderings never hash alike.
+    body = json.dumps(sorted(fields), ensure_ascii=False)
+    return tokens.token_hash(body, purpose=_PAGE_POST)
 
 
 def response_save_page(
@@ -92,18 +168,21 @@ def response_save_page(
     seconds: float | None = None,
     language: str | None = None,
     stored: list[Answer] | None = None,
+    post: str = "",
 ) -> Response:
     """Store the answers given on `page` (only its questions; cleared answers are removed).
 
     `stored`: the response's answers, read in the caller's transaction after locking the
     response (response_by_resume_token with for_update); they are then not read again.
+    `post`: the page_post_hash of the post applied, recorded so that a repeat is recognised.
     Raises ResponseAlreadySubmitted when the response is complete.
     """
     _check_locked_by_caller(stored)
     with transaction.atomic(savepoint=stored is None):
         locked = response if stored is not None else _lock_in_progress(response)
         _save_answers(locked, response.survey, page, values, seconds, language, stored)
-        locked.save(update_fields=["page_seconds", "language", "updated_at"])
+        _record_post(locked, post)
+        locked.save(update_fields=_PAGE_FIELDS)
     return locked
 
 
@@ -116,26 +195,36 @@ def response_save_and_continue(
     seconds: float | None = None,
     language: str | None = None,
     stored: list[Answer] | None = None,
+    post: str = "",
 ) -> str | None:
     """Store the answers given on `page`, then show the page at `next_position`, in one commit.
 
     With `next_position` None the response is complete instead: returns its receipt code (shown
-    once) and announces it on commit. `stored` as for response_save_page. Raises
+    once) and announces it on commit. `stored` and `post` as for response_save_page. Raises
     ResponseAlreadySubmitted when the response was complete.
     """
     _check_locked_by_caller(stored)
     with transaction.atomic(savepoint=stored is None):
         locked = response if stored is not None else _lock_in_progress(response)
         _save_answers(locked, response.survey, page, values, seconds, language, stored)
-        fields = ["page_seconds", "language", "updated_at"]
+        _record_post(locked, post)
         if next_position is not None:
             locked.current_page = next_position
-            locked.save(update_fields=[*fields, "current_page"])
+            locked.save(update_fields=[*_PAGE_FIELDS, "current_page"])
             return None
         receipt = _mark_complete(locked)
-        locked.save(update_fields=[*fields, *_COMPLETE_FIELDS])
+        locked.save(update_fields=[*_PAGE_FIELDS, *_COMPLETE_FIELDS])
         _announce_complete(locked)
     return receipt
+
+
+_PAGE_FIELDS = ["page_seconds", "language", "page_version", "page_post", "updated_at"]
+
+
+def _record_post(response: Response, post: str) -> None:
+    # Every applied post makes the forms rendered before it stale, whatever it changed.
+    response.page_version += 1
+    response.page_post = post
 
 
 def _check_locked_by_caller(stored: list[Answer] | None) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from surveys.core import ratelimit
+from surveys.core import ratelimit, tokens
 from surveys.core.errors import ResponseAlreadySubmitted, SurveyClosed, SurveyError
 from surveys.models import Answer, Page, Response, Survey
 from surveys.respondent import selectors, services
@@ -27,6 +28,14 @@ from surveys.respondent.forms import ConsentForm, PageForm, WithdrawForm
 
 _TIMER_SALT = "surveys.page-timer"
 _RECEIPT_SESSION_KEY = "exposure_receipt"
+_STARTED_SESSION_KEY = "exposure_started"
+# How long a second Start in the same browser continues the first one's response.
+_START_REMEMBERED_SECONDS = 12 * 3600
+# The hidden fields that name what a form was rendered for: the start page's rendering, and
+# the survey page with the response's page version it was shown at.
+_START_FIELD = "start"
+_PAGE_FIELD = "page"
+_VERSION_FIELD = "version"
 
 
 def _language(request: HttpRequest, survey: Survey) -> str:
@@ -97,11 +106,7 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
                 request, SurveyError(_("Your answers could not be accepted.")), survey
             )
         if form.is_valid():
-            _response, token = services.response_start(
-                survey=survey,
-                language=language,
-                invitation_token=form.cleaned_data["invitation"] or None,
-            )
+            token = _start(request, survey, language, form.cleaned_data["invitation"])
             return redirect("surveys:respond", token=token)
     return render(
         request,
@@ -115,9 +120,62 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
             "accepting": survey.is_accepting(),
             "needs_invitation": survey.invitation_only and not invitation,
             "pages": len(selectors.survey_pages(survey=survey)),
+            # Kept when the form comes back with errors: it names this rendering of the page.
+            "start_key": request.POST.get(_START_FIELD, "")[:64] or tokens.new_token(),
         },
         status=200 if request.method == "GET" or form.is_valid() else 400,
     )
+
+
+def _start(request: HttpRequest, survey: Survey, language: str, invitation: str) -> str:
+    """The resume token of the response this Start begins, or of the one it repeats."""
+    started = request.session.get(_STARTED_SESSION_KEY) or {}
+    remembered = _remembered_start(started.get(survey.slug), invitation)
+    if remembered is not None:
+        return remembered
+    _response, token = services.response_start(
+        survey=survey,
+        language=language,
+        invitation_token=invitation or None,
+        resume_token=services.start_resume_token(
+            survey=survey,
+            form_key=request.POST.get(_START_FIELD, ""),
+            # The CSRF middleware's copy of this browser's CSRF cookie (a secret of its own).
+            browser_key=request.META.get("CSRF_COOKIE", ""),
+        ),
+    )
+    request.session[_STARTED_SESSION_KEY] = {
+        **started,
+        survey.slug: {
+            "token": token,
+            "invitation": _invitation_key(invitation),
+            "at": int(timezone.now().timestamp()),
+        },
+    }
+    return token
+
+
+def _invitation_key(invitation: str) -> str:
+    return tokens.token_hash(invitation, purpose=tokens.INVITATION)[:16] if invitation else ""
+
+
+def _remembered_start(remembered: Any, invitation: str) -> str | None:
+    """The resume token of this browser's earlier Start when a new Start should continue it."""
+    if not isinstance(remembered, dict):
+        return None
+    age = timezone.now().timestamp() - float(remembered.get("at", 0))
+    # Another person's invitation on a shared computer begins their own response, and so does
+    # a Start long after the last one (the next user of that computer).
+    if age > _START_REMEMBERED_SECONDS:
+        return None
+    if invitation and _invitation_key(invitation) != remembered.get("invitation"):
+        return None
+    token = str(remembered.get("token", ""))
+    try:
+        selectors.response_by_resume_token(token=token)
+    except SurveyError:  # complete, withdrawn or expired: this is a new start
+        return None
+    return token
 
 
 def _timer_value() -> str:
@@ -147,6 +205,9 @@ def _respond(request: HttpRequest, token: str, *, lock: bool) -> HttpResponse:
     try:
         response = selectors.response_by_resume_token(token=token, for_update=lock)
     except ResponseAlreadySubmitted as error:
+        slug = _completed_by_this_post(request, token)
+        if slug is not None:
+            return redirect("surveys:thanks", slug=slug)
         return _error_page(request, error)
     survey = response.survey
     language = _language(request, survey)
@@ -157,80 +218,168 @@ def _respond(request: HttpRequest, token: str, *, lock: bool) -> HttpResponse:
             SurveyClosed(_("This survey has closed. The answers you saved are kept. Thank you.")),
             survey,
         )
-    pages = selectors.survey_pages(survey=survey)
-    stored = selectors.response_stored_answers(response=response)
-    values, others = selectors.response_answers(response=response, stored=stored)
-    visible = selectors.visible_pages(pages=pages, answers=values)
-    page = _current_page(visible, response.current_page)
-    index = visible.index(page)
-    questions = selectors.visible_questions(page=page, answers=values)
-    action = request.POST.get("action", "next") if request.method == "POST" else None
-    if action not in (None, "back", "save", "next", "submit"):
-        action = "next"  # an unknown action must not skip the check of required answers
-    form = PageForm(
-        request.POST if request.method == "POST" else None,
-        questions=questions,
-        language=language,
-        fallback=survey.default_language,
-        initial_values=values,
-        initial_others=others,
-        enforce_required=action in (None, "next", "submit"),
-    )
-    saved_message = ""
+    shown = _Shown.of(response)
     if request.method == "POST":
-        ratelimit.check_rate(request, "page")
-        if form.is_bot():
-            return _error_page(
-                request, SurveyError(_("Your answers could not be accepted.")), survey
-            )
-        seconds = _seconds_since(request.POST.get("timer", ""))
-        if form.is_valid():
-            return _save_and_continue(
-                request,
-                response,
-                token,
-                pages,
-                page,
-                values,
-                stored,
-                form,
-                action,
-                seconds,
-                language,
-            )
-        # Keep what the respondent did answer correctly; the page shows what is missing.
-        services.response_save_page(
-            response=response,
-            page=page,
-            values=form.values(),
-            seconds=seconds,
-            language=language,
-            stored=stored,
+        return _post_page(request, response, token, shown, language)
+    form = _page_form(None, response, shown, language, enforce_required=True)
+    saved = _("Your answers are saved.") if request.GET.get("saved") else ""
+    return _render_page(request, response, token, shown, form, saved_message=saved)
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """The page a response is on, with what it needs to be shown and sent."""
+
+    pages: list[Page]
+    stored: list[Answer]
+    values: dict[str, Any]
+    others: dict[str, str]
+    visible: list[Page]
+    page: Page
+
+    @classmethod
+    def of(cls, response: Response) -> _Shown:
+        pages = selectors.survey_pages(survey=response.survey)
+        stored = selectors.response_stored_answers(response=response)
+        values, others = selectors.response_answers(response=response, stored=stored)
+        visible = selectors.visible_pages(pages=pages, answers=values)
+        page = _current_page(visible, response.current_page)
+        return cls(pages, stored, values, others, visible, page)
+
+
+def _page_form(
+    data: Any, response: Response, shown: _Shown, language: str, *, enforce_required: bool
+) -> PageForm:
+    return PageForm(
+        data,
+        questions=selectors.visible_questions(page=shown.page, answers=shown.values),
+        language=language,
+        fallback=response.survey.default_language,
+        initial_values=shown.values,
+        initial_others=shown.others,
+        enforce_required=enforce_required,
+    )
+
+
+def _post_page(
+    request: HttpRequest, response: Response, token: str, shown: _Shown, language: str
+) -> HttpResponse:
+    action = request.POST.get("action", "next")
+    if action not in ("back", "save", "next", "submit"):
+        action = "next"  # an unknown action must not skip the check of required answers
+    form = _page_form(
+        request.POST, response, shown, language, enforce_required=action in ("next", "submit")
+    )
+    ratelimit.check_rate(request, "page")
+    if form.is_bot():
+        return _error_page(
+            request, SurveyError(_("Your answers could not be accepted.")), response.survey
         )
-    elif request.GET.get("saved"):
-        saved_message = _("Your answers are saved.")
+    post = _post_hash(request)
+    binding = _binding(request, response, shown.page, post)
+    if binding == _STALE:
+        # Sent from a page shown before (a second tab, the browser's Back): applying it to the
+        # page the respondent is on now would save it over answers it never showed.
+        current = _page_form(None, response, shown, language, enforce_required=True)
+        notice = _(
+            "That form was out of date, so it was not saved. This is the page you are on now."
+        )
+        return _render_page(request, response, token, shown, current, notice=notice, status=409)
+    if binding == _REPEAT:
+        # The same form sent again (a double click): answered as the first sending was.
+        if request.POST.get(_PAGE_FIELD) != str(shown.page.pk) or form.is_valid():
+            return _continue_redirect(token, action)
+        return _render_page(request, response, token, shown, form, status=400)
+    seconds = _seconds_since(request.POST.get("timer", ""))
+    if form.is_valid():
+        return _save_and_continue(request, response, token, shown, form, action, seconds, post)
+    # Keep what the respondent did answer correctly; the page shows what is missing.
+    services.response_save_page(
+        response=response,
+        page=shown.page,
+        values=form.values(),
+        seconds=seconds,
+        language=language,
+        stored=shown.stored,
+        post=post,
+    )
+    return _render_page(request, response, token, shown, form, status=400)
+
+
+_CURRENT, _REPEAT, _STALE = "current", "repeat", "stale"
+
+
+def _binding(request: HttpRequest, response: Response, page: Page, post: str) -> str:
+    """Whether a page post is for the page shown now, a repeat of the last one applied, or stale."""
+    sent_page = request.POST.get(_PAGE_FIELD)
+    sent_version = request.POST.get(_VERSION_FIELD)
+    if sent_page is None and sent_version is None:
+        return _CURRENT  # a form rendered before forms named their page: taken as before
+    if sent_page == str(page.pk) and sent_version == str(response.page_version):
+        return _CURRENT
+    if response.page_post and post == response.page_post:
+        return _REPEAT
+    return _STALE
+
+
+def _post_hash(request: HttpRequest) -> str:
+    return services.page_post_hash(
+        fields=[(name, value) for name, values in request.POST.lists() for value in values]
+    )
+
+
+def _completed_by_this_post(request: HttpRequest, token: str) -> str | None:
+    """The survey slug when this post repeats the one that completed the response."""
+    if request.method != "POST" or _PAGE_FIELD not in request.POST:
+        return None
+    return selectors.survey_completed_by_post(token=token, post=_post_hash(request))
+
+
+def _continue_redirect(token: str, action: str) -> HttpResponse:
+    if action == "save":
+        return redirect(reverse("surveys:respond", args=[token]) + "?saved=1")
+    return redirect("surveys:respond", token=token)
+
+
+def _render_page(
+    request: HttpRequest,
+    response: Response,
+    token: str,
+    shown: _Shown,
+    form: PageForm,
+    *,
+    saved_message: str = "",
+    notice: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    survey = response.survey
+    language = form.language
+    index = shown.visible.index(shown.page)
+    total = len(shown.visible)
     return render(
         request,
         "surveys/page.html",
         {
             "survey": survey,
             "title": survey.text("title", language),
-            "page": page,
-            "page_title": form.t(page.title),
-            "page_intro": form.t(page.intro),
+            "page": shown.page,
+            "page_title": form.t(shown.page.title),
+            "page_intro": form.t(shown.page.intro),
             "items": form.items(),
             "form": form,
             "number": index + 1,
-            "total": len(visible),
-            "percent": int(100 * index / max(len(visible), 1)),
+            "total": total,
+            "percent": int(100 * index / max(total, 1)),
             "is_first": index == 0,
-            "is_last": index == len(visible) - 1,
+            "is_last": index == total - 1,
             "timer": _timer_value(),
+            "version": response.page_version,
             "resume_url": request.build_absolute_uri(reverse("surveys:respond", args=[token])),
             "resume_days": settings.EXPOSURE_RESUME_DAYS,
             "saved_message": saved_message,
+            "notice": notice,
         },
-        status=400 if request.method == "POST" else 200,
+        status=status,
     )
 
 
@@ -246,20 +395,18 @@ def _save_and_continue(
     request: HttpRequest,
     response: Response,
     token: str,
-    pages: list[Page],
-    page: Page,
-    values: dict[str, Any],
-    stored: list[Answer],
+    shown: _Shown,
     form: PageForm,
-    action: str | None,
+    action: str,
     seconds: float | None,
-    language: str,
+    post: str,
 ) -> HttpResponse:
     given = form.values()
+    page = shown.page
     # Skip logic may change with the answers just given: the visible pages are those of the
     # stored answers with this page's replacing them (as they will be once saved).
-    answers = selectors.answers_after_page(answers=values, given=given)
-    positions = [p.position for p in selectors.visible_pages(pages=pages, answers=answers)]
+    answers = selectors.answers_after_page(answers=shown.values, given=given)
+    positions = [p.position for p in selectors.visible_pages(pages=shown.pages, answers=answers)]
     target: int | None
     if action == "back":
         earlier = [p for p in positions if p < page.position]
@@ -275,15 +422,14 @@ def _save_and_continue(
         values=given,
         next_position=target,
         seconds=seconds,
-        language=language,
-        stored=stored,
+        language=form.language,
+        stored=shown.stored,
+        post=post,
     )
     if receipt is not None:
         request.session[_RECEIPT_SESSION_KEY] = {"slug": response.survey.slug, "receipt": receipt}
         return redirect("surveys:thanks", slug=response.survey.slug)
-    if action == "save":
-        return redirect(reverse("surveys:respond", args=[token]) + "?saved=1")
-    return redirect("surveys:respond", token=token)
+    return _continue_redirect(token, action)
 
 
 @require_http_methods(["GET"])

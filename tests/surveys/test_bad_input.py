@@ -257,17 +257,19 @@ def test_markup_is_stored_verbatim_and_shown_escaped(client, default_survey):
     assert "<b onmouseover" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
     assert document(page).by_id("q_change_text")["text"] == markup
-    # In an "other, please specify" box (an attribute value) too.
-    other = start(client, default_survey)
+    # In an "other, please specify" box (an attribute value) too, in a response of its own
+    # (a second Start in the same browser would continue the first response).
+    browser = Client()
+    other = start(browser, default_survey)
     attribute = '"><script>alert(1)</script>'
     post(
-        client,
+        browser,
         other,
         {"q_employment_type": "other", "q_employment_type__other": attribute},
         action="save",
     )
     assert _answer(other, "employment_type").text == attribute
-    shown = client.get(url(other))
+    shown = browser.get(url(other))
     assert "<script>alert(1)" not in shown.content.decode()
     assert document(shown).by_id("q_employment_type__other")["attrs"]["value"] == attribute
 
@@ -447,6 +449,7 @@ def test_rate_limit(default_survey, client_address):
     client = Client(REMOTE_ADDR=client_address)
     statuses = []
     for _ in range(8):  # a window boundary can reset the count once; 8 requests still exceed it
+        client.cookies.clear()  # a new browser session: one Start per session makes a response
         result = client.post(f"/s/{default_survey.slug}/", {"consent": "on", "adult": "on"})
         statuses.append(result.status_code)
         if result.status_code == 429:
