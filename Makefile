@@ -1,4 +1,5 @@
 # Exposure: `make run` starts the site (and a Celery worker where Redis answers); `make test` runs the suite.
+# `make run` installs requirements.txt only; `make test`, `lint` and `bench` add requirements-dev.txt.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,13 +8,25 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 LOCAL_REDIS ?= redis://127.0.0.1:6379/0
 
-.PHONY: run setup test lint worker bench clean
+# MYPY=0 leaves mypy out of `make lint` (the app code is not type-clean yet).
+MYPY ?= 1
+# pytest-xdist workers for `make test-fast`; the full `make test` stays serial (the real-worker,
+# fault and load tests share one broker and purge its queues).
+FAST_WORKERS ?= 2
+
+.PHONY: run setup test test-fast lint dev worker bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+dev: $(VENV)/.installed-dev
 
 # Redis is used when REDIS_URL is set or a local Redis answers; otherwise tasks run eagerly.
 REDIS_PROBE = $(PY) -c "import os,sys,redis; url=os.environ.get('REDIS_URL') or '$(LOCAL_REDIS)'; \
@@ -43,19 +56,28 @@ run: setup
 worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A config worker -Q default,exports --loglevel INFO
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-dev
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+# The inner loop: everything but the slow tests (browser, worker, subprocess, load, fault,
+# memory), on FAST_WORKERS processes. `make test` still runs the whole suite.
+test-fast: $(VENV)/.installed-dev
+	$(PY) -m pytest -m "not slow" -n $(FAST_WORKERS) $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+ifneq ($(MYPY),0)
+	$(VENV)/bin/mypy
+endif
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/bandit -c pyproject.toml -r config surveys classifier -ll -q
 
 # Benchmarks against same-run baselines, with PostgreSQL and Redis started if they are down.
 # BENCH_COUNT responses in the database benches (default 1,000,000); BENCH_ONLY="submit classify"
 # runs some of them; BENCH_RESPONSES (submit) and BENCH_TEXTS (classify) size the others.
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev
 	bash bench/services.sh
 	$(PY) bench/run_all.py $(if $(BENCH_COUNT),--count $(BENCH_COUNT)) \
 	  $(if $(BENCH_ONLY),--only $(BENCH_ONLY)) $(if $(BENCH_SKIP),--skip $(BENCH_SKIP)) \

@@ -3,12 +3,12 @@
     python bench/run_all.py [--count 1000000] [--only NAME ...] [--skip NAME ...]
                             [--responses N] [--texts N] [--quick]
 
-NAME is one of quality, statistics, export, submit, classify, memory. Each benchmark runs in its
-own process (so one's memory does not count against another) with --json; --count (responses in
-the bench database, default 1,000,000) goes to the database benchmarks, --responses to submit,
---texts to classify; --quick runs every benchmark that supports it at its tiny size. The whole
-result is also written to var/bench/last-run.json. Exits non-zero when a benchmark fails to run,
-never because a target was missed.
+NAME is one of quality, training, statistics, export, submit, classify, memory. Each benchmark runs
+in its own process (so one's memory does not count against another) with --json; --count
+(responses in the bench database, default 1,000,000) goes to the database benchmarks, --responses
+to submit, --texts to classify; --quick runs every benchmark that supports it at its tiny size. The
+whole result is also written to var/bench/last-run.json. Exits non-zero when a benchmark fails to
+run, never because a target was missed.
 """
 
 from __future__ import annotations
@@ -50,6 +50,19 @@ def _rows_quality(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             f"{100 * b['coverage']:.1f}%",
             f"{100 * o['coverage']:.1f}%",
             "+5 points",
+        ),
+    ]
+
+
+def _rows_training(r: dict[str, Any]) -> Rows:
+    b, o = r["baseline"], r["ours"]
+    return [
+        ("training: train s", f"{b['train_s']:.2f}", f"{o['train_s']:.2f}", "< 30 s at 1,500"),
+        (
+            "training: predict texts/s",
+            f"{b['predict_per_s']:,.0f}",
+            f"{o['predict_per_s']:,.0f}",
+            "1,500 in < 5 s",
         ),
     ]
 
@@ -138,13 +151,14 @@ def _sized(flag: str = "", attribute: str = "") -> Any:
 # name: (script, how its arguments are built, its rows in the table)
 BENCHES = {
     "quality": ("quality.py", lambda args, quick: [], _rows_quality),
+    "training": ("training.py", _sized(), _rows_training),
     "statistics": ("api_statistics.py", _sized("--count", "count"), _rows_statistics),
     "export": ("export.py", _sized("--count", "count"), _rows_export),
     "submit": ("submit.py", _sized("--responses", "responses"), _rows_submit),
     "classify": ("classify.py", _sized("--texts", "texts"), _rows_classify),
     "memory": ("memory.py", _sized(), _rows_memory),
 }
-SUPPORTS_QUICK = {"submit", "classify", "memory"}
+SUPPORTS_QUICK = {"training", "submit", "classify", "memory"}
 
 
 def _machine() -> str:

@@ -22,6 +22,35 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SURVEY = ROOT / "surveys" / "fixtures" / "default_survey.json"
 
 
+# Interface suites whose every test starts processes, servers or a browser: `slow` as a whole, so
+# `make test-fast` (-m "not slow") leaves them to `make test`. Paths relative to tests/.
+SLOW_PATHS = (
+    "browser/",
+    "faults/",
+    "load/",
+    "bench/test_bench_scripts.py",
+    "security/test_bandit.py",
+    "security/test_check_deploy.py",
+)
+# Markers and fixtures that mean a browser or a real Celery worker process.
+SLOW_MARKERS = ("browser", "worker")
+SLOW_FIXTURES = ("celery_worker_process", "live_server")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark browser, worker and process-starting tests `slow` (single tests carry the mark)."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        relative = item.path.resolve().relative_to(here).as_posix()
+        fixtures = getattr(item, "fixturenames", ())
+        if (
+            relative.startswith(SLOW_PATHS)
+            or any(item.get_closest_marker(name) for name in SLOW_MARKERS)
+            or any(name in fixtures for name in SLOW_FIXTURES)
+        ):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def default_definition() -> dict:
     return json.loads(DEFAULT_SURVEY.read_text(encoding="utf-8"))

@@ -16,6 +16,7 @@ from config.tasks import EXPORT_RUN, RETRY, TRANSIENT_ERRORS, publish
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_production_settings_pass_check_deploy_without_warnings() -> None:
     env = {
         **os.environ,
@@ -35,6 +36,7 @@ def test_production_settings_pass_check_deploy_without_warnings() -> None:
     assert "no issues" in result.stdout
 
 
+@pytest.mark.slow
 def test_production_refuses_to_start_without_a_secret_key() -> None:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
     env |= {"DJANGO_SETTINGS_MODULE": "config.settings.production", "DJANGO_ALLOWED_HOSTS": "x"}

@@ -6,6 +6,7 @@ import tracemalloc
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.utils import timezone
 
 from surveys.exports import services as export_services
@@ -53,6 +54,7 @@ def _synthetic_survey():  # type: ignore[no-untyped-def]
     return survey
 
 
+@pytest.mark.slow
 def test_streamed_csv_memory_stays_flat(db, django_user_model):  # type: ignore[no-untyped-def]
     survey = _synthetic_survey()
     user = django_user_model.objects.create_user("memory-viewer")

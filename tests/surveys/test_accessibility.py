@@ -37,7 +37,7 @@ def check_page(result, *, expect_errors: bool = False) -> Document:
     root = doc.find("html")
     if not root or not root[0]["attrs"].get("lang"):
         problems.append("<html> has no lang")
-    viewports = [m for m in doc.find("meta", name="viewport")]
+    viewports = list(doc.find("meta", name="viewport"))
     if not viewports or "width=device-width" not in viewports[0]["attrs"].get("content", ""):
         problems.append("no responsive viewport meta")
     if not doc.find("title") or not doc.find("title")[0]["text"].strip():

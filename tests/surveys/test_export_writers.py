@@ -332,6 +332,7 @@ def _many_rows(count: int) -> Iterator[list[Any]]:
         ]
 
 
+@pytest.mark.slow
 def test_iter_csv_streams_in_constant_memory() -> None:
     count = 200_000
     tracemalloc.start()
@@ -786,6 +787,7 @@ def test_render_codebook_rejects_unknown_format() -> None:
         render_codebook(CODEBOOK, format="pdf")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_export_library_imports_no_django() -> None:
     code = (
         "import sys, surveys.exports.formats; "

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from classifier.pipeline.text import normalise, tokenize
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -29,6 +31,7 @@ def test_tokenize_is_deterministic() -> None:
     assert tokenize(text) == tokenize(text)
 
 
+@pytest.mark.slow
 def test_import_is_light_and_django_free() -> None:
     code = (
         "import sys, classifier.pipeline as p; "

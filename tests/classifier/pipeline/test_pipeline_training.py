@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -241,11 +240,11 @@ def test_calibration_on_held_out_data(synth: SimpleNamespace) -> None:
     assert brier_cal < brier_raw
 
 
-def test_training_speed_and_batch_prediction(synth: SimpleNamespace) -> None:
+def test_training_and_batch_prediction_at_size(synth: SimpleNamespace) -> None:
+    """1,500 texts train and predict in one batch; their speed is measured by bench/training.py."""
     texts, labels = synth.make_data(250, seed=41, noise=0.1)  # 1,500 texts
-    started = time.perf_counter()
     model = train(texts, labels, seed=0)
-    assert time.perf_counter() - started < 30
-    started = time.perf_counter()
-    assert len(model.predict(texts)) == 1500
-    assert time.perf_counter() - started < 5
+    predictions = model.predict(texts)
+    assert len(predictions) == 1500
+    assert all(isinstance(p, Prediction) for p in predictions)
+    assert {label for p in predictions for label in p.labels} <= set(model.classes)

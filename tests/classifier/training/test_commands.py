@@ -60,7 +60,7 @@ def test_train_codebook_from_seed_and_human_labels(submitted, admin_user):
     assert "macro-F1" in output and "Cohen's kappa" in output and "coverage" in output
     assert "human labels (1)" in version.trained_from
     assert version.metrics["training_size"] == version.training_size == 61
-    assert set(version.metrics["per_class"]) == {c for c in DISPLACEMENT}
+    assert set(version.metrics["per_class"]) == set(DISPLACEMENT)
     assert version.metrics["confusion_matrix"]["matrix"]
     assert version.sklearn_version
     path = Path(version.artifact_path)
