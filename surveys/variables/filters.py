@@ -75,8 +75,10 @@ def variable_matches(
     if origin == "flag":
         return _flag_matches(variable, codes)
     provider = provider_of(variable)
-    if provider is None or survey is None:
+    if provider is None:
         raise _not_filterable(variable)
+    if survey is None:
+        raise ValueError(f"Filtering on the derived variable {variable.name!r} needs its survey.")
     matching = Q()
     for code in codes:
         ids = provider.filter(Response.objects.filter(survey=survey), variable, code).values("pk")
