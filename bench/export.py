@@ -1,6 +1,6 @@
 """Export benchmark: the streamed CSV export against PostgreSQL's own COPY of the same answers.
 
-Times surveys.exports.services.export_stream_csv (every chunk consumed, bytes counted) and
+Times surveys.exports.streaming.export_stream_csv (every chunk consumed, bytes counted) and
 ``COPY (SELECT ... FROM surveys_answer ...) TO STDOUT WITH CSV`` of the answers of the same
 complete responses, and the peak resident memory of this process during each (VmHWM, reset
 through /proc/self/clear_refs before each run). Then runs a background export job (as a worker
@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     survey = bench_setup(args.count, quiet=args.json)
     from django.db import connection
 
-    from surveys.exports.services import export_request, export_stream_csv
+    from surveys.exports.jobs import export_request
+    from surveys.exports.streaming import export_stream_csv
     from surveys.models import Answer, Response
 
     user = bench_user(survey)

@@ -6,6 +6,9 @@ survey can carry any set of languages without schema changes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -13,6 +16,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from surveys.core.i18n import translate
+
+
+def time_spent(page_seconds: Mapping[str, Any] | None) -> int | None:
+    """Seconds spent on a response's pages: the sum of its page timings, None when none was timed.
+
+    The one definition of "time spent": the model property, the row readers and the dashboard's
+    median all call it, so that an export and a chart never disagree about a response.
+    """
+    if not page_seconds:
+        return None
+    return sum(int(seconds) for seconds in page_seconds.values())
 
 
 class Survey(models.Model):
@@ -239,7 +253,7 @@ class Response(models.Model):
     @property
     def time_spent_seconds(self) -> int | None:
         """Seconds spent on the pages (sum of `page_seconds`); None when nothing was timed."""
-        return sum(int(v) for v in self.page_seconds.values()) if self.page_seconds else None
+        return time_spent(self.page_seconds)
 
 
 class Answer(models.Model):

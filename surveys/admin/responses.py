@@ -20,13 +20,9 @@ from surveys.core.access import surveys_for
 from surveys.core.i18n import translate
 from surveys.definitions.question_types import QUESTION_TYPES, question_type
 from surveys.models import Answer, Choice, MatrixRow, Question, Response, Survey
-from surveys.statistics.dashboard import derived_variables
-from surveys.variables.catalogue import (
-    SurveyVariable,
-    response_rows,
-    responses_where,
-    survey_variables,
-)
+from surveys.variables.catalogue import SurveyVariable, derived_variables, survey_variables
+from surveys.variables.filters import response_filter, responses_where
+from surveys.variables.reader import response_rows
 
 
 def _selected_survey(request: HttpRequest) -> Survey | None:
@@ -61,13 +57,6 @@ def _variable_filter(
         (admin.SimpleListFilter,),
         {"title": title, "parameter_name": parameter, "lookups": lookups, "queryset": queryset},
     )
-
-
-def _where(variable: SurveyVariable, code: str | None = None) -> Any:
-    def apply(queryset: QuerySet[Response], value: str) -> QuerySet[Response]:
-        return responses_where(responses=queryset, variable=variable, code=code or value)
-
-    return apply
 
 
 def response_filters(survey: Survey) -> list[type[admin.SimpleListFilter]]:
@@ -105,7 +94,7 @@ def _coded_list_filters(survey: Survey) -> list[type[admin.SimpleListFilter]]:
                     title=f"{title} ({question.code})" if title != question.code else title,
                     parameter=f"v_{variable.name}",
                     options=options,
-                    apply=_where(variable),
+                    apply=response_filter(variable),
                 )
             )
     return filters
@@ -128,7 +117,7 @@ def _derived_filters(survey: Survey) -> list[type[admin.SimpleListFilter]]:
                     options=[
                         (code, variable.value_label(code, "en")) for code in variable.value_labels
                     ],
-                    apply=_where(variable),
+                    apply=response_filter(variable),
                 )
             )
         elif variable.kind == "multi_flag" and variable.group in groups:

@@ -11,7 +11,8 @@ from django.db.models.functions import Coalesce
 
 from surveys.core.access import User, surveys_for
 from surveys.models import Page, Question, Response, Survey, SurveyRole
-from surveys.variables.catalogue import SurveyVariable, response_rows, survey_variables
+from surveys.variables.catalogue import SurveyVariable, survey_variables
+from surveys.variables.reader import response_rows
 
 # Variables whose source is one of these come from the survey itself; any other origin is a
 # registered provider (the classifier's codebooks), described here without importing it.

@@ -38,11 +38,8 @@ from surveys.api.throttling import AnonThrottle, LoginThrottle, TokenThrottle, U
 from surveys.core.access import audit_record, has_permission, role_of
 from surveys.core.middleware import DEFAULT_POLICY
 from surveys.models import AuditEntry, Survey
-from surveys.statistics.selectors import (
-    StatisticsInputError,
-    statistics_compute,
-    statistics_request_build,
-)
+from surveys.statistics.requests import StatisticsInputError, statistics_request_build
+from surveys.statistics.selectors import statistics_compute
 
 logger = logging.getLogger(__name__)
 

@@ -1,14 +1,15 @@
 """Read-only figures of a survey's researcher dashboard, as plain data for the admin template.
 
-Tables that describe respondents by category go through `statistics.estimators` with the survey's
-`min_cell_size`, so the dashboard never shows a count its published statistics would hide.
+Respondents are counted by category through `selectors.grouped_counts`, the code path of the
+statistics API (grouped in SQL where the variables allow it), and tables go through
+`statistics.tables` with the survey's `min_cell_size`, so the dashboard never shows a count its
+published statistics would hide.
 """
 
 from __future__ import annotations
 
 import statistics as pystats
 from collections import Counter
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -17,9 +18,16 @@ from django.db.models.functions import TruncDate
 
 from surveys import reference
 from surveys.core.i18n import translate
-from surveys.models import Question, Response, Survey
-from surveys.statistics.estimators import crosstab, frequency_table
-from surveys.variables.catalogue import SurveyVariable, response_rows, survey_variables
+from surveys.models import Question, Response, Survey, time_spent
+from surveys.statistics.selectors import grouped_counts
+from surveys.statistics.tables import (
+    Cell,
+    Total,
+    crosstab_from_counts,
+    frequency_table_from_counts,
+)
+from surveys.variables.catalogue import SurveyVariable, derived_variables, survey_variables
+from surveys.variables.reader import survey_responses
 
 OTHER_GROUP = {"en": "Other", "zh-hans": "其他"}
 _MAX_DAILY_BARS = 92  # beyond about three months, bars are per week
@@ -116,12 +124,6 @@ class Dashboard:
 # --- variables ------------------------------------------------------------------------------------
 
 
-def derived_variables(*, survey: Survey) -> list[SurveyVariable]:
-    """Variables added by registered providers (the classifier's categories), in their order."""
-    base = {v.name for v in survey_variables(survey=survey, derived=False)}
-    return [v for v in survey_variables(survey=survey) if v.name not in base]
-
-
 def risk_candidates(*, survey: Survey) -> list[SurveyVariable]:
     """Single-category derived variables, those naming displacement first."""
     candidates = [v for v in derived_variables(survey=survey) if v.kind == "categorical"]
@@ -156,13 +158,11 @@ def survey_completion(*, survey: Survey) -> Completion:
     complete = counts.get(Response.Status.COMPLETE, 0)
     in_progress = counts.get(Response.Status.IN_PROGRESS, 0)
     started = complete + in_progress
-    durations = [
-        sum(int(seconds) for seconds in timings.values())
-        for timings in survey.responses.filter(status=Response.Status.COMPLETE).values_list(
-            "page_seconds", flat=True
-        )
-        if timings
-    ]
+    # The median needs each duration; only the timings column is read, not the responses.
+    timings = survey.responses.filter(status=Response.Status.COMPLETE).values_list(
+        "page_seconds", flat=True
+    )
+    durations = [seconds for seconds in map(time_spent, timings) if seconds is not None]
     return Completion(
         started=started,
         in_progress=in_progress,
@@ -222,12 +222,36 @@ def _occupation_groups(language: str) -> dict[str, str]:
     return groups
 
 
-def _complete(survey: Survey):  # type: ignore[no-untyped-def]
-    return survey.responses.filter(status=Response.Status.COMPLETE)
-
-
 def _shown(n: int | None, k: int) -> str:
     return f"<{k}" if n is None else f"{n:,}"
+
+
+def _cross_row(
+    label: str,
+    line: tuple[Cell, ...],
+    total: Total,
+    *,
+    variable: SurveyVariable,
+    codes: list[str],
+    language: str,
+    k: int,
+) -> CrossRow:
+    """One occupation group's row: published counts and the bar's segments."""
+    segments = []
+    offset = 0.0
+    for index, (code, cell) in enumerate(zip(codes, line, strict=True)):
+        percent = cell.percent if not cell.suppressed else None
+        segments.append(Segment(code, variable.value_label(code, language), index, percent, offset))
+        offset += percent or 0.0
+    hidden = 0.0 if total.suppressed else max(0.0, 100.0 - offset)
+    return CrossRow(
+        label=label,
+        cells=[_shown(cell.n, k) for cell in line],
+        total=_shown(total.n, k),
+        segments=segments,
+        hidden_share=hidden if any(c.suppressed for c in line) else 0.0,
+        hidden_offset=offset,
+    )
 
 
 def risk_by_occupation(
@@ -247,39 +271,23 @@ def risk_by_occupation(
         if v.source == ("answer", question.pk, "")
     )
     groups = _occupation_groups(language)
-    row_values: list[Hashable | None] = []
-    col_values: list[Hashable | None] = []
-    for _response, (occ, value) in response_rows(
-        survey=survey, variables=[occupation, variable], responses=_complete(survey)
+    counts: Counter[tuple[str | None, str | None]] = Counter()
+    for (occ, value), n in grouped_counts(
+        survey=survey,
+        responses=survey_responses(survey=survey, status=Response.Status.COMPLETE),
+        variables=[occupation, variable],
     ):
-        row_values.append(groups.get(occ, groups[reference.OTHER]) if occ else None)
-        col_values.append(value if value in variable.value_labels else None)
+        group = groups.get(occ, groups[reference.OTHER]) if occ else None
+        counts[group, value if value in variable.value_labels else None] += n
     k = survey.min_cell_size
-    order = list(dict.fromkeys(groups.values()))
-    present = [g for g in order if g in set(row_values)]
+    seen = {group for group, _value in counts}
+    present = [g for g in dict.fromkeys(groups.values()) if g in seen]
     codes = list(variable.value_labels)
-    table = crosstab(row_values, col_values, row_categories=present, col_categories=codes, k=k)
-    rows = []
-    for label, line, total in zip(present, table.cells, table.row_totals, strict=True):
-        segments = []
-        offset = 0.0
-        for index, (code, cell) in enumerate(zip(codes, line, strict=True)):
-            percent = cell.percent if not cell.suppressed else None
-            segments.append(
-                Segment(code, variable.value_label(code, language), index, percent, offset)
-            )
-            offset += percent or 0.0
-        hidden = 0.0 if total.suppressed else max(0.0, 100.0 - offset)
-        rows.append(
-            CrossRow(
-                label=label,
-                cells=[_shown(cell.n, k) for cell in line],
-                total=_shown(total.n, k),
-                segments=segments,
-                hidden_share=hidden if any(c.suppressed for c in line) else 0.0,
-                hidden_offset=offset,
-            )
-        )
+    table = crosstab_from_counts(counts, row_categories=present, col_categories=codes, k=k)
+    rows = [
+        _cross_row(label, line, total, variable=variable, codes=codes, language=language, k=k)
+        for label, line, total in zip(present, table.cells, table.row_totals, strict=True)
+    ]
     return CrossView(
         title=variable.label_in(language),
         columns=[(code, variable.value_label(code, language)) for code in codes],
@@ -297,19 +305,22 @@ def concern_counts(
 ) -> ConcernView:
     """How many coded responses name each category; counts under k are suppressed."""
     k = survey.min_cell_size
-    columns: list[list[int]] = [[] for _ in variables]
+    selected = [0] * len(variables)
     coded = 0
-    for _response, values in response_rows(
-        survey=survey, variables=variables, responses=_complete(survey)
+    for flags, n in grouped_counts(
+        survey=survey,
+        responses=survey_responses(survey=survey, status=Response.Status.COMPLETE),
+        variables=variables,
     ):
-        if all(value is None for value in values):
-            continue
-        coded += 1
-        for column, value in zip(columns, values, strict=True):
-            column.append(1 if value == 1 else 0)
+        if all(flag is None for flag in flags):
+            continue  # not coded at all: not among the respondents the bars describe
+        coded += n
+        for position, flag in enumerate(flags):
+            if flag == "1":
+                selected[position] += n
     bars = []
-    for variable, column in zip(variables, columns, strict=True):
-        table = frequency_table(column, categories=[0, 1], k=k)
+    for variable, chosen in zip(variables, selected, strict=True):
+        table = frequency_table_from_counts({0: coded - chosen, 1: chosen}, categories=[0, 1], k=k)
         cell = table.cells[1]
         label = variable.label_in(language)
         label = label.rsplit(":", 1)[-1].strip() if ":" in label else label

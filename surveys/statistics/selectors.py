@@ -1,4 +1,4 @@
-"""Statistics of a survey's responses: the Django side of `surveys.statistics.estimators`.
+"""Statistics of a survey's responses: the Django side of the pure estimators and tables.
 
 Turns the statistics API's parameters (variable names, filters, weights) into the plain values the
 statistics core takes, and its tables into JSON-able dicts with labels. Frequency tables and
@@ -12,237 +12,45 @@ the variables SQL cannot group, are read through `response_rows`, chunk by chunk
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from django.conf import settings
 from django.db import connection
-from django.db.models import (
-    Case,
-    CharField,
-    Count,
-    Exists,
-    FilteredRelation,
-    OuterRef,
-    Q,
-    QuerySet,
-    Value,
-    When,
-)
+from django.db.models import Case, CharField, Count, FilteredRelation, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from surveys.core.i18n import translate
-from surveys.models import Answer, Response, Survey
-from surveys.statistics import estimators as statistics
-from surveys.variables.catalogue import (
-    SurveyVariable,
-    response_rows,
-    responses_where,
-    survey_variables,
+from surveys.models import Response, Survey
+from surveys.statistics.disclosure import suppress_one_way
+from surveys.statistics.estimators import (
+    mean_interval,
+    poststratification_factors,
+    poststratification_weights,
 )
-
-Stat = Literal["count", "mean"]
-StatusChoice = Literal["complete", "in_progress", "all"]
+from surveys.statistics.requests import (
+    StatisticsInputError,
+    StatisticsRequest,
+    _is_likert,
+)
+from surveys.statistics.tables import (
+    CrossTable,
+    FrequencyTable,
+    crosstab_from_counts,
+    frequency_table_from_counts,
+)
+from surveys.variables.catalogue import SurveyVariable
+from surveys.variables.filters import variable_matches
+from surveys.variables.reader import response_rows
 
 # Above this many value labels (countries, occupations) a table lists only the categories that
 # occur, rather than hundreds of zero rows.
 MAX_LISTED_CATEGORIES = 50
 _SQL_ORIGINS = {"answer", "response"}
-
-
-class StatisticsInputError(ValueError):
-    """A statistics request that cannot be answered; `field` names the parameter at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-@dataclass(frozen=True)
-class StatisticsRequest:
-    """A statistics request with every name resolved against the survey."""
-
-    survey: Survey
-    variable: SurveyVariable
-    by: SurveyVariable | None = None
-    stat: Stat = "count"
-    status: StatusChoice = "complete"
-    date_from: date | None = None
-    date_to: date | None = None
-    language: str | None = None
-    filters: tuple[tuple[SurveyVariable, str], ...] = ()
-    k_requested: int | None = None
-    weights: SurveyVariable | None = None
-    targets: dict[str, float] = field(default_factory=dict)
-    lang: str = "en"
-
-    @property
-    def k(self) -> int:
-        """The suppression threshold: the request's, raised to the survey's minimum."""
-        return max(self.k_requested or 0, self.survey.min_cell_size, statistics.MIN_K)
-
-
-# --- resolving names ----------------------------------------------------------------------------
-
-
-def _unknown_variable(name: str, variables: Sequence[SurveyVariable], survey: Survey) -> str:
-    names = [v.name for v in variables]
-    close = difflib.get_close_matches(name, names, n=3)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    return (
-        f"Unknown variable {name!r}.{hint} The survey's variables are listed under 'variables' "
-        f"in GET /api/v1/surveys/{survey.slug}/."
-    )
-
-
-def _is_likert(variable: SurveyVariable) -> bool:
-    return variable.kind == "categorical" and variable.measure == "ordinal"
-
-
-def statistics_request_build(
-    *,
-    survey: Survey,
-    variable: str,
-    by: str | None = None,
-    stat: Stat = "count",
-    status: StatusChoice = "complete",
-    date_from: date | None = None,
-    date_to: date | None = None,
-    language: str | None = None,
-    filters: Sequence[tuple[str, str]] = (),
-    k: int | None = None,
-    weights: str | None = None,
-    targets: dict[str, float] | None = None,
-    lang: str | None = None,
-) -> StatisticsRequest:
-    """Resolve the API's names against `survey`; raises StatisticsInputError saying what's wrong."""
-    variables = survey_variables(survey=survey)
-    by_name = {v.name: v for v in variables}
-
-    def resolve(name: str, param: str) -> SurveyVariable:
-        found = by_name.get(name)
-        if found is None:
-            raise StatisticsInputError(param, _unknown_variable(name, variables, survey))
-        return found
-
-    main = resolve(variable, "variable")
-    if main.kind in {"text", "datetime"}:
-        raise StatisticsInputError(
-            "variable",
-            f"{main.name!r} is a {main.kind} variable; statistics need a categorical variable "
-            "(counts) or a numeric or Likert variable (stat=mean).",
-        )
-    if stat == "mean":
-        if not (main.kind == "numeric" or _is_likert(main)):
-            raise StatisticsInputError(
-                "stat",
-                f"stat=mean needs a numeric or Likert variable; {main.name!r} is {main.kind}. "
-                "Leave out stat for counts and percentages.",
-            )
-    elif not main.categorical:
-        raise StatisticsInputError(
-            "variable",
-            f"{main.name!r} is {main.kind}, not categorical: use stat=mean for its mean.",
-        )
-    group = None
-    if by:
-        group = resolve(by, "by")
-        if not group.categorical:
-            raise StatisticsInputError(
-                "by", f"{group.name!r} is {group.kind}; 'by' needs a categorical variable."
-            )
-        if group.name == main.name:
-            raise StatisticsInputError("by", "'by' must name a different variable.")
-    if date_from and date_to and date_from > date_to:
-        raise StatisticsInputError("from", f"'from' ({date_from}) is after 'to' ({date_to}).")
-    if language is not None and language not in survey.languages:
-        raise StatisticsInputError(
-            "language",
-            f"Unknown language {language!r}; this survey's languages: "
-            f"{', '.join(survey.languages)}.",
-        )
-    output_language = lang or survey.default_language
-    if lang is not None and lang not in _output_languages(survey):
-        raise StatisticsInputError(
-            "lang",
-            f"Unknown language {lang!r} for labels; use one of "
-            f"{', '.join(sorted(_output_languages(survey)))}.",
-        )
-    resolved_filters = []
-    for name, code in filters:
-        target = resolve(name, "filter")
-        if not target.categorical:
-            raise StatisticsInputError(
-                "filter", f"Cannot filter on {name!r}: it is {target.kind}, not categorical."
-            )
-        if target.value_labels and code not in target.value_labels:
-            raise StatisticsInputError(
-                "filter",
-                f"Unknown code {code!r} for {name!r}; its codes: "
-                f"{_codes_text(target.value_labels)}.",
-            )
-        resolved_filters.append((target, code))
-    if k is not None and k < statistics.MIN_K:
-        raise StatisticsInputError("k", f"k must be at least {statistics.MIN_K}.")
-    weight_variable = None
-    shares: dict[str, float] = {}
-    if weights or targets:
-        if not (weights and targets):
-            raise StatisticsInputError(
-                "weights", "Weighting needs both 'weights' (a variable) and 'targets'."
-            )
-        weight_variable = resolve(weights, "weights")
-        if not weight_variable.categorical:
-            raise StatisticsInputError(
-                "weights",
-                f"The weights variable must be categorical (its categories are the strata); "
-                f"{weights!r} is {weight_variable.kind}.",
-            )
-        unknown = [c for c in targets if c not in weight_variable.value_labels]
-        if weight_variable.value_labels and unknown:
-            raise StatisticsInputError(
-                "targets",
-                f"Unknown strata {', '.join(map(repr, unknown))} for {weights!r}; its codes: "
-                f"{_codes_text(weight_variable.value_labels)}.",
-            )
-        if sum(targets.values()) <= 0:
-            raise StatisticsInputError("targets", "Target shares must sum to a positive number.")
-        shares = dict(targets)
-    return StatisticsRequest(
-        survey=survey,
-        variable=main,
-        by=group,
-        stat=stat,
-        status=status,
-        date_from=date_from,
-        date_to=date_to,
-        language=language,
-        filters=tuple(resolved_filters),
-        k_requested=k,
-        weights=weight_variable,
-        targets=shares,
-        lang=output_language,
-    )
-
-
-def _output_languages(survey: Survey) -> set[str]:
-    return {*survey.languages, *(code for code, _ in settings.LANGUAGES)}
-
-
-def _codes_text(labels: dict[str, Any], limit: int = 30) -> str:
-    codes = list(labels)
-    shown = ", ".join(codes[:limit])
-    return shown + (f" … ({len(codes)} codes in all)" if len(codes) > limit else "")
-
-
-# --- the responses a request covers -------------------------------------------------------------
 
 
 def statistics_responses(*, request: StatisticsRequest) -> QuerySet[Response]:
@@ -267,7 +75,9 @@ def statistics_responses(*, request: StatisticsRequest) -> QuerySet[Response]:
     for variable, code in request.filters:
         by_variable.setdefault(variable.name, (variable, []))[1].append(code)
     for variable, codes in by_variable.values():
-        responses = responses.filter(_matching(request.survey, variable, codes))
+        responses = responses.filter(
+            variable_matches(survey=request.survey, variable=variable, codes=codes)
+        )
     return responses.order_by()
 
 
@@ -287,39 +97,6 @@ def _dated(request: StatisticsRequest, lookup: str, moment: datetime) -> Q:
     if request.status == "complete":
         return submitted
     return submitted | Q(submitted_at__isnull=True, **{f"started_at__{lookup}": moment})
-
-
-def _matching(survey: Survey, variable: SurveyVariable, codes: Sequence[str]) -> Q:
-    """Responses whose value of `variable` is one of `codes`."""
-    origin = variable.source[0] if variable.source else ""
-    if origin == "answer":
-        # One semi-join on the answers' (question, row, value) index, whatever the codes.
-        answers = Answer.objects.filter(
-            response_id=OuterRef("pk"), question_id=variable.source[1], row=variable.source[2]
-        )
-        if variable.boolean:
-            answers = answers.filter(boolean__in=sorted({code == "1" for code in codes}))
-        else:
-            answers = answers.filter(choice__in=codes)
-        return Q(Exists(answers))
-    if origin == "response":
-        return Q(**{f"{variable.source[1]}__in": codes})
-    if origin == "flag" and connection.vendor == "postgresql":
-        # JSON containment in SQL; elsewhere (SQLite has no such lookup) responses_where reads
-        # the question's answers and matches the lists in Python.
-        answered = Answer.objects.filter(response_id=OuterRef("pk"), question_id=variable.source[1])
-        chosen = Q(Exists(answered.filter(choices__contains=[variable.source[2]])))
-        matching = Q()
-        for code in set(codes):
-            matching |= chosen if code == "1" else Q(Exists(answered)) & ~chosen
-        return matching
-    matching = Q()
-    for code in codes:
-        ids = responses_where(
-            responses=Response.objects.filter(survey=survey), variable=variable, code=code
-        ).values("pk")
-        matching |= Q(pk__in=ids)
-    return matching
 
 
 # --- reading values -----------------------------------------------------------------------------
@@ -400,26 +177,28 @@ def _sql_counts(
     ]
 
 
-def _grouped_counts(
-    request: StatisticsRequest,
+def grouped_counts(
+    *,
+    survey: Survey,
     responses: QuerySet[Response],
     variables: Sequence[SurveyVariable],
 ) -> list[tuple[Codes, int]]:
     """Responses counted by their codes of `variables`: in SQL where it can, else read in Python.
 
-    The rest of a frequency table or cross-tabulation works on these groups, so its cost grows
-    with the number of cells, not of respondents.
+    Codes are strings ("1"/"0" for yes/no answers and flags), None where a value is missing. The
+    rest of a frequency table or cross-tabulation works on these groups, so its cost grows with
+    the number of cells, not of respondents; the API and the dashboard both count through here.
     """
     if all(_sql_countable(v) for v in variables):
         return _sql_counts(responses, variables)
     counted: Counter[Codes] = Counter()
-    for values in _python_rows(request, responses, variables):
+    for values in _python_rows(survey, responses, variables):
         counted[tuple(_category(value) for value in values)] += 1
     return list(counted.items())
 
 
 def _python_rows(
-    request: StatisticsRequest,
+    survey: Survey,
     responses: QuerySet[Response],
     variables: Sequence[SurveyVariable],
 ) -> Iterable[list[Any]]:
@@ -427,9 +206,7 @@ def _python_rows(
     # fills one column per source, so each distinct variable is read once and copied.
     distinct = list({v.name: v for v in variables}.values())
     where = {v.name: position for position, v in enumerate(distinct)}
-    for _response, values in response_rows(
-        survey=request.survey, variables=distinct, responses=responses
-    ):
+    for _response, values in response_rows(survey=survey, variables=distinct, responses=responses):
         yield [values[where[v.name]] for v in variables]
 
 
@@ -466,7 +243,7 @@ def _ci(low: float | None, high: float | None) -> list[float] | None:
 
 
 def _labelled_frequency(
-    table: statistics.FrequencyTable, variable: SurveyVariable, lang: str
+    table: FrequencyTable, variable: SurveyVariable, lang: str
 ) -> dict[str, Any]:
     data = table.as_dict()
     for cell in data["cells"]:
@@ -477,7 +254,7 @@ def _labelled_frequency(
 
 
 def _labelled_crosstab(
-    table: statistics.CrossTable, rows: SurveyVariable, cols: SurveyVariable, lang: str
+    table: CrossTable, rows: SurveyVariable, cols: SurveyVariable, lang: str
 ) -> dict[str, Any]:
     data = table.as_dict()
     data["row_variable"] = rows.name
@@ -522,7 +299,7 @@ def _read_columns(request: StatisticsRequest, responses: QuerySet[Response]) -> 
         wanted.append(request.weights)
     columns = _Columns()
     likert = _is_likert(request.variable)
-    for values in _python_rows(request, responses, wanted):
+    for values in _python_rows(request.survey, responses, wanted):
         value = values[0]
         if request.stat == "mean":
             columns.main.append(_number(value, likert))
@@ -551,7 +328,7 @@ def _weights_for(
             "weights", f"No response in the selection has a value of {request.weights.name!r}."
         )
     try:
-        weights = statistics.poststratification_weights(strata, request.targets)  # type: ignore[arg-type]
+        weights = poststratification_weights(strata, request.targets)  # type: ignore[arg-type]
     except ValueError as error:
         raise StatisticsInputError("targets", f"Cannot weight: {error}.") from error
     return kept, weights, len(everyone) - len(kept)
@@ -571,7 +348,7 @@ def _weight_factors(
             "weights", f"No response in the selection has a value of {request.weights.name!r}."
         )
     try:
-        return statistics.poststratification_factors(strata, request.targets)
+        return poststratification_factors(strata, request.targets)
     except ValueError as error:
         raise StatisticsInputError("targets", f"Cannot weight: {error}.") from error
 
@@ -580,8 +357,10 @@ def _frequencies(request: StatisticsRequest, responses: QuerySet[Response]) -> d
     k, lang = request.k, request.lang
     variables = [request.variable] + ([request.by] if request.by else [])
     weighted = request.weights is not None
-    groups = _grouped_counts(
-        request, responses, variables + ([request.weights] if request.weights else [])
+    groups = grouped_counts(
+        survey=request.survey,
+        responses=responses,
+        variables=variables + ([request.weights] if request.weights else []),
     )
     n_total = sum(n for _, n in groups)
     # Cells keyed by the main code (frequency) or by (group code, main code) (crosstab).
@@ -602,7 +381,7 @@ def _frequencies(request: StatisticsRequest, responses: QuerySet[Response]) -> d
             weight_squares[key] = weight_squares.get(key, 0.0) + n * factor * factor
     sums = (weight_sums, weight_squares) if weighted else (None, None)
     if request.by is None:
-        table = statistics.frequency_table_from_counts(
+        table = frequency_table_from_counts(
             counts,
             weight_sums=sums[0],
             weight_squares=sums[1],
@@ -612,7 +391,7 @@ def _frequencies(request: StatisticsRequest, responses: QuerySet[Response]) -> d
         data = _labelled_frequency(table, request.variable, lang)
         parts_hidden = bool(table.total.suppressed or table.missing_suppressed)
     else:
-        crosstab = statistics.crosstab_from_counts(
+        crosstab = crosstab_from_counts(
             counts,
             weight_sums=sums[0],
             weight_squares=sums[1],
@@ -640,7 +419,7 @@ def _means(request: StatisticsRequest, responses: QuerySet[Response]) -> dict[st
     missing = len(values) - len(answered)
 
     def estimate(positions: Sequence[int]) -> dict[str, Any]:
-        result = statistics.mean_interval(
+        result = mean_interval(
             [values[i] for i in positions],
             [weights[i] for i in positions] if weights is not None else None,
         ).as_dict()
@@ -665,7 +444,7 @@ def _means(request: StatisticsRequest, responses: QuerySet[Response]) -> dict[st
         members = {code: [i for i in answered if groups_of[i] == code] for code in codes}
         sizes = np.asarray([len(members[code]) for code in codes], dtype=np.int64)
         # A group mean is a disclosure like a cell count: same rule, same complementary step.
-        mask = statistics.suppress_one_way(sizes, k=k)
+        mask = suppress_one_way(sizes, k=k)
         overall_hidden = bool(mask.total)
         for position, code in enumerate(codes):
             entry = hidden_estimate() if mask.cells[position] else estimate(members[code])

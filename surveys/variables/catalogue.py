@@ -1,22 +1,21 @@
 """A survey's data as variables: one column per question, matrix row or choice flag.
 
-Exports, the statistics API and raw-data endpoints all read responses through this module. Other
-apps add derived variables (the classifier adds categories and confidences) by registering a
-provider, so that surveys never imports them.
+`SurveyVariable.source` says where a value comes from; `reader` turns sources into rows and
+`filters` into conditions on responses. Other apps add derived variables (the classifier adds
+categories and confidences) by registering a provider, so that surveys never imports them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from django.db.models import QuerySet
 
 from surveys import reference
 from surveys.core.i18n import translate
-from surveys.models import Answer, Question, Response, Survey
+from surveys.models import Question, Response, Survey
 
 Kind = Literal["categorical", "multi_flag", "numeric", "text", "datetime"]
 Texts = dict[str, str]
@@ -97,6 +96,11 @@ def register_provider(provider: VariableProvider) -> None:
     _providers[provider.name] = provider
 
 
+def provider_of(variable: SurveyVariable) -> VariableProvider | None:
+    """The registered provider a derived variable comes from; None for the survey's own."""
+    return _providers.get(variable.source[0]) if variable.source else None
+
+
 def _response_variables() -> list[SurveyVariable]:
     return [
         SurveyVariable(
@@ -149,105 +153,116 @@ def _response_variables() -> list[SurveyVariable]:
     ]
 
 
-def _question_variables(question: Question) -> list[SurveyVariable]:
+def _joined(question: Question, part: Texts, suffix: str = "") -> Texts:
+    """A column's label: the question's text, a dash, and the row's or option's text."""
+    return {
+        lang: f"{translate(question.text, lang)} — {translate(part, lang)}{suffix}"
+        for lang in {*question.text, *part}
+    }
+
+
+def _ordinal(question: Question) -> Literal["ordinal", "nominal"]:
+    likert = {Question.Type.LIKERT, Question.Type.LIKERT_MATRIX}
+    return "ordinal" if question.type in likert else "nominal"
+
+
+def _matrix_variables(question: Question, choices: dict[str, Texts]) -> list[SurveyVariable]:
+    return [
+        SurveyVariable(
+            f"{question.code}_{row.code}",
+            _joined(question, row.text),
+            "categorical",
+            value_labels=choices,
+            measure=_ordinal(question),
+            source=("answer", question.pk, row.code),
+            group=question.code,
+        )
+        for row in question.rows.all()
+    ]
+
+
+def _flag_variables(question: Question) -> list[SurveyVariable]:
+    return [
+        SurveyVariable(
+            f"{question.code}_{choice.code}",
+            _joined(question, choice.label),
+            "multi_flag",
+            value_labels=_FLAG_LABELS,
+            source=("flag", question.pk, choice.code),
+            group=question.code,
+        )
+        for choice in question.choices.all()
+    ]
+
+
+def _choice_labels(question: Question, choices: dict[str, Texts]) -> dict[str, Texts]:
+    if question.type == Question.Type.OCCUPATION:
+        labels = {o.isco: o.label for o in reference.occupations()}
+        labels[reference.OTHER] = {"en": "Other", "zh-hans": "其他"}
+        return labels
+    if question.type == Question.Type.COUNTRY:
+        english = dict(reference.countries("en"))
+        chinese = dict(reference.countries("zh-hans"))
+        return {c: {"en": english[c], "zh-hans": chinese.get(c, english[c])} for c in english}
+    return choices
+
+
+def _single_variable(question: Question, choices: dict[str, Texts]) -> SurveyVariable:
+    """The one column of a question that is neither a matrix nor a multiple choice."""
     kind = question.type
+    answer = ("answer", question.pk, "")
+    if kind in _CHOICE_KINDS:
+        labels = _choice_labels(question, choices)
+        return SurveyVariable(
+            question.code,
+            question.text,
+            "categorical",
+            value_labels=labels,
+            measure=_ordinal(question),
+            source=answer,
+            group=question.code,
+        )
+    if kind == Question.Type.YES_NO:
+        return SurveyVariable(
+            question.code,
+            question.text,
+            "categorical",
+            value_labels=_YES_NO_LABELS,
+            boolean=True,
+            source=answer,
+            group=question.code,
+        )
+    if kind == Question.Type.NUMBER:
+        return SurveyVariable(
+            question.code, question.text, "numeric", measure="scale", source=answer,
+            group=question.code,
+        )  # fmt: skip
+    return SurveyVariable(question.code, question.text, "text", source=answer, group=question.code)
+
+
+def _question_variables(question: Question) -> list[SurveyVariable]:
     choices = {c.code: c.label for c in question.choices.all()}
-    qid = question.pk
-    code = question.code
-    ordinal = (
-        "ordinal" if kind in {Question.Type.LIKERT, Question.Type.LIKERT_MATRIX} else "nominal"
-    )
-    out: list[SurveyVariable] = []
-    if kind == Question.Type.LIKERT_MATRIX:
-        for row in question.rows.all():
-            label = {
-                lang: f"{translate(question.text, lang)} — {translate(row.text, lang)}"
-                for lang in {*question.text, *row.text}
-            }
-            out.append(
-                SurveyVariable(
-                    f"{code}_{row.code}",
-                    label,
-                    "categorical",
-                    value_labels=choices,
-                    measure=ordinal,
-                    source=("answer", qid, row.code),
-                    group=code,
-                )
-            )
-        return out
-    if kind == Question.Type.MULTIPLE_CHOICE:
-        for choice in question.choices.all():
-            label = {
-                lang: f"{translate(question.text, lang)} — {translate(choice.label, lang)}"
-                for lang in {*question.text, *choice.label}
-            }
-            out.append(
-                SurveyVariable(
-                    f"{code}_{choice.code}",
-                    label,
-                    "multi_flag",
-                    value_labels=_FLAG_LABELS,
-                    source=("flag", qid, choice.code),
-                    group=code,
-                )
-            )
-    elif kind in _CHOICE_KINDS:
-        value_labels = choices
-        if kind == Question.Type.OCCUPATION:
-            value_labels = {o.isco: o.label for o in reference.occupations()}
-            value_labels[reference.OTHER] = {"en": "Other", "zh-hans": "其他"}
-        elif kind == Question.Type.COUNTRY:
-            english = dict(reference.countries("en"))
-            chinese = dict(reference.countries("zh-hans"))
-            value_labels = {
-                c: {"en": english[c], "zh-hans": chinese.get(c, english[c])} for c in english
-            }
-        out.append(
-            SurveyVariable(
-                code,
-                question.text,
-                "categorical",
-                value_labels=value_labels,
-                measure=ordinal,
-                source=("answer", qid, ""),
-                group=code,
-            )
-        )
-    elif kind == Question.Type.YES_NO:
-        out.append(
-            SurveyVariable(
-                code,
-                question.text,
-                "categorical",
-                value_labels=_YES_NO_LABELS,
-                boolean=True,
-                source=("answer", qid, ""),
-                group=code,
-            )
-        )
-    elif kind == Question.Type.NUMBER:
-        out.append(
-            SurveyVariable(
-                code,
-                question.text,
-                "numeric",
-                measure="scale",
-                source=("answer", qid, ""),
-                group=code,
-            )
-        )
+    if question.type == Question.Type.LIKERT_MATRIX:
+        return _matrix_variables(question, choices)
+    if question.type == Question.Type.MULTIPLE_CHOICE:
+        out = _flag_variables(question)
     else:
-        out.append(
-            SurveyVariable(code, question.text, "text", source=("answer", qid, ""), group=code)
-        )
-    has_other = kind == Question.Type.OCCUPATION or any(c.is_other for c in question.choices.all())
+        out = [_single_variable(question, choices)]
+    has_other = question.type == Question.Type.OCCUPATION or any(
+        c.is_other for c in question.choices.all()
+    )
     if has_other:
         label = {
             lang: f"{translate(question.text, lang)} — other (specified)" for lang in question.text
         }
         out.append(
-            SurveyVariable(f"{code}_other_text", label, "text", source=("other", qid), group=code)
+            SurveyVariable(
+                f"{question.code}_other_text",
+                label,
+                "text",
+                source=("other", question.pk),
+                group=question.code,
+            )
         )
     return out
 
@@ -268,6 +283,12 @@ def survey_variables(*, survey: Survey, derived: bool = True) -> list[SurveyVari
     return _unique_names(variables)
 
 
+def derived_variables(*, survey: Survey) -> list[SurveyVariable]:
+    """Variables added by registered providers (the classifier's categories), in their order."""
+    base = {v.name for v in survey_variables(survey=survey, derived=False)}
+    return [v for v in survey_variables(survey=survey) if v.name not in base]
+
+
 def _unique_names(variables: list[SurveyVariable]) -> list[SurveyVariable]:
     """Codes are free-form, so two columns may collide (q 'a_b' vs q 'a' row 'b'): number them."""
     seen: set[str] = set()
@@ -280,154 +301,3 @@ def _unique_names(variables: list[SurveyVariable]) -> list[SurveyVariable]:
         seen.add(name)
         result.append(variable if name == variable.name else replace(variable, name=name))
     return result
-
-
-def variable_by_name(*, survey: Survey, name: str) -> SurveyVariable | None:
-    """The variable called `name`, or None."""
-    return next((v for v in survey_variables(survey=survey) if v.name == name), None)
-
-
-def _answer_value(
-    kind: str, boolean_question: bool, choice: str, number: Any, boolean: bool | None, text: str
-) -> Any:
-    if boolean_question:
-        return None if boolean is None else ("1" if boolean else "0")
-    if kind == "numeric":
-        return number
-    if kind == "text":
-        return text
-    return choice
-
-
-def response_rows(
-    *,
-    survey: Survey,
-    variables: Sequence[SurveyVariable],
-    responses: QuerySet[Response],
-    chunk_size: int = 2000,
-) -> Iterator[tuple[Response, list[Any]]]:
-    """Yield (response, values aligned with `variables`) in constant memory, chunk by chunk."""
-    by_source: dict[tuple[Any, ...], int] = {v.source: i for i, v in enumerate(variables)}
-    by_name = {v.name: i for i, v in enumerate(variables)}
-    question_ids = {
-        v.source[1] for v in variables if v.source and v.source[0] in {"answer", "flag", "other"}
-    }
-    types = dict(Question.objects.filter(pk__in=question_ids).values_list("pk", "type"))
-    multi = {pk for pk, kind in types.items() if kind == Question.Type.MULTIPLE_CHOICE}
-    yes_no = {pk for pk, kind in types.items() if kind == Question.Type.YES_NO}
-    flags = [
-        (i, v.source[1])
-        for i, v in enumerate(variables)
-        if v.kind == "multi_flag" and v.source and v.source[0] == "flag"
-    ]
-    from_response = [
-        (i, v.source[1]) for i, v in enumerate(variables) if v.source and v.source[0] == "response"
-    ]
-    providers = {}
-    for variable in variables:
-        provider = _providers.get(variable.source[0]) if variable.source else None
-        if provider is not None:
-            providers.setdefault(provider.name, (provider, []))[1].append(variable)
-    last_id = 0
-    base = responses.order_by("pk")
-    while True:
-        chunk = list(base.filter(pk__gt=last_id)[:chunk_size])
-        if not chunk:
-            return
-        last_id = chunk[-1].pk
-        ids = [r.pk for r in chunk]
-        rows: dict[int, list[Any]] = {r.pk: [None] * len(variables) for r in chunk}
-        # Plain tuples, not model instances: this loop runs once per stored answer.
-        answers = Answer.objects.filter(
-            response_id__in=ids, question_id__in=question_ids
-        ).values_list(
-            "response_id", "question_id", "row", "choice", "choices", "number", "boolean", "text"
-        )
-        # A multiple-choice question answered without an option is "not selected", not missing.
-        answered_multi: set[tuple[int, int]] = set()
-        for (
-            response_id,
-            question_id,
-            row_code,
-            choice,
-            choices,
-            number,
-            boolean,
-            text,
-        ) in answers.iterator(chunk_size=5000):
-            row = rows[response_id]
-            if question_id in multi:
-                answered_multi.add((response_id, question_id))
-            position = by_source.get(("answer", question_id, row_code))
-            if position is not None:
-                row[position] = _answer_value(
-                    variables[position].kind, question_id in yes_no, choice, number, boolean, text
-                )
-            for code in choices or ():
-                flag = by_source.get(("flag", question_id, code))
-                if flag is not None:
-                    row[flag] = 1
-            other = by_source.get(("other", question_id))
-            if other is not None and text:
-                row[other] = text
-        for response in chunk:
-            row = rows[response.pk]
-            for i, question_id in flags:
-                if row[i] is None and (response.pk, question_id) in answered_multi:
-                    row[i] = 0
-            for i, attribute in from_response:
-                row[i] = _response_value(response, attribute)
-        for provider, wanted in providers.values():
-            derived = provider.values(survey, wanted, ids)
-            for response_id, values in derived.items():
-                row = rows.get(response_id)
-                if row is None:
-                    continue
-                for variable in wanted:
-                    if variable.name in values:
-                        row[by_name[variable.name]] = values[variable.name]
-        for response in chunk:
-            yield response, rows[response.pk]
-
-
-def _response_value(response: Response, attribute: str) -> Any:
-    if attribute == "duration":
-        seconds = sum(int(v) for v in (response.page_seconds or {}).values())
-        return Decimal(seconds) if response.page_seconds else None
-    return getattr(response, attribute)
-
-
-def responses_where(
-    *, responses: QuerySet[Response], variable: SurveyVariable, code: str
-) -> QuerySet[Response]:
-    """Narrow `responses` to those whose value of a categorical `variable` is `code`.
-
-    Raises ValueError when the variable cannot be filtered on.
-    """
-    origin = variable.source[0] if variable.source else ""
-    if origin == "answer" and variable.categorical:
-        question_id, row = variable.source[1], variable.source[2]
-        answers = Answer.objects.filter(question_id=question_id, row=row)
-        if variable.boolean:
-            answers = answers.filter(boolean=code == "1")
-        else:
-            answers = answers.filter(choice=code)
-        return responses.filter(pk__in=answers.values("response_id"))
-    if origin == "flag":
-        question_id, choice = variable.source[1], variable.source[2]
-        answered = Answer.objects.filter(question_id=question_id)
-        # JSON lists are matched in Python: portable across SQLite and PostgreSQL.
-        chosen = [
-            response_id
-            for response_id, choices in answered.values_list("response_id", "choices")
-            if choice in choices
-        ]
-        if code == "1":
-            return responses.filter(pk__in=chosen)
-        return responses.filter(pk__in=answered.values("response_id")).exclude(pk__in=chosen)
-    if origin == "response" and variable.categorical:
-        return responses.filter(**{variable.source[1]: code})
-    provider = _providers.get(origin)
-    if provider is not None and variable.categorical:
-        return provider.filter(responses, variable, code)
-    raise ValueError(f"Variable {variable.name!r} is not categorical and cannot be filtered on.")

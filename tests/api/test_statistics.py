@@ -470,9 +470,10 @@ def test_counted_tables_equal_the_per_respondent_computation(
 ):
     from urllib.parse import parse_qs
 
-    from surveys.statistics import estimators as statistics
-    from surveys.statistics.selectors import statistics_request_build, statistics_responses
-    from surveys.variables.catalogue import response_rows
+    from surveys.statistics import estimators, tables
+    from surveys.statistics.requests import statistics_request_build
+    from surveys.statistics.selectors import statistics_responses
+    from surveys.variables.reader import response_rows
 
     data = _get(owner_client, default_survey, query)
     params = parse_qs(query)
@@ -507,15 +508,15 @@ def test_counted_tables_equal_the_per_respondent_computation(
         hidden = 0 < excluded < data["k"]
         assert data["weighting"]["excluded"] == (None if hidden else excluded)
         assert data["weighting"]["excluded_suppressed"] == hidden
-        weights = statistics.poststratification_weights([row[-1] for row in kept], targets or {})
+        weights = estimators.poststratification_weights([row[-1] for row in kept], targets or {})
         rows = kept
     table = data["table"]
     if request.by is None:
-        expected = statistics.frequency_table(
+        expected = tables.frequency_table(
             [row[0] for row in rows], weights=weights, categories=table["categories"], k=data["k"]
         ).as_dict()
     else:
-        expected = statistics.crosstab(
+        expected = tables.crosstab(
             [row[1] for row in rows],
             [row[0] for row in rows],
             weights=weights,

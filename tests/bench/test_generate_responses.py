@@ -12,7 +12,8 @@ from surveys import reference
 from surveys.definitions import conditions
 from surveys.management.commands.generate_responses import generate
 from surveys.models import Answer, Question, Response
-from surveys.variables.catalogue import response_rows, survey_variables
+from surveys.variables.catalogue import survey_variables
+from surveys.variables.reader import response_rows
 
 COUNT = 50
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import OperationalError
 
+from surveys.exports import codebook as export_codebook
+from surveys.exports import jobs as export_jobs
 from surveys.exports import services as export_services
 from surveys.exports import tasks
 from surveys.exports.formats import ExportError
@@ -46,7 +48,7 @@ def test_a_job_run_twice_writes_once(population, people, run_export, export_dir)
 
 def test_a_running_claim_is_not_taken_by_another_delivery(population, people, export_dir):  # type: ignore[no-untyped-def]
     job = export_services.export_request(user=people.viewer, survey=population.survey, format="csv")
-    assert export_services._claim(job_id=job.pk, token="first") is not None
+    assert export_jobs._claim(job_id=job.pk, token="first") is not None
     # Another worker receives the same job while the first is writing: it must keep out.
     assert export_services.export_run(job_id=job.pk, token="second") is None
     job.refresh_from_db()
@@ -73,7 +75,7 @@ def test_a_writer_error_fails_the_job_with_its_message(  # type: ignore[no-untyp
         next(iter(rows))
         raise error
 
-    monkeypatch.setattr(export_services, writer, broken)
+    monkeypatch.setattr(export_jobs, writer, broken)
     job = run_export(people.viewer, population.survey, format=fmt)
     assert job.status == ExportJob.Status.FAILED
     assert message in job.error
@@ -84,7 +86,7 @@ def test_a_writer_error_fails_the_job_with_its_message(  # type: ignore[no-untyp
 def test_a_transient_database_error_is_retried(population, people, monkeypatch):  # type: ignore[no-untyped-def]
     from config.celery import app as celery_app
 
-    real = export_services.write_dta
+    real = export_jobs.write_dta
     calls = []
 
     def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -93,7 +95,7 @@ def test_a_transient_database_error_is_retried(population, people, monkeypatch):
             raise OperationalError("server closed the connection unexpectedly")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(export_services, "write_dta", flaky)
+    monkeypatch.setattr(export_jobs, "write_dta", flaky)
     # Eagerly applied tasks run their retries in place unless errors propagate at once.
     job = export_services.export_request(user=people.viewer, survey=population.survey, format="dta")
     previous = celery_app.conf.task_eager_propagates
@@ -112,7 +114,7 @@ def test_progress_is_recorded_while_writing(  # type: ignore[no-untyped-def]
     population, people, run_export, monkeypatch, settings
 ):
     settings.EXPORT_PROGRESS_EVERY = 1
-    real = export_services.write_csv
+    real = export_jobs.write_csv
     seen = []
 
     def watching(rows, variables, out, **kwargs):  # type: ignore[no-untyped-def]
@@ -123,7 +125,7 @@ def test_progress_is_recorded_while_writing(  # type: ignore[no-untyped-def]
         seen.append(ExportJob.objects.get().rows_done)
         return real(collected, variables, out, **kwargs)
 
-    monkeypatch.setattr(export_services, "write_csv", watching)
+    monkeypatch.setattr(export_jobs, "write_csv", watching)
     job = run_export(people.viewer, population.survey, format="csv")
     assert job.status == ExportJob.Status.DONE
     assert seen == [0, 1, 2]
@@ -144,7 +146,7 @@ def test_private_fields_never_become_columns(population, people, monkeypatch):  
             ),
         ]
 
-    monkeypatch.setattr(export_services, "survey_variables", leaky)
+    monkeypatch.setattr(export_codebook, "survey_variables", leaky)
     stream = export_services.export_stream_csv(user=people.viewer, survey=population.survey)
     header = b"".join(stream.chunks).decode("utf-8-sig").splitlines()[0]
     assert "receipt" not in header and "response_id" in header

@@ -1,7 +1,7 @@
 """The PostgreSQL reader of exports gives exactly the rows of the portable (ORM) reader.
 
-On PostgreSQL, exports read plain columns chunk by chunk (surveys.exports.services.export_rows);
-everywhere else, and with ``portable=True``, they read through variables.catalogue.response_rows.
+On PostgreSQL, exports read plain columns chunk by chunk (surveys.variables.reader.variable_rows);
+everywhere else, and with ``portable=True``, they read through variables.reader.response_rows.
 These tests hold the two to the same rows and the same CSV bytes, with text that COPY-like
 formats and JSON must escape, responses of another survey interleaved, and classifications.
 """
@@ -19,6 +19,7 @@ from surveys.definitions.transfer import survey_import
 from surveys.exports import services as export_services
 from surveys.exports.formats import iter_csv
 from surveys.management.commands.generate_responses import generate
+from surveys.variables import reader
 from tests.exports.conftest import respond
 
 TRICKY = 'tab\there, line\nbreak, back\\slash, "quotes", \\N, 汉字 and \r return'
@@ -27,17 +28,13 @@ TRICKY = 'tab\there, line\nbreak, back\\slash, "quotes", \\N, 汉字 and \r retu
 def _rows(survey: Any, scope: str, *, portable: bool) -> list[list[Any]]:
     source, _variables = export_services.export_variables(survey=survey, language="en")
     return list(
-        export_services.export_rows(
-            survey=survey, variables=source, responses=scope, portable=portable
-        )
+        reader.variable_rows(survey=survey, variables=source, status=scope, portable=portable)
     )
 
 
 def _csv(survey: Any, scope: str, *, portable: bool, labels: bool) -> bytes:
     source, variables = export_services.export_variables(survey=survey, language="zh-hans")
-    rows = export_services.export_rows(
-        survey=survey, variables=source, responses=scope, portable=portable
-    )
+    rows = reader.variable_rows(survey=survey, variables=source, status=scope, portable=portable)
     return b"".join(iter_csv(rows, variables, labels=labels, bom=True))
 
 
@@ -90,12 +87,12 @@ def test_readers_agree_on_escaped_text_and_interleaved_surveys(  # type: ignore[
 def test_readers_agree_across_many_chunks(default_survey):  # type: ignore[no-untyped-def]
     list(generate(survey=default_survey, count=120, seed=11, batch=50))
     # Small chunks, so that chunk boundaries and the adaptive chunk size are crossed often.
-    old = (export_services.READ_CHUNK, export_services.READ_CHUNK_FIRST)
-    export_services.READ_CHUNK, export_services.READ_CHUNK_FIRST = 17, 5
+    old = (reader.READ_CHUNK, reader.READ_CHUNK_FIRST)
+    reader.READ_CHUNK, reader.READ_CHUNK_FIRST = 17, 5
     try:
         rows = _same(default_survey, "complete")
     finally:
-        export_services.READ_CHUNK, export_services.READ_CHUNK_FIRST = old
+        reader.READ_CHUNK, reader.READ_CHUNK_FIRST = old
     assert len(rows) == 120
 
 
@@ -103,7 +100,7 @@ def test_postgresql_uses_the_fast_reader(default_survey):  # type: ignore[no-unt
     if connection.vendor != "postgresql":
         pytest.skip("the fast reader is PostgreSQL's; elsewhere exports read through the ORM")
     source, _variables = export_services.export_variables(survey=default_survey, language="en")
-    assert export_services._read_plan(source) is not None
+    assert reader._read_plan(source) is not None
 
 
 def _readers() -> list[str]:
@@ -118,8 +115,8 @@ def test_read_ahead_gives_the_same_rows_and_stops_with_its_consumer(  # type: ig
     if connection.vendor != "postgresql":
         pytest.skip("the read-ahead belongs to PostgreSQL's fast reader")
     list(generate(survey=population.survey, count=40, seed=5, batch=20))
-    old = (export_services.READ_CHUNK, export_services.READ_CHUNK_FIRST)
-    export_services.READ_CHUNK, export_services.READ_CHUNK_FIRST = 7, 3
+    old = (reader.READ_CHUNK, reader.READ_CHUNK_FIRST)
+    reader.READ_CHUNK, reader.READ_CHUNK_FIRST = 7, 3
     try:
         assert not connection.in_atomic_block
         rows = _same(population.survey, "all")
@@ -129,11 +126,11 @@ def test_read_ahead_gives_the_same_rows_and_stops_with_its_consumer(  # type: ig
         source, _variables = export_services.export_variables(
             survey=population.survey, language="en"
         )
-        partial = export_services.export_rows(survey=population.survey, variables=source)
+        partial = reader.variable_rows(survey=population.survey, variables=source)
         first = next(partial)
         assert first == rows[0]
         assert _readers()
         partial.close()
         assert not _readers()
     finally:
-        export_services.READ_CHUNK, export_services.READ_CHUNK_FIRST = old
+        reader.READ_CHUNK, reader.READ_CHUNK_FIRST = old

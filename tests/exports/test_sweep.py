@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from surveys.exports import jobs as export_jobs
 from surveys.exports import services as export_services
 from surveys.exports import tasks
 from surveys.models import ExportJob
@@ -44,7 +45,7 @@ def test_a_job_stuck_running_is_queued_again_and_finishes(  # type: ignore[no-un
 ):
     job = export_services.export_request(user=people.viewer, survey=population.survey, format="sav")
     # A worker claimed it and died: its claim is older than the stale limit.
-    assert export_services._claim(job_id=job.pk, token="dead-worker") is not None
+    assert export_jobs._claim(job_id=job.pk, token="dead-worker") is not None
     long_ago = timezone.now() - timedelta(seconds=settings.EXPORT_STALE_SECONDS + 5)
     ExportJob.objects.filter(pk=job.pk).update(claimed_at=long_ago)
     result = sweep()
@@ -57,7 +58,7 @@ def test_a_job_stuck_running_is_queued_again_and_finishes(  # type: ignore[no-un
 
 def test_a_recent_claim_is_left_alone(population, people, sweep):  # type: ignore[no-untyped-def]
     job = export_services.export_request(user=people.viewer, survey=population.survey, format="csv")
-    export_services._claim(job_id=job.pk, token="busy-worker")
+    export_jobs._claim(job_id=job.pk, token="busy-worker")
     assert sweep()["requeued"] == 0
     job.refresh_from_db()
     assert job.status == ExportJob.Status.RUNNING and job.claim_token == "busy-worker"
@@ -77,7 +78,7 @@ def test_a_lost_pending_job_is_sent_again(population, people, sweep, settings): 
 
 def test_a_job_that_keeps_dying_fails(population, people, sweep, settings):  # type: ignore[no-untyped-def]
     job = export_services.export_request(user=people.viewer, survey=population.survey, format="csv")
-    export_services._claim(job_id=job.pk, token="dead-worker")
+    export_jobs._claim(job_id=job.pk, token="dead-worker")
     long_ago = timezone.now() - timedelta(seconds=settings.EXPORT_STALE_SECONDS + 5)
     ExportJob.objects.filter(pk=job.pk).update(
         claimed_at=long_ago, attempts=settings.EXPORT_MAX_ATTEMPTS

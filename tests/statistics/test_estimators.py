@@ -22,21 +22,20 @@ from scipy.optimize import linprog
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
-from surveys.statistics.estimators import (
-    CrossTable,
-    FrequencyTable,
-    MeanEstimate,
+from surveys.statistics.disclosure import (
     OneWaySuppression,
     Suppression,
-    crosstab,
-    frequency_table,
+    suppress,
+    suppress_one_way,
+)
+from surveys.statistics.estimators import (
+    MeanEstimate,
     kish_effective_n,
     mean_interval,
     poststratification_weights,
-    suppress,
-    suppress_one_way,
     wilson_interval,
 )
+from surveys.statistics.tables import CrossTable, FrequencyTable, crosstab, frequency_table
 
 FAST = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])

@@ -20,13 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
-from surveys.statistics.estimators import (
+from surveys.statistics.estimators import poststratification_factors, poststratification_weights
+from surveys.statistics.tables import (
     crosstab,
     crosstab_from_counts,
     frequency_table,
     frequency_table_from_counts,
-    poststratification_factors,
-    poststratification_weights,
 )
 
 FAST = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])

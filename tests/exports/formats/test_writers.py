@@ -52,7 +52,7 @@ from surveys.exports.formats import (
 )
 from surveys.exports.formats.layout import SPSS_RESERVED, STATA_RESERVED
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 LONG_NAME = "exposure_matrix_tasks_doable_with_generative_video_tools_within_the_next_five_years"
 LONG_LABEL = (

@@ -1,0 +1,159 @@
+"""The codebook of an export: each variable's export description, and the documents built from it.
+
+A codebook says what every column means (question wording, value labels, category definitions)
+and how the file was made; it travels inside each background export and is a download of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
+from surveys.core.access import User
+from surveys.core.i18n import translate
+from surveys.exports.formats import Codebook, Variable, render_codebook
+from surveys.exports.requests import (
+    CODEBOOK_FORMATS,
+    CONTENT_TYPES,
+    PRIVATE_RESPONSE_FIELDS,
+    ExportInvalid,
+    ExportOptions,
+    Format,
+    _require_export,
+    _stem,
+    export_options,
+    export_responses,
+)
+from surveys.models import ExportJob, Survey
+from surveys.variables.catalogue import SurveyVariable, survey_variables
+
+
+def _is_private(variable: SurveyVariable) -> bool:
+    source = variable.source
+    return bool(source) and source[0] == "response" and source[1] in PRIVATE_RESPONSE_FIELDS
+
+
+def _description(variable: SurveyVariable) -> str:
+    origin = variable.source[0] if variable.source else ""
+    if origin == "response":
+        return "About the response"
+    if origin in {"answer", "flag", "other"}:
+        return f"Question {variable.group}"
+    return f"Derived ({origin}): {variable.group}" if origin else ""
+
+
+def export_variable(variable: SurveyVariable, language: str) -> Variable:
+    """The writer library's description of one survey variable, worded in `language`."""
+    labels = {
+        code: translate(texts, language) or code for code, texts in variable.value_labels.items()
+    }
+    definitions = {}
+    for code, texts in variable.definitions.items():
+        text = translate(texts, language)
+        if text and code in labels:
+            definitions[code] = text
+    return Variable(
+        name=variable.name,
+        label=variable.label_in(language) or variable.name,
+        kind=variable.kind,
+        value_labels=labels,
+        measure=variable.measure,
+        description=_description(variable),
+        value_definitions=definitions,
+    )
+
+
+def export_variables(
+    *, survey: Survey, language: str
+) -> tuple[list[SurveyVariable], list[Variable]]:
+    """The survey's exportable variables (derived ones included) and their export descriptions."""
+    variables = [v for v in survey_variables(survey=survey) if not _is_private(v)]
+    return variables, [export_variable(v, language) for v in variables]
+
+
+def codebook_for(
+    survey: Survey,
+    options: ExportOptions,
+    variables: Sequence[Variable],
+    *,
+    rows: int,
+    when: datetime,
+) -> Codebook:
+    language = options.language
+    scope = ExportJob.Scope(options.responses).label
+    if options.format in {Format.SAV, Format.DTA}:
+        values = "Categories are stored as codes with their value labels attached."
+    elif options.labels:
+        values = f"Categories are written as their labels in {language}."
+    else:
+        values = "Categories are written as codes; their labels are listed in the codebook."
+    notes = [
+        f"One row per response: {str(scope).lower()} ({rows} at the time of export).",
+        values,
+        "Free-text answers are exported as respondents gave them; they may contain details a "
+        "respondent chose to write about themselves.",
+        "Variables whose names start with cls_ are codings of free-text answers by the "
+        "classifier (the category, or 0/1 per category of a multi-label codebook, the "
+        "confidence between 0 and 1, and the review status); they are empty where an answer "
+        "has not been coded.",
+        "Resume links and receipt codes are never exported.",
+    ]
+    return Codebook(
+        variables=variables,
+        title=survey.text("title", language) or survey.slug,
+        language=language,
+        notes=notes,
+        metadata={
+            "survey": survey.slug,
+            "exported_at": when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "responses": options.responses,
+            "values": options.values,
+            "format": options.format,
+            "rows": str(rows),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class ExportDocument:
+    """A small generated file (a codebook) held in memory."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def export_codebook(
+    *,
+    user: User,
+    survey: Survey,
+    language: str | None = None,
+    format: str = "html",
+    responses: str = "complete",
+) -> ExportDocument:
+    """The codebook of the survey's exports (no answers in it) as html, csv, json or md.
+
+    Raises ExportForbidden or ExportInvalid.
+    """
+    _require_export(user, survey)
+    fmt = str(format or "").strip().lower()
+    if fmt not in CODEBOOK_FORMATS:
+        raise ExportInvalid(
+            f"Unknown codebook format {str(format)[:20]!r}: choose html, csv, json or md."
+        )
+    options = export_options(survey=survey, format=Format.CSV, language=language, status=responses)
+    _source, variables = export_variables(survey=survey, language=options.language)
+    rows = export_responses(survey=survey, responses=options.responses).count()
+    now = timezone.now()
+    book = codebook_for(survey, options, variables, rows=rows, when=now)
+    text = render_codebook(book, format=fmt)  # type: ignore[arg-type]
+    # A BOM lets spreadsheet programs read the CSV's Chinese as UTF-8.
+    content = text.encode("utf-8-sig" if fmt == "csv" else "utf-8")
+    return ExportDocument(
+        filename=f"{_stem(survey, now, 'codebook')}.{fmt}",
+        content_type=CONTENT_TYPES[fmt],
+        content=content,
+    )
