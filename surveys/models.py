@@ -7,6 +7,7 @@ survey can carry any set of languages without schema changes.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -75,7 +76,7 @@ class Survey(models.Model):
     def text(self, field: str, language: str) -> str:
         return translate(getattr(self, field), language, self.default_language)
 
-    def is_accepting(self, now: timezone.datetime | None = None) -> bool:
+    def is_accepting(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         if self.status != self.Status.OPEN:
             return False
@@ -454,6 +455,7 @@ def _choice_or_row_changed(sender: type, instance: Choice | MatrixRow, **kwargs:
     )
 
 
+_model: type[models.Model]
 for _model in (Page, Question):
     models.signals.post_save.connect(_page_or_question_changed, sender=_model)
     models.signals.post_delete.connect(_page_or_question_changed, sender=_model)

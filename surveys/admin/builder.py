@@ -338,7 +338,8 @@ class PageAdmin(BuilderAdmin):
         return ["survey"] if obj else []
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        initial = super().get_changeform_initial_data(request)
+        # Values are GET strings, and the position added below is an int.
+        initial: dict[str, Any] = super().get_changeform_initial_data(request)
         survey = Survey.objects.filter(pk=initial.get("survey") or 0).first()
         if survey and "position" not in initial:
             last = survey.pages.order_by("-position").values_list("position", flat=True).first()
@@ -359,19 +360,24 @@ class PageAdmin(BuilderAdmin):
         return getattr(obj, "n_questions", 0)
 
 
-class ChoiceInline(ScopedInline, admin.TabularInline):
-    model = Choice
-    form = ChoiceAdminForm
+class QuestionPartInline(ScopedInline, admin.TabularInline):
+    """A question's choices or matrix rows, edited in the languages of its survey."""
+
     parent_survey = staticmethod(lambda question: question.survey)
     extra = 0
-    fields = ["position", "code", "label", "is_other", "exclusive"]
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         kwargs["form"] = with_survey_languages(self.form, obj.survey if obj else None)
         return super().get_formset(request, obj, **kwargs)
 
 
-class MatrixRowInline(ChoiceInline):
+class ChoiceInline(QuestionPartInline):
+    model = Choice
+    form = ChoiceAdminForm
+    fields = ["position", "code", "label", "is_other", "exclusive"]
+
+
+class MatrixRowInline(QuestionPartInline):
     model = MatrixRow
     form = MatrixRowAdminForm
     fields = ["position", "code", "text"]
@@ -407,7 +413,8 @@ class QuestionAdmin(BuilderAdmin):
         return super().get_queryset(request).select_related("survey", "page")
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        initial = super().get_changeform_initial_data(request)
+        # Values are GET strings, and the position added below is an int.
+        initial: dict[str, Any] = super().get_changeform_initial_data(request)
         page = Page.objects.filter(pk=initial.get("page") or 0).first()
         if page and "position" not in initial:
             last = page.questions.order_by("-position").values_list("position", flat=True).first()

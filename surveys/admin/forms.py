@@ -74,7 +74,10 @@ class SurveyAdminForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if "languages" in self.fields and self.is_bound:
-            languages = self.data.getlist(self.add_prefix("languages"))
+            widget = self.fields["languages"].widget
+            languages = widget.value_from_datadict(
+                self.data, self.files, self.add_prefix("languages")
+            )
         else:
             languages = self.instance.languages or list(SUPPORTED_LANGUAGES)
         if "languages" in self.fields and not self.instance.pk:
@@ -88,7 +91,8 @@ class SurveyAdminForm(forms.ModelForm):
         return value
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         languages = cleaned.get("languages")
         default = cleaned.get("default_language")
         if languages and default and default not in languages:
@@ -117,7 +121,8 @@ class PageAdminForm(forms.ModelForm):
         return Survey.objects.filter(pk=raw).first() if raw and str(raw).isdigit() else None
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         condition = cleaned.get("condition")
         if condition == {}:
             cleaned["condition"] = None
@@ -172,45 +177,56 @@ class QuestionAdminForm(forms.ModelForm):
         return Page.objects.select_related("survey").filter(pk=raw).first() if raw else None
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         page: Page | None = cleaned.get("page") or self._page()
-
-        def value(name: str) -> Any:
-            return cleaned.get(name) if name in self.fields else getattr(self.instance, name)
-
-        kind = value("type")
         if page is None:
             return cleaned
-        survey = page.survey
+        self._check_identity(survey=page.survey, code=cleaned.get("code"))
+        self._check_type_settings()
+        condition = cleaned.get("condition")
+        if condition == {}:
+            cleaned["condition"] = None
+        for problem in skip_logic_problems(
+            condition, survey=page.survey, before_position=page.position
+        ):
+            self._error("condition", problem)
+        return cleaned
+
+    def _value(self, name: str) -> Any:
+        """The cleaned value of a field on the form, else the instance's current one."""
+        if name in self.fields:
+            return self.cleaned_data.get(name)
+        return getattr(self.instance, name)
+
+    def _check_identity(self, *, survey: Survey, code: str | None) -> None:
+        """A question stays in its survey, has a unique code, and keeps its type once answered."""
         instance = self.instance
         if instance.pk and instance.survey_id != survey.pk:
             self._error("page", "A question stays in its survey: pick a page of that survey.")
-        code = cleaned.get("code")
         if (
             code
             and Question.objects.filter(survey=survey, code=code).exclude(pk=instance.pk).exists()
         ):
             self._error("code", f"Survey “{survey.slug}” already has a question “{code}”.")
+        kind = self._value("type")
         if instance.pk and kind != instance.type and instance.answers.exists():
             self._error("type", "This question has answers: its type cannot change.")
-        spec = QUESTION_TYPES.get(kind)  # None when the type itself was refused
-        if value("classify") and not (spec and spec.classifiable):
+
+    def _check_type_settings(self) -> None:
+        """Classification, scale and bounds fit the question's type."""
+        spec = QUESTION_TYPES.get(self._value("type"))  # None when the type itself was refused
+        if self._value("classify") and not (spec and spec.classifiable):
             self._error("classify", "Only long free-text questions can be classified.")
-        scale = value("scale")
+        scale = self._value("scale")
         likert = bool(spec and spec.has_scale)
         if likert and scale not in LIKERT_SCALES:
             self._error("scale", "A Likert question needs a scale of 5 or 7 points.")
         if not likert and scale is not None:
             self._error("scale", "Only Likert questions have a scale.")
-        low, high = value("min_value"), value("max_value")
+        low, high = self._value("min_value"), self._value("max_value")
         if isinstance(low, Decimal) and isinstance(high, Decimal) and high < low:
             self._error("max_value", "The maximum is below the minimum.")
-        condition = cleaned.get("condition")
-        if condition == {}:
-            cleaned["condition"] = None
-        for problem in skip_logic_problems(condition, survey=survey, before_position=page.position):
-            self._error("condition", problem)
-        return cleaned
 
 
 class QuestionInlineForm(QuestionAdminForm):

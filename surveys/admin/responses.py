@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -170,25 +170,41 @@ def response_answer_rows(response: Response, language: str = "en") -> list[tuple
         label = t(question.text)
         if answer.row:
             label = f"{label} — {t(rows.get((question.pk, answer.row), answer.row))}"
-        kind = question_type(question.type)
-        if kind.value_field == "boolean":
-            value = "" if answer.boolean is None else ("Yes" if answer.boolean else "No")
-        elif kind.value_field == "number":
-            value = " ".join(filter(None, [_number(answer.number), t(question.unit)]))
-        elif kind.is_text:
-            value = answer.text
-        elif kind.value_field == "choices":
-            value = ", ".join(t(choices.get((question.pk, c), c)) for c in answer.choices)
-        elif kind.coded_list == "occupation":
-            value = reference.occupation_label(answer.choice, language) if answer.choice else ""
-        elif kind.coded_list == "country":
-            value = countries.get(answer.choice, answer.choice)
-        else:
-            value = t(choices.get((question.pk, answer.choice), answer.choice))
-        if answer.text and not kind.is_text:  # the "other, please specify" text
-            value = f"{value} — “{answer.text}”"
+        value = _answer_label(
+            answer=answer, t=t, choices=choices, countries=countries, language=language
+        )
         result.append((f"{question.page.position}. {question.page.code}", label, value))
     return result
+
+
+def _answer_label(
+    *,
+    answer: Answer,
+    t: Callable[[Any], str],
+    choices: Mapping[tuple[int, str], Any],
+    countries: Mapping[str, str],
+    language: str,
+) -> str:
+    """The answer as a reader sees it: labels for codes, the unit, and any "other" text."""
+    question = answer.question
+    kind = question_type(question.type)
+    if kind.value_field == "boolean":
+        value = "" if answer.boolean is None else ("Yes" if answer.boolean else "No")
+    elif kind.value_field == "number":
+        value = " ".join(filter(None, [_number(answer.number), t(question.unit)]))
+    elif kind.is_text:
+        value = answer.text
+    elif kind.value_field == "choices":
+        value = ", ".join(t(choices.get((question.pk, c), c)) for c in answer.choices)
+    elif kind.coded_list == "occupation":
+        value = reference.occupation_label(answer.choice, language) if answer.choice else ""
+    elif kind.coded_list == "country":
+        value = countries.get(answer.choice, answer.choice)
+    else:
+        value = t(choices.get((question.pk, answer.choice), answer.choice))
+    if answer.text and not kind.is_text:  # the "other, please specify" text
+        value = f"{value} — “{answer.text}”"
+    return value
 
 
 def response_classification_rows(response: Response) -> list[tuple[str, str]]:

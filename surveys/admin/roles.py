@@ -15,8 +15,7 @@ from surveys.models import AuditEntry, Invitation, SurveyRole
 class InvitationAdmin(ReadOnlyScopedAdmin):
     list_display = ["survey", "created_at", "used_at"]
     list_filter = [("survey", admin.RelatedOnlyFieldListFilter)]
-    fields = ["survey", "created_at", "used_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("survey", "created_at", "used_at")
 
 
 @admin.register(SurveyRole)
@@ -27,8 +26,7 @@ class SurveyRoleAdmin(ReadOnlyScopedAdmin):
     list_display = ["survey", "user", "role", "created_at", "edit_link"]
     list_filter = ["role", ("survey", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__username", "survey__slug"]
-    fields = ["survey", "user", "role", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("survey", "user", "role", "created_at")
     list_select_related = ["survey", "user"]
 
     @admin.display(description="")
@@ -49,5 +47,11 @@ class AuditEntryAdmin(ReadOnlyScopedAdmin):
     ]
     search_fields = ["summary"]
     date_hierarchy = "created_at"
-    fields = ["created_at", "actor_name", "survey_slug", "action", "summary", "details"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "actor_name",
+        "survey_slug",
+        "action",
+        "summary",
+        "details",
+    )

@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.http import Http404, HttpRequest, HttpResponse
 
 from surveys.core.access import has_permission, surveys_for
@@ -173,7 +174,7 @@ class AnsweredDeletionGuard(forms.BaseInlineFormSet):
     def clean(self) -> None:
         # Before super().clean(): Django's own check lists every protected answer by id.
         for form in self.forms:
-            if not (self.can_delete and self._should_delete_form(form)) or not form.instance.pk:
+            if not (self.can_delete and self._marked_for_deletion(form)) or not form.instance.pk:
                 continue
             instance = form.instance
             answers = (
@@ -191,6 +192,11 @@ class AnsweredDeletionGuard(forms.BaseInlineFormSet):
                     code="answered",
                 )
         super().clean()
+
+    @staticmethod
+    def _marked_for_deletion(form: forms.BaseForm) -> bool:
+        # The test of Django's BaseFormSet._should_delete_form, which is not public API.
+        return bool(form.cleaned_data.get(DELETION_FIELD_NAME, False))
 
 
 def _protected_summary(objs: list[Any]) -> list[str]:

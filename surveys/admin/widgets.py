@@ -6,7 +6,7 @@ never have to type that JSON by hand.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django import forms
@@ -15,6 +15,14 @@ from django.core.exceptions import ValidationError
 from surveys.definitions.transfer import SUPPORTED_LANGUAGES
 
 LANGUAGE_NAMES: dict[str, str] = {"en": "English", "zh-hans": "简体中文"}
+
+
+def _language_input(code: str, *, multiline: bool, rows: int) -> forms.Widget:
+    """The text box (or area) for one language of a translation."""
+    sub_attrs = {"lang": code, "class": "translation-input"}
+    if multiline:
+        return forms.Textarea(attrs={**sub_attrs, "rows": rows, "cols": 60})
+    return forms.TextInput(attrs={**sub_attrs, "size": 60})
 
 
 class TranslationWidget(forms.MultiWidget):
@@ -32,14 +40,13 @@ class TranslationWidget(forms.MultiWidget):
     ) -> None:
         self.languages = tuple(languages)
         self.multiline = multiline
-        widgets: dict[str, forms.Widget] = {}
-        for code in self.languages:
-            sub_attrs = {"lang": code, "class": "translation-input"}
-            if multiline:
-                widgets[code] = forms.Textarea(attrs={**sub_attrs, "rows": rows, "cols": 60})
-            else:
-                widgets[code] = forms.TextInput(attrs={**sub_attrs, "size": 60})
-        super().__init__(widgets, attrs)
+        super().__init__(
+            {
+                code: _language_input(code, multiline=multiline, rows=rows)
+                for code in self.languages
+            },
+            attrs,
+        )
 
     def decompress(self, value: Any) -> list[str]:
         if isinstance(value, dict):
@@ -91,6 +98,7 @@ class TranslationField(forms.Field):
     def to_python(self, value: Any) -> dict[str, str]:
         if value in (None, "", [], {}):
             return {}
+        items: Iterable[tuple[Any, Any]]
         if isinstance(value, dict):
             items = value.items()
         elif isinstance(value, list | tuple):

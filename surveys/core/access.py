@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as UserModel
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -22,7 +23,8 @@ PERMISSIONS: dict[str, set[str]] = {
     "manage_roles": {Role.OWNER},
 }
 
-User = AbstractBaseUser | AnonymousUser
+# The project keeps Django's default user model (no AUTH_USER_MODEL), as request.user is typed.
+User = UserModel | AnonymousUser
 
 
 class PermissionDenied(Exception):
@@ -33,7 +35,7 @@ def role_of(*, user: User, survey: Survey) -> str | None:
     """The user's role on `survey` (superusers act as owners), or None."""
     if not user.is_authenticated or not user.is_active:
         return None
-    if user.is_superuser:  # type: ignore[union-attr]
+    if user.is_superuser:
         return Role.OWNER
     role = SurveyRole.objects.filter(survey=survey, user=user).values_list("role", flat=True)
     return role.first()
@@ -49,7 +51,7 @@ def surveys_for(*, user: User, permission: str = "view") -> QuerySet[Survey]:
     """The surveys on which the user's role allows `permission`."""
     if not user.is_authenticated or not user.is_active:
         return Survey.objects.none()
-    if user.is_superuser:  # type: ignore[union-attr]
+    if user.is_superuser:
         return Survey.objects.all()
     return Survey.objects.filter(
         roles__user=user, roles__role__in=PERMISSIONS[permission]
@@ -78,7 +80,7 @@ def audit_record(
 
 
 @transaction.atomic
-def role_set(*, actor: User, survey: Survey, user: AbstractBaseUser, role: str | None) -> None:
+def role_set(*, actor: User, survey: Survey, user: UserModel, role: str | None) -> None:
     """Give `user` `role` on `survey` (None removes it); only owners may; audited.
 
     Raises PermissionDenied, or ValueError for an unknown role or removing the last owner.

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise  # a lazy or plain text, in the stubs only
 
 
 class SurveyError(Exception):
     """Base class; `message` is shown to the respondent."""
 
-    message = _("Something went wrong with this survey.")
+    message: _StrOrPromise = _("Something went wrong with this survey.")
     status = 400
 
     def __init__(self, message: str | None = None) -> None:

@@ -49,5 +49,5 @@ def new_receipt_code() -> str:
 def normalise_receipt_code(code: str) -> str:
     """Upper-case, drop separators and map look-alike letters, then re-group by four."""
     cleaned = "".join(ch for ch in code.upper() if ch.isalnum())
-    cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    cleaned = cleaned.translate(str.maketrans("OIL", "011"))
     return "-".join(cleaned[i : i + 4] for i in range(0, len(cleaned), 4))

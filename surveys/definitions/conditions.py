@@ -50,22 +50,27 @@ def validate(condition: Any, *, depth: int = 0) -> None:
         raise ConditionError("Condition is nested too deeply.")
     if not isinstance(condition, Mapping):
         raise ConditionError("A condition must be an object.")
-    keys = set(condition)
-    for combinator in ("all", "any"):
-        if combinator in keys:
-            if keys != {combinator}:
-                raise ConditionError(f"'{combinator}' must stand alone in its object.")
-            parts = condition[combinator]
-            if not isinstance(parts, list) or not parts:
-                raise ConditionError(f"'{combinator}' needs a non-empty list of conditions.")
-            for part in parts:
-                validate(part, depth=depth + 1)
+    for combinator in ("all", "any", "not"):
+        if combinator in condition:
+            _validate_combination(condition, combinator=combinator, depth=depth)
             return
-    if "not" in keys:
-        if keys != {"not"}:
-            raise ConditionError("'not' must stand alone in its object.")
+    _validate_leaf(condition)
+
+
+def _validate_combination(condition: Mapping[str, Any], *, combinator: str, depth: int) -> None:
+    if set(condition) != {combinator}:
+        raise ConditionError(f"'{combinator}' must stand alone in its object.")
+    if combinator == "not":
         validate(condition["not"], depth=depth + 1)
         return
+    parts = condition[combinator]
+    if not isinstance(parts, list) or not parts:
+        raise ConditionError(f"'{combinator}' needs a non-empty list of conditions.")
+    for part in parts:
+        validate(part, depth=depth + 1)
+
+
+def _validate_leaf(condition: Mapping[str, Any]) -> None:
     question = condition.get("question")
     if not isinstance(question, str) or not question:
         raise ConditionError("A condition needs a 'question' code.")
@@ -73,12 +78,15 @@ def validate(condition: Any, *, depth: int = 0) -> None:
     if not isinstance(op, str) or op not in OPERATORS:  # a list or object here is unhashable
         raise ConditionError(f"Unknown operator {op!r}; use one of {', '.join(sorted(OPERATORS))}.")
     allowed = {"question", "op", "value", "row"}
-    if extra := keys - allowed:
+    if extra := set(condition) - allowed:
         raise ConditionError(f"Unknown keys in condition: {', '.join(sorted(extra))}.")
     if "row" in condition and not isinstance(condition["row"], str):
         raise ConditionError("'row' must be a row code.")
-    if op in _NO_VALUE:
-        return
+    if op not in _NO_VALUE:
+        _validate_value(condition, op=op)
+
+
+def _validate_value(condition: Mapping[str, Any], *, op: str) -> None:
     if "value" not in condition:
         raise ConditionError(f"Operator '{op}' needs a 'value'.")
     value = condition["value"]
@@ -164,7 +172,11 @@ def evaluate(condition: Mapping[str, Any] | None, answers: Mapping[str, Any]) ->
     value = answers.get(condition["question"])
     if "row" in condition:
         value = value.get(condition["row"]) if isinstance(value, Mapping) else None
-    op = condition["op"]
+    target: Any = condition.get("value")  # any JSON value, checked by validate()
+    return _holds(condition["op"], value, target)
+
+
+def _holds(op: str, value: Any, target: Any) -> bool:
     answered = value not in (None, "", [], {})
     if op == "answered":
         return answered
@@ -173,7 +185,6 @@ def evaluate(condition: Mapping[str, Any] | None, answers: Mapping[str, Any]) ->
     if not answered:
         # An unanswered question meets no comparison, except a negative one.
         return op in {"not_equals", "not_in"}
-    target = condition.get("value")
     if op in {"equals", "not_equals"}:
         same = _same(value, target)
         return same if op == "equals" else not same

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gettext
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -64,6 +65,7 @@ def country_codes() -> frozenset[str]:
 def countries(language: str) -> tuple[tuple[str, str], ...]:
     """(alpha-2 code, name in `language`) for every ISO 3166-1 country, sorted by name."""
     locale = _PYCOUNTRY_LOCALES.get(language, "en")
+    translate_name: Callable[[str], str]
     try:
         names = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[locale])
         translate_name = names.gettext

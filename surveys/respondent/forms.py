@@ -197,7 +197,8 @@ class PageForm(forms.Form):
 
     # Validation ---------------------------------------------------------------------------
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for question in self.questions:
             name = f"q_{question.code}"
             if name in self.errors:
@@ -289,8 +290,9 @@ class PageForm(forms.Form):
 
     def _raw(self, name: str, default: Any) -> Any:
         if self.is_bound:
-            if isinstance(self.fields.get(name), forms.MultipleChoiceField):
-                return self.data.getlist(name)
+            field = self.fields.get(name)
+            if isinstance(field, forms.MultipleChoiceField):
+                return field.widget.value_from_datadict(self.data, self.files, name)
             return self.data.get(name, "")
         return default
 
@@ -315,13 +317,14 @@ class PageForm(forms.Form):
             min_value=_plain(question.min_value, None),
             max_value=_plain(question.max_value, None),
         )
-        errors = list(self.errors.get(name, []))
+        # An ErrorList yields its messages as strings (its stub types the stored errors).
+        errors = [str(error) for error in self.errors.get(name, [])]
         if self._has_other(question):
             item.other_name = f"{name}__other"
             item.other_value = self._raw(
                 item.other_name, self.initial_others.get(question.code, "")
             )
-            errors += list(self.errors.get(item.other_name, []))
+            errors += [str(error) for error in self.errors.get(item.other_name, [])]
         self._add_options(item, kind)
         if kind.has_rows:
             errors += self._add_rows(item, initial if isinstance(initial, dict) else {})
@@ -417,6 +420,7 @@ def _option_pieces(
     The markup is that of the select in surveys/includes/question.html, escaped as the template
     escapes it. `ui_language` is the active translation (the label of "Other").
     """
+    groups: list[dict[str, Any]]
     if coded_list == "country":
         groups = [{"group": "", "options": [
             {"code": code, "label": label} for code, label in reference.countries(language)

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -258,9 +258,39 @@ def _save_answers(
             Answer.objects.filter(response_id=response.pk, question_id__in=ids).order_by()
         )
     existing = {(a.question_id, a.row): a for a in stored if a.question_id in ids}
+    plan = _plan_answers(response=response, questions=questions, values=values, existing=existing)
+    if plan.to_create:
+        Answer.objects.bulk_create(plan.to_create)
+    if plan.to_update:
+        now = timezone.now()  # bulk_update does not apply auto_now
+        for answer in plan.to_update:
+            answer.updated_at = now
+        Answer.objects.bulk_update(plan.to_update, [*_ANSWER_VALUE_FIELDS, "updated_at"])
+    if plan.cleared:
+        Answer.objects.filter(pk__in=plan.cleared).delete()
+    _note_page_visit(
+        response=response, survey=survey, page=page, seconds=seconds, language=language
+    )
+
+
+@dataclass
+class _AnswerPlan:
+    """The writes that bring a page's stored answers in line with what was submitted."""
+
+    to_create: list[Answer] = field(default_factory=list)
+    to_update: list[Answer] = field(default_factory=list)
+    cleared: list[int] = field(default_factory=list)
+
+
+def _plan_answers(
+    *,
+    response: Response,
+    questions: Mapping[str, Question],
+    values: Mapping[str, PageValue],
+    existing: Mapping[tuple[int, str], Answer],
+) -> _AnswerPlan:
+    plan = _AnswerPlan()
     keep: set[tuple[int, str]] = set()
-    to_create: list[Answer] = []
-    to_update: list[Answer] = []
     for code, given in values.items():
         question = questions.get(code)
         if question is None:
@@ -270,23 +300,23 @@ def _save_answers(
             keep.add(key)
             answer = existing.get(key)
             if answer is None:
-                to_create.append(Answer(response=response, question=question, row=row, **fields))
+                plan.to_create.append(
+                    Answer(response=response, question=question, row=row, **fields)
+                )
             elif any(getattr(answer, name) != value for name, value in fields.items()):
                 for name, value in fields.items():
                     setattr(answer, name, value)
-                to_update.append(answer)
+                plan.to_update.append(answer)
     # A question submitted blank clears its stored answer: the respondent's own, explicit change.
     submitted = {questions[code].pk for code in values if code in questions}
-    cleared = [a.pk for key, a in existing.items() if key[0] in submitted and key not in keep]
-    if to_create:
-        Answer.objects.bulk_create(to_create)
-    if to_update:
-        now = timezone.now()  # bulk_update does not apply auto_now
-        for answer in to_update:
-            answer.updated_at = now
-        Answer.objects.bulk_update(to_update, [*_ANSWER_VALUE_FIELDS, "updated_at"])
-    if cleared:
-        Answer.objects.filter(pk__in=cleared).delete()
+    plan.cleared = [a.pk for key, a in existing.items() if key[0] in submitted and key not in keep]
+    return plan
+
+
+def _note_page_visit(
+    *, response: Response, survey: Survey, page: Page, seconds: float | None, language: str | None
+) -> None:
+    """Add the page's time to the response and take up its language (the caller saves)."""
     if seconds is not None:
         spent = response.page_seconds.get(page.code, 0) + min(
             max(int(seconds), 0), MAX_PAGE_SECONDS

@@ -52,7 +52,7 @@ def _language(request: HttpRequest, survey: Survey) -> str:
 
 def _activate(request: HttpRequest, language: str) -> None:
     translation.activate(language)
-    request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+    request.LANGUAGE_CODE = language
 
 
 def _error_page(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -28,12 +30,32 @@ def _controls(doc: Document) -> list[dict]:
     ]
 
 
-def check_page(result, *, expect_errors: bool = False) -> Document:
-    """Assert the accessibility rules on one rendered page; returns the parsed document."""
-    html = result.content.decode()
-    doc = Document(html)
-    problems: list[str] = []
+Element = dict[str, Any]
 
+
+def _classes(element: Element) -> list[str]:
+    return element["attrs"].get("class", "").split()
+
+
+def check_page(result: Any, *, expect_errors: bool = False) -> Document:
+    """Assert the accessibility rules on one rendered page; returns the parsed document."""
+    doc = Document(result.content.decode())
+    ids = [e["attrs"]["id"] for e in doc.elements if "id" in e["attrs"]]
+    errors = [e for e in doc.elements if "error" in _classes(e) and e["tag"] == "p"]
+    problems = [
+        *_page_problems(doc=doc, ids=ids),
+        *_label_problems(doc=doc),
+        *_description_problems(doc=doc, known=set(ids), errors=errors),
+        *_invalid_question_problems(doc=doc),
+        *_summary_problems(doc=doc, known=set(ids), errors=errors, expect_errors=expect_errors),
+    ]
+    assert not problems, "\n".join(problems)
+    return doc
+
+
+def _page_problems(*, doc: Document, ids: list[str]) -> list[str]:
+    """The page as a whole: lang, viewport, title, one h1, unique ids."""
+    problems = []
     root = doc.find("html")
     if not root or not root[0]["attrs"].get("lang"):
         problems.append("<html> has no lang")
@@ -44,46 +66,51 @@ def check_page(result, *, expect_errors: bool = False) -> Document:
         problems.append("no <title>")
     if len(doc.find("h1")) != 1:
         problems.append(f"{len(doc.find('h1'))} <h1> elements")
-
-    ids = [e["attrs"]["id"] for e in doc.elements if "id" in e["attrs"]]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
         problems.append(f"duplicate ids: {sorted(duplicates)}")
-    known = set(ids)
-    labelled = {e["attrs"].get("for") for e in doc.find("label") if e["text"].strip()}
+    return problems
 
+
+def _in_labelled_fieldset(doc: Document, control: Element) -> bool:
+    return any(
+        parent["tag"] == "fieldset"
+        and any(
+            e["tag"] == "legend" and parent in e["parents"] and e["text"].strip()
+            for e in doc.elements
+        )
+        for parent in control["parents"]
+    )
+
+
+def _label_problems(*, doc: Document) -> list[str]:
+    """Every control has a label; each radio and check box has one of its own."""
+    problems = []
+    labelled = {e["attrs"].get("for") for e in doc.find("label") if e["text"].strip()}
     for control in _controls(doc):
         attrs = control["attrs"]
         name = attrs.get("name", "?")
-        in_fieldset = any(
-            parent["tag"] == "fieldset"
-            and any(
-                e["tag"] == "legend" and parent in e["parents"] and e["text"].strip()
-                for e in doc.elements
-            )
-            for parent in control["parents"]
-        )
         if not (
             attrs.get("id") in labelled
             or attrs.get("aria-label")
             or attrs.get("aria-labelledby")
-            or in_fieldset
+            or _in_labelled_fieldset(doc, control)
         ):
             problems.append(f"control {name} has no label")
         if attrs.get("type") in {"radio", "checkbox"} and attrs.get("id") not in labelled:
             problems.append(f"option {attrs.get('id')} has no label of its own")
+    return problems
 
+
+def _description_problems(*, doc: Document, known: set[str], errors: list[Element]) -> list[str]:
+    """aria-describedby points at real ids, and ties each error message to its field."""
+    problems = []
     described = set()
     for element in doc.elements:
         for ref in element["attrs"].get("aria-describedby", "").split():
             described.add(ref)
             if ref not in known:
                 problems.append(f"aria-describedby points at missing id {ref}")
-    errors = [
-        e
-        for e in doc.elements
-        if "error" in e["attrs"].get("class", "").split() and e["tag"] == "p"
-    ]
     for error in errors:
         if error["attrs"].get("id") not in described:
             problems.append(f"error {error['text'][:40]!r} is not referenced by aria-describedby")
@@ -92,16 +119,16 @@ def check_page(result, *, expect_errors: bool = False) -> Document:
             refs = element["attrs"].get("aria-describedby", "").split()
             if not any(doc.by_id(ref) in errors for ref in refs):
                 problems.append(f"{element['attrs'].get('name')} is invalid without its message")
-    # Inside a question (or consent/withdraw field) with an error, each text box or list is
-    # marked invalid; radio and check boxes are described through their fieldset instead.
+    return problems
+
+
+def _invalid_question_problems(*, doc: Document) -> list[str]:
+    """Inside a question (or consent/withdraw field) with an error, each text box or list is
+    marked invalid; radio and check boxes are described through their fieldset instead."""
+    problems = []
     for control in _controls(doc):
         wrapper = next(
-            (
-                p
-                for p in reversed(control["parents"])
-                if "has-error" in p["attrs"].get("class", "").split()
-            ),
-            None,
+            (p for p in reversed(control["parents"]) if "has-error" in _classes(p)), None
         )
         if wrapper is None or control["attrs"].get("name", "").endswith("__other"):
             continue
@@ -115,29 +142,32 @@ def check_page(result, *, expect_errors: bool = False) -> Document:
                 problems.append(f"option {attrs.get('id')} has no described fieldset")
         elif attrs.get("aria-invalid") != "true":
             problems.append(f"{attrs.get('name')} in an erroneous question lacks aria-invalid")
+    return problems
 
+
+def _summary_problems(
+    *, doc: Document, known: set[str], errors: list[Element], expect_errors: bool
+) -> list[str]:
+    """With errors, messages and an alerting summary whose links lead to them; else neither."""
     summaries = doc.find(id="error-summary")
-    if expect_errors:
-        if not errors:
-            problems.append("no error messages shown")
-        if not summaries:
-            problems.append("no error summary")
-        else:
-            summary = summaries[0]
-            if summary["attrs"].get("role") != "alert":
-                problems.append("the error summary is not role=alert")
-            links = [e for e in doc.find("a") if summary in e["parents"]]
-            if not links:
-                problems.append("the error summary has no links")
-            for link in links:
-                target = link["attrs"].get("href", "")
-                if not target.startswith("#") or target[1:] not in known:
-                    problems.append(f"summary link {target} leads nowhere")
-    elif summaries or errors:
-        problems.append("error messages on a page without errors")
-
-    assert not problems, "\n".join(problems)
-    return doc
+    if not expect_errors:
+        return ["error messages on a page without errors"] if summaries or errors else []
+    problems = []
+    if not errors:
+        problems.append("no error messages shown")
+    if not summaries:
+        return [*problems, "no error summary"]
+    summary = summaries[0]
+    if summary["attrs"].get("role") != "alert":
+        problems.append("the error summary is not role=alert")
+    links = [e for e in doc.find("a") if summary in e["parents"]]
+    if not links:
+        problems.append("the error summary has no links")
+    for link in links:
+        target = link["attrs"].get("href", "")
+        if not target.startswith("#") or target[1:] not in known:
+            problems.append(f"summary link {target} leads nowhere")
+    return problems
 
 
 @pytest.mark.django_db
@@ -185,13 +215,18 @@ def test_all_question_types_with_errors(client, all_types_survey):
     assert result.status_code == 400
     doc = check_page(result, expect_errors=True)
     summary = doc.by_id("error-summary")
+    assert summary is not None
     links = [e for e in doc.find("a") if summary in e["parents"]]
     assert len(links) >= 9
     for name in ("q_age", "q_hours", "q_story", "q_where", "q_nickname"):
-        assert doc.by_id(name)["attrs"]["aria-invalid"] == "true"
-        assert f"{name}-error" in doc.by_id(name)["attrs"]["aria-describedby"].split()
+        field = doc.by_id(name)
+        assert field is not None, name
+        assert field["attrs"]["aria-invalid"] == "true"
+        assert f"{name}-error" in field["attrs"]["aria-describedby"].split()
     # The help text is part of the description too.
-    assert doc.by_id("q_age")["attrs"]["aria-describedby"].split() == ["q_age-help", "q_age-error"]
+    age = doc.by_id("q_age")
+    assert age is not None
+    assert age["attrs"]["aria-describedby"].split() == ["q_age-help", "q_age-error"]
 
 
 @pytest.mark.django_db
@@ -210,5 +245,7 @@ def test_withdraw_and_message_pages(client, default_survey):
 def test_optional_controls_are_not_marked_required(client, default_survey):
     token = start(client, default_survey)
     doc = Document(client.get(url(token)).content.decode())
-    assert doc.by_id("q_occupation")["attrs"].get("aria-required") == "true"
-    assert "aria-required" not in doc.by_id("q_years_experience")["attrs"]
+    occupation, years = doc.by_id("q_occupation"), doc.by_id("q_years_experience")
+    assert occupation is not None and years is not None
+    assert occupation["attrs"].get("aria-required") == "true"
+    assert "aria-required" not in years["attrs"]
