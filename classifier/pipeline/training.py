@@ -289,7 +289,8 @@ def _labels_of(decisions: np.ndarray, classes: tuple[str, ...], multilabel: bool
         for i, row in enumerate(decisions):
             out[i] = tuple(c for c, d in zip(classes, row, strict=True) if d)
         return out
-    return np.asarray(classes, dtype=object)[decisions]
+    names: np.ndarray = np.asarray(classes, dtype=object)[decisions]
+    return names
 
 
 def _metrics(
