@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 from django.utils.text import Truncator
 
-from classifier.admin.common import fmt
+from classifier.admin.common import admin_user, fmt
 from classifier.coding.selectors import (
     classifications_for_user,
     user_codes_anything,
@@ -209,15 +209,20 @@ class ClassificationAdmin(admin.ModelAdmin):
     def has_assign_permission(self, request: HttpRequest) -> bool:
         return user_reviews_all(user=request.user)
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):  # type: ignore[no-untyped-def]
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Any]]:
         form = super().get_form(request, obj, change=change, **kwargs)
-        return type("CodingFormFor", (form,), {"coder": request.user})
+        # A subclass per request, so the form knows who is coding; type() returns a bare `type`.
+        return cast(
+            "type[forms.ModelForm[Any]]", type("CodingFormFor", (form,), {"coder": request.user})
+        )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         try:
             classification_code(
                 classification=obj,
-                coder=request.user,
+                coder=admin_user(request),
                 labels=form.cleaned_data["codes"],
                 note=form.cleaned_data["note"],
             )
@@ -282,7 +287,7 @@ class ClassificationAdmin(admin.ModelAdmin):
             created = coding_assignments_create(
                 classification_ids=list(queryset.values_list("pk", flat=True)),
                 coders=coders,
-                assigned_by=request.user,
+                assigned_by=admin_user(request),
             )
             self.message_user(
                 request,

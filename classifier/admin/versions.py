@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from classifier.admin.common import fmt
+from classifier.admin.common import admin_user, fmt
 from classifier.models import Codebook, Job, ModelVersion
 from classifier.training.jobs import job_start
 from classifier.training.services import model_version_activate
@@ -177,7 +177,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     ) -> None:
         codebooks = Codebook.objects.filter(versions__in=queryset).distinct()
         for codebook in codebooks:
-            job = job_start(kind=kind, codebook=codebook, user=request.user)
+            job = job_start(kind=kind, codebook=codebook, user=admin_user(request))
             url = reverse("admin:classifier_job_change", args=[job.pk])
             self.message_user(
                 request,

@@ -7,7 +7,7 @@ nominal value, e.g. a sorted tuple of its labels). Undefined statistics are retu
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 
 
@@ -44,7 +44,7 @@ def krippendorff_alpha_nominal(data: Sequence[Sequence[Hashable | None]]) -> flo
     width = len(data[0])
     if any(len(row) != width for row in data):
         raise ValueError("every coder's row must have one entry per unit")
-    coincidence: Counter[tuple[Hashable, Hashable]] = Counter()
+    coincidence: defaultdict[tuple[Hashable, Hashable], float] = defaultdict(float)
     for unit in range(width):
         values = [row[unit] for row in data if row[unit] is not None]
         m = len(values)
@@ -56,7 +56,7 @@ def krippendorff_alpha_nominal(data: Sequence[Sequence[Hashable | None]]) -> flo
                 pairs = n_c * (n_c - 1) if c == k else n_c * n_k
                 if pairs:
                     coincidence[(c, k)] += pairs / (m - 1)
-    marginals: Counter[Hashable] = Counter()
+    marginals: defaultdict[Hashable, float] = defaultdict(float)
     for (c, _k), weight in coincidence.items():
         marginals[c] += weight
     n = sum(marginals.values())

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from classifier.coding import agreement
@@ -16,12 +16,12 @@ from classifier.models import Classification, Codebook, HumanLabel
 from surveys.core import access
 
 
-def user_reviews_all(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_reviews_all(*, user: User | AnonymousUser) -> bool:
     """Whether `user` sees every classification, not only those assigned to them."""
     return bool(user.is_superuser or user.has_perm("classifier.review_all"))
 
 
-def classifications_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Classification]:
+def classifications_for_user(*, user: User | AnonymousUser) -> QuerySet[Classification]:
     """Classifications `user` may see and code.
 
     Everything for superusers and holders of `classifier.review_all`; every row of the surveys
@@ -43,7 +43,7 @@ def classifications_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Query
     ).distinct()
 
 
-def user_codes_anything(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_codes_anything(*, user: User | AnonymousUser) -> bool:
     """Whether `user` reaches the review queue at all (a coding role or review_all)."""
     return user_reviews_all(user=user) or access.surveys_for(user=user, permission="code").exists()
 

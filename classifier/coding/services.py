@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from classifier.errors import CodingError
@@ -26,7 +26,7 @@ def _check_codes(*, codebook: Codebook, labels: Sequence[str]) -> list[str]:
 def classification_code(
     *,
     classification: Classification,
-    coder: AbstractBaseUser,
+    coder: User,
     labels: Sequence[str],
     note: str = "",
 ) -> HumanLabel:
@@ -57,8 +57,8 @@ def classification_code(
 def coding_assignments_create(
     *,
     classification_ids: Sequence[int],
-    coders: Sequence[AbstractBaseUser],
-    assigned_by: AbstractBaseUser | None = None,
+    coders: Sequence[User],
+    assigned_by: User | None = None,
 ) -> int:
     """Assign each classification to each coder (two coders = double coding); returns new count."""
     rows = [

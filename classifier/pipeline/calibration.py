@@ -32,7 +32,8 @@ class TemperatureScaling:
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """Return calibrated class probabilities for decision scores."""
-        return softmax(as_score_matrix(scores) / self.temperature, axis=1)
+        probabilities: np.ndarray = softmax(as_score_matrix(scores) / self.temperature, axis=1)
+        return probabilities
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class PlattScaling:
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """Return calibrated per-label probabilities for an (n, L) score matrix."""
         s = np.asarray(scores, dtype=float).reshape(len(scores), -1)
-        return expit(s * np.asarray(self.slopes) + np.asarray(self.intercepts))
+        probabilities: np.ndarray = expit(s * np.asarray(self.slopes) + np.asarray(self.intercepts))
+        return probabilities
 
 
 def fit_temperature(scores: np.ndarray, y: np.ndarray) -> TemperatureScaling:

@@ -122,79 +122,116 @@ class _Encoded:
     folds: int
 
 
-def _encode(texts: Sequence[str], labels: Sequence[Any], multilabel: bool, folds: int) -> _Encoded:
-    """Validate inputs, encode labels and choose the number of folds."""
+def _checked_inputs(
+    *, texts: Sequence[str], labels: Sequence[Any], folds: int
+) -> tuple[list[str], list[Any]]:
+    """Return texts and labels as lists after checking their shape, the texts and ``folds``."""
     if isinstance(texts, str):
         raise TrainingError("texts must be a sequence of strings, not a single string")
-    texts = list(texts)
-    labels = list(labels)
-    if len(texts) != len(labels):
-        raise TrainingError(f"got {len(texts)} texts but {len(labels)} labels")
-    if not texts:
+    text_list = list(texts)
+    label_list = list(labels)
+    if len(text_list) != len(label_list):
+        raise TrainingError(f"got {len(text_list)} texts but {len(label_list)} labels")
+    if not text_list:
         raise TrainingError("no training data")
-    for i, t in enumerate(texts):
+    for i, t in enumerate(text_list):
         if not isinstance(t, str) or not t.strip():
             raise TrainingError(f"text at index {i} is empty or not a string")
     if folds < 2:
         raise TrainingError("folds must be at least 2")
-    groups = group_ids(texts)
+    return text_list, label_list
+
+
+def _encode_label_sets(
+    *, labels: list[Any]
+) -> tuple[tuple[str, ...], np.ndarray, list[tuple[str, ...]]]:
+    """Return (classes, indicator matrix, sorted label set per text) for multi-label data."""
+    sets: list[tuple[str, ...]] = []
+    for i, lab in enumerate(labels):
+        if isinstance(lab, str):
+            raise TrainingError(
+                f"multi-label labels must be sequences of strings; index {i} is a string"
+            )
+        sets.append(tuple(sorted({str(x).strip() for x in lab if str(x).strip()})))
+    classes = tuple(sorted({c for s in sets for c in s}))
+    if not classes:
+        raise TrainingError("no labels assigned to any text")
+    index = {c: j for j, c in enumerate(classes)}
+    target = np.zeros((len(labels), len(classes)), dtype=np.int64)
+    for i, s in enumerate(sets):
+        for c in s:
+            target[i, index[c]] = 1
+    return classes, target, sets
+
+
+def _label_group_counts(
+    *, classes: tuple[str, ...], target: np.ndarray, groups: np.ndarray
+) -> dict[str, int]:
+    """Per label, the smaller of its distinct texts with and without it (both must be >= 2)."""
+    counts: dict[str, int] = {}
+    for j, c in enumerate(classes):
+        pos = len(set(groups[target[:, j] == 1].tolist()))
+        neg = len(set(groups[target[:, j] == 0].tolist()))
+        if pos < 2:
+            raise TrainingError(
+                f"label {c!r} is assigned to {pos} distinct text(s); at least 2 are needed"
+            )
+        if neg < 2:
+            raise TrainingError(
+                f"label {c!r} is assigned to (almost) every text; at least 2 texts without "
+                "it are needed"
+            )
+        counts[c] = min(pos, neg)
+    return counts
+
+
+def _encode_classes(*, labels: list[Any]) -> tuple[tuple[str, ...], np.ndarray, list[str]]:
+    """Return (classes, class id per text, stripped label per text) for single-label data."""
+    str_labels = []
+    for i, lab in enumerate(labels):
+        if not isinstance(lab, str) or not lab.strip():
+            raise TrainingError(f"label at index {i} is empty or not a string: {lab!r}")
+        str_labels.append(lab.strip())
+    classes = tuple(sorted(set(str_labels)))
+    if len(classes) < 2:
+        raise TrainingError(
+            f"only one class ({classes[0]!r}) in the training data; at least 2 are needed"
+        )
+    index = {c: j for j, c in enumerate(classes)}
+    target = np.array([index[c] for c in str_labels], dtype=np.int64)
+    return classes, target, str_labels
+
+
+def _class_group_counts(
+    *, classes: tuple[str, ...], target: np.ndarray, groups: np.ndarray
+) -> dict[str, int]:
+    """Per class, its number of distinct texts (each must be >= 2)."""
+    counts = {c: len(set(groups[target == j].tolist())) for j, c in enumerate(classes)}
+    few = {c: k for c, k in counts.items() if k < 2}
+    if few:
+        detail = ", ".join(f"{c!r} ({k})" for c, k in sorted(few.items()))
+        raise TrainingError(
+            "every class needs at least 2 distinct example texts for cross-validation; "
+            f"too few for: {detail}"
+        )
+    return counts
+
+
+def _encode(texts: Sequence[str], labels: Sequence[Any], multilabel: bool, folds: int) -> _Encoded:
+    """Validate inputs, encode labels and choose the number of folds."""
+    text_list, label_list = _checked_inputs(texts=texts, labels=labels, folds=folds)
+    groups = group_ids(text_list)
+    strata: list[str]
     if multilabel:
-        sets: list[tuple[str, ...]] = []
-        for i, lab in enumerate(labels):
-            if isinstance(lab, str):
-                raise TrainingError(
-                    f"multi-label labels must be sequences of strings; index {i} is a string"
-                )
-            clean = tuple(sorted({str(x).strip() for x in lab if str(x).strip()}))
-            sets.append(clean)
-        classes = tuple(sorted({c for s in sets for c in s}))
-        if not classes:
-            raise TrainingError("no labels assigned to any text")
-        index = {c: j for j, c in enumerate(classes)}
-        target = np.zeros((len(texts), len(classes)), dtype=np.int64)
-        for i, s in enumerate(sets):
-            for c in s:
-                target[i, index[c]] = 1
-        counts: dict[str, int] = {}
-        for j, c in enumerate(classes):
-            pos = len(set(groups[target[:, j] == 1].tolist()))
-            neg = len(set(groups[target[:, j] == 0].tolist()))
-            if pos < 2:
-                raise TrainingError(
-                    f"label {c!r} is assigned to {pos} distinct text(s); at least 2 are needed"
-                )
-            if neg < 2:
-                raise TrainingError(
-                    f"label {c!r} is assigned to (almost) every text; at least 2 texts without "
-                    "it are needed"
-                )
-            counts[c] = min(pos, neg)
+        classes, target, sets = _encode_label_sets(labels=label_list)
+        counts = _label_group_counts(classes=classes, target=target, groups=groups)
         strata = ["|".join(s) for s in sets]
     else:
-        str_labels = []
-        for i, lab in enumerate(labels):
-            if not isinstance(lab, str) or not lab.strip():
-                raise TrainingError(f"label at index {i} is empty or not a string: {lab!r}")
-            str_labels.append(lab.strip())
-        classes = tuple(sorted(set(str_labels)))
-        if len(classes) < 2:
-            raise TrainingError(
-                f"only one class ({classes[0]!r}) in the training data; at least 2 are needed"
-            )
-        index = {c: j for j, c in enumerate(classes)}
-        target = np.array([index[c] for c in str_labels], dtype=np.int64)
-        counts = {c: len(set(groups[target == j].tolist())) for j, c in enumerate(classes)}
-        few = {c: k for c, k in counts.items() if k < 2}
-        if few:
-            detail = ", ".join(f"{c!r} ({k})" for c, k in sorted(few.items()))
-            raise TrainingError(
-                "every class needs at least 2 distinct example texts for cross-validation; "
-                f"too few for: {detail}"
-            )
-        strata = str_labels
+        classes, target, strata = _encode_classes(labels=label_list)
+        counts = _class_group_counts(classes=classes, target=target, groups=groups)
     n_groups = len(set(groups.tolist()))
     k = max(2, min(folds, min(counts.values()), n_groups))
-    return _Encoded(texts, classes, target, strata, k)
+    return _Encoded(text_list, classes, target, strata, k)
 
 
 def _class_weight(config: ModelConfig, y: np.ndarray, multilabel: bool) -> Any:
@@ -289,7 +326,81 @@ def _labels_of(decisions: np.ndarray, classes: tuple[str, ...], multilabel: bool
         for i, row in enumerate(decisions):
             out[i] = tuple(c for c, d in zip(classes, row, strict=True) if d)
         return out
-    return np.asarray(classes, dtype=object)[decisions]
+    names: np.ndarray = np.asarray(classes, dtype=object)[decisions]
+    return names
+
+
+@dataclass
+class _Scores:
+    """Agreement of out-of-fold decisions with the truth, before threshold selection."""
+
+    correct: np.ndarray  # per item: the decision (label set) equals the truth
+    accuracy: float
+    macro_f1: float
+    kappa: float
+    per_class: dict[str, dict[str, float]]
+    confusion_matrix: dict[str, Any]
+
+
+def _per_class(
+    *, classes: tuple[str, ...], p: np.ndarray, r: np.ndarray, f: np.ndarray, s: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and support per class, as plain floats and ints."""
+    return {
+        c: {
+            "precision": float(p[j]),
+            "recall": float(r[j]),
+            "f1": float(f[j]),
+            "support": int(s[j]),
+        }
+        for j, c in enumerate(classes)
+    }
+
+
+def _multilabel_scores(
+    *, y_true: np.ndarray, decisions: np.ndarray, classes: tuple[str, ...]
+) -> _Scores:
+    """Exact-set accuracy, per-label F1 and mean per-label kappa of indicator matrices."""
+    kappas = [
+        cohen_kappa_score(y_true[:, j], decisions[:, j])
+        if len(np.unique(np.r_[y_true[:, j], decisions[:, j]])) > 1
+        else 1.0
+        for j in range(len(classes))
+    ]
+    p, r, f, s = precision_recall_fscore_support(y_true, decisions, zero_division=0)
+    mcm = multilabel_confusion_matrix(y_true, decisions)
+    return _Scores(
+        correct=(decisions == y_true).all(axis=1),
+        accuracy=float(accuracy_score(y_true, decisions)),
+        macro_f1=float(f1_score(y_true, decisions, average="macro", zero_division=0)),
+        kappa=float(np.mean(kappas)),
+        per_class=_per_class(classes=classes, p=p, r=r, f=f, s=s),
+        confusion_matrix={
+            "labels": list(classes),
+            "kind": "per-label [[tn, fp], [fn, tp]]",
+            "matrix": mcm.tolist(),
+        },
+    )
+
+
+def _single_label_scores(
+    *, y_true: np.ndarray, decisions: np.ndarray, classes: tuple[str, ...]
+) -> _Scores:
+    """Accuracy, macro F1, Cohen's kappa and the confusion matrix of class ids."""
+    ids = np.arange(len(classes))
+    p, r, f, s = precision_recall_fscore_support(y_true, decisions, labels=ids, zero_division=0)
+    return _Scores(
+        correct=decisions == y_true,
+        accuracy=float(accuracy_score(y_true, decisions)),
+        macro_f1=float(f1_score(y_true, decisions, labels=ids, average="macro", zero_division=0)),
+        kappa=float(cohen_kappa_score(y_true, decisions, labels=ids)),
+        per_class=_per_class(classes=classes, p=p, r=r, f=f, s=s),
+        confusion_matrix={
+            "labels": list(classes),
+            "kind": "rows: true label, columns: predicted label",
+            "matrix": confusion_matrix(y_true, decisions, labels=ids).tolist(),
+        },
+    )
 
 
 def _metrics(
@@ -303,65 +414,25 @@ def _metrics(
     decisions, confidence = decide(proba, multilabel)
     n = len(enc.texts)
     classes = enc.classes
-    if multilabel:
-        y_true_m = enc.target
-        correct = (decisions == y_true_m).all(axis=1)
-        accuracy = float(accuracy_score(y_true_m, decisions))
-        macro_f1 = float(f1_score(y_true_m, decisions, average="macro", zero_division=0))
-        kappas = [
-            cohen_kappa_score(y_true_m[:, j], decisions[:, j])
-            if len(np.unique(np.r_[y_true_m[:, j], decisions[:, j]])) > 1
-            else 1.0
-            for j in range(len(classes))
-        ]
-        kappa = float(np.mean(kappas))
-        p, r, f, s = precision_recall_fscore_support(y_true_m, decisions, zero_division=0)
-        mcm = multilabel_confusion_matrix(y_true_m, decisions)
-        cm: dict[str, Any] = {
-            "labels": list(classes),
-            "kind": "per-label [[tn, fp], [fn, tp]]",
-            "matrix": mcm.tolist(),
-        }
-    else:
-        y = enc.target
-        correct = decisions == y
-        accuracy = float(accuracy_score(y, decisions))
-        ids = np.arange(len(classes))
-        macro_f1 = float(f1_score(y, decisions, labels=ids, average="macro", zero_division=0))
-        kappa = float(cohen_kappa_score(y, decisions, labels=ids))
-        p, r, f, s = precision_recall_fscore_support(y, decisions, labels=ids, zero_division=0)
-        cm = {
-            "labels": list(classes),
-            "kind": "rows: true label, columns: predicted label",
-            "matrix": confusion_matrix(y, decisions, labels=ids).tolist(),
-        }
-    per_class = {
-        c: {
-            "precision": float(p[j]),
-            "recall": float(r[j]),
-            "f1": float(f[j]),
-            "support": int(s[j]),
-        }
-        for j, c in enumerate(classes)
-    }
+    score = _multilabel_scores if multilabel else _single_label_scores
+    scores = score(y_true=enc.target, decisions=decisions, classes=classes)
+    correct = scores.correct
     min_count = min_auto_coded(n)
     threshold = pick_threshold(confidence, correct, target_precision, min_count)
     auto = confidence >= threshold
-    coverage = float(auto.mean())
-    realised = float(correct[auto].mean()) if auto.any() else None
     return Evaluation(
         n=n,
         multilabel=multilabel,
         folds=enc.folds,
-        accuracy=accuracy,
-        macro_f1=macro_f1,
-        cohen_kappa=kappa,
-        per_class=per_class,
-        confusion_matrix=cm,
+        accuracy=scores.accuracy,
+        macro_f1=scores.macro_f1,
+        cohen_kappa=scores.kappa,
+        per_class=scores.per_class,
+        confusion_matrix=scores.confusion_matrix,
         threshold=threshold,
         threshold_reached=threshold != NO_THRESHOLD,
-        coverage=coverage,
-        realised_precision=realised,
+        coverage=float(auto.mean()),
+        realised_precision=float(correct[auto].mean()) if auto.any() else None,
         target_precision=float(target_precision),
         min_auto_coded=min_count,
         log_loss=_cv_loss(proba, enc.target, multilabel),
@@ -414,6 +485,69 @@ def evaluate(
     return _run(texts, labels, multilabel, target_precision, seed, folds, config)[3]
 
 
+def _threshold_note(*, evaluation: Evaluation, target_precision: float) -> str:
+    """Explain in one sentence how the confidence threshold was chosen, or why there is none."""
+    if evaluation.threshold_reached:
+        return (
+            f"lowest confidence at which cross-validated precision reaches {target_precision:.2f}"
+            f" with at least {evaluation.min_auto_coded} auto-coded items"
+        )
+    return (
+        f"no confidence level reached precision {target_precision:.2f} with at least "
+        f"{evaluation.min_auto_coded} auto-coded items in cross-validation; nothing will be "
+        "auto-coded"
+    )
+
+
+def _label_counts(*, enc: _Encoded, multilabel: bool) -> dict[str, int]:
+    """Number of training texts carrying each label."""
+    if multilabel:
+        return {c: int(v) for c, v in zip(enc.classes, enc.target.sum(axis=0), strict=True)}
+    return dict(Counter(enc.classes[i] for i in enc.target))
+
+
+def _training_metadata(
+    *,
+    enc: _Encoded,
+    cv: _CrossValidated,
+    calibrator: TemperatureScaling | PlattScaling,
+    evaluation: Evaluation,
+    multilabel: bool,
+    target_precision: float,
+    seed: int,
+    codebook: str | None,
+    config: ModelConfig,
+) -> dict[str, Any]:
+    """The model's provenance and cross-validated quality, stored in the artifact's header."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "codebook": codebook,
+        "classes": list(enc.classes),
+        "multilabel": multilabel,
+        "threshold": evaluation.threshold,
+        "threshold_reached": evaluation.threshold_reached,
+        "threshold_note": _threshold_note(evaluation=evaluation, target_precision=target_precision),
+        "target_precision": float(target_precision),
+        "training_size": len(enc.texts),
+        "label_counts": _label_counts(enc=enc, multilabel=multilabel),
+        "sklearn_version": sklearn.__version__,
+        "jieba_version": jieba_version(),
+        "training_data": data_fingerprint(
+            enc.texts, list(_labels_of(enc.target, enc.classes, multilabel)), multilabel=multilabel
+        ),
+        "python_version": platform.python_version(),
+        "numpy_version": np.__version__,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seed": seed,
+        "folds": enc.folds,
+        "config": config.as_dict(),
+        "selected_c": cv.c,
+        "cv_log_loss_by_c": {str(c): v for c, v in cv.c_scores.items()},
+        "calibration": _describe_calibrator(calibrator),
+        "metrics": evaluation.as_dict(),
+    }
+
+
 def train(
     texts: Sequence[str],
     labels: Sequence[Any],
@@ -433,59 +567,26 @@ def train(
     features = build_features(config.features)
     x = features.fit_transform(enc.texts)
     estimator = _fit(config, cv.c, seed, multilabel, x, enc.target)
-    threshold = evaluation.threshold
-    reached = evaluation.threshold_reached
-    if reached:
-        note = (
-            f"lowest confidence at which cross-validated precision reaches {target_precision:.2f}"
-            f" with at least {evaluation.min_auto_coded} auto-coded items"
-        )
-    else:
-        note = (
-            f"no confidence level reached precision {target_precision:.2f} with at least "
-            f"{evaluation.min_auto_coded} auto-coded items in cross-validation; nothing will be "
-            "auto-coded"
-        )
-    if multilabel:
-        label_counts = {c: int(v) for c, v in zip(enc.classes, enc.target.sum(axis=0), strict=True)}
-    else:
-        label_counts = dict(Counter(enc.classes[i] for i in enc.target))
-    metadata: dict[str, Any] = {
-        "format_version": FORMAT_VERSION,
-        "codebook": codebook,
-        "classes": list(enc.classes),
-        "multilabel": multilabel,
-        "threshold": threshold,
-        "threshold_reached": reached,
-        "threshold_note": note,
-        "target_precision": float(target_precision),
-        "training_size": len(enc.texts),
-        "label_counts": label_counts,
-        "sklearn_version": sklearn.__version__,
-        "jieba_version": jieba_version(),
-        "training_data": data_fingerprint(
-            enc.texts, list(_labels_of(enc.target, enc.classes, multilabel)), multilabel=multilabel
-        ),
-        "python_version": platform.python_version(),
-        "numpy_version": np.__version__,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seed": seed,
-        "folds": enc.folds,
-        "config": config.as_dict(),
-        "selected_c": cv.c,
-        "cv_log_loss_by_c": {str(c): v for c, v in cv.c_scores.items()},
-        "calibration": _describe_calibrator(calibrator),
-        "metrics": evaluation.as_dict(),
-        "training_seconds": round(time.perf_counter() - started, 3),
-        "platform": sys.platform,
-    }
+    metadata = _training_metadata(
+        enc=enc,
+        cv=cv,
+        calibrator=calibrator,
+        evaluation=evaluation,
+        multilabel=multilabel,
+        target_precision=target_precision,
+        seed=seed,
+        codebook=codebook,
+        config=config,
+    )
+    metadata["training_seconds"] = round(time.perf_counter() - started, 3)
+    metadata["platform"] = sys.platform
     return TextClassifier(
         features,
         estimator,
         calibrator,
         classes=enc.classes,
         multilabel=multilabel,
-        threshold=threshold,
+        threshold=evaluation.threshold,
         metadata=metadata,
     )
 

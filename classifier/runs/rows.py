@@ -16,11 +16,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, Field, ForeignObjectRel, Q
 from django.utils import timezone
 
 from classifier.models import Classification, ModelVersion
 from surveys.models import Answer
+
+
+def _db_column(field: Field[Any, Any] | ForeignObjectRel) -> str:
+    """The column of a concrete field (the model meta's types also admit relations)."""
+    if not isinstance(field, Field) or field.column is None:
+        raise TypeError(f"{field!r} has no database column")
+    return field.column
 
 
 def pending_rows_insert(*, pairs: Sequence[tuple[int, int]]) -> None:
@@ -38,7 +45,7 @@ def pending_rows_insert(*, pairs: Sequence[tuple[int, int]]) -> None:
     template = Classification()
     fixed = ("answer", "codebook")
     fields = [f for f in meta.concrete_fields if not f.primary_key and f.name not in fixed]
-    columns = [meta.get_field(name).column for name in fixed] + [f.column for f in fields]
+    columns = [_db_column(meta.get_field(name)) for name in fixed] + [_db_column(f) for f in fields]
     constants = [f"%s::{f.cast_db_type(connection)}" for f in fields]
     params = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in fields]
     # Only quoted identifiers and type names from the model's meta go into the text.

@@ -16,7 +16,8 @@ from classifier.models import Category, Classification, Codebook
 from surveys.models import Question, Response, Survey
 from surveys.variables.catalogue import SurveyVariable
 
-_REVIEW_LABELS = {
+# Keys are the ReviewStatus members, which are str values.
+_REVIEW_LABELS: dict[str, dict[str, str]] = {
     Classification.ReviewStatus.AUTO_CODED: {"en": "Auto-coded", "zh-hans": "自动编码"},
     Classification.ReviewStatus.NEEDS_REVIEW: {"en": "Needs review", "zh-hans": "待复核"},
     Classification.ReviewStatus.REVIEWED: {"en": "Reviewed by a coder", "zh-hans": "已人工复核"},

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -30,7 +30,7 @@ def job_start(
     *,
     kind: str,
     codebook: Codebook,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     options: dict[str, Any] | None = None,
 ) -> Job:
     """Record a retrain / re-classify job and queue its task on commit."""

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
@@ -38,7 +38,7 @@ def _model_version_record(
     codebook: Codebook,
     model: pipeline.TextClassifier,
     data: TrainingData,
-    user: AbstractBaseUser | None,
+    user: User | None,
 ) -> ModelVersion:
     """Save `model` as the codebook's next version number and record it (not activated)."""
     model_dir = Path(settings.EXPOSURE_MODEL_DIR)
@@ -69,7 +69,7 @@ def model_version_train(
     text_column: str = "text",
     label_column: str | None = None,
     activate: bool = False,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
 ) -> ModelVersion:
     """Train, save and record a new version of `codebook`'s model; optionally activate it.
 

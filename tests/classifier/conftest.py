@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +78,7 @@ def _concern_rows() -> list[tuple[str, str]]:
     return rows
 
 
-def write_csv(path: Path, header: list[str], rows: list[tuple[str, ...]]) -> Path:
+def write_csv(path: Path, header: list[str], rows: Sequence[tuple[str, ...]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
@@ -121,7 +121,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> dict[
 
 
 @pytest.fixture(autouse=True)
-def classifier_settings(settings, tmp_path: Path, seed_dir: Path) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def classifier_settings(settings, tmp_path: Path, seed_dir: Path) -> Iterator[None]:
     settings.EXPOSURE_MODEL_DIR = tmp_path / "models"
     settings.EXPOSURE_SEED_DIR = seed_dir
     from classifier.training import selectors
@@ -146,7 +146,7 @@ def _eager_unless_worker(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
-def shipped_codebooks(db):  # type: ignore[no-untyped-def]
+def shipped_codebooks(db):
     """The shipped codebooks, also after a transactional test flushed the migration's rows."""
     from classifier.training.codebooks import codebooks_install
 
@@ -154,7 +154,7 @@ def shipped_codebooks(db):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def active_models(db, artifacts: dict[str, Artifact]):  # type: ignore[no-untyped-def]
+def active_models(db, artifacts: dict[str, Artifact]):
     """An active ModelVersion per shipped codebook, pointing at the session's artifacts."""
     from classifier.models import Codebook, ModelVersion
 
@@ -175,7 +175,7 @@ def active_models(db, artifacts: dict[str, Artifact]):  # type: ignore[no-untype
     return versions
 
 
-def submit(survey, texts: dict[str, str], language: str = "en"):  # type: ignore[no-untyped-def]
+def submit(survey, texts: dict[str, str], language: str = "en"):
     """Start, fill and complete a response via the surveys services; returns (response, receipt)."""
     from surveys.models import Page
     from surveys.respondent.services import (
@@ -198,13 +198,13 @@ def submit(survey, texts: dict[str, str], language: str = "en"):  # type: ignore
 
 
 @pytest.fixture
-def submitted(default_survey, active_models, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def submitted(default_survey, active_models, django_capture_on_commit_callbacks):
     """Submit one response with both classify answers and run the on-commit hand-off."""
 
     def _submit(
         change: str = "I lost my biggest client last year to AI generated video",
         protect: str = "consent before cloning my voice",
-    ):  # type: ignore[no-untyped-def]
+    ):
         with django_capture_on_commit_callbacks(execute=True):
             return submit(default_survey, {"change_text": change, "protect_text": protect})
 
@@ -212,7 +212,7 @@ def submitted(default_survey, active_models, django_capture_on_commit_callbacks)
 
 
 @pytest.fixture
-def sweep(django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def sweep(django_capture_on_commit_callbacks):
     """Run the sweep task as beat would, with its on-commit enqueues executed."""
     from classifier.runs import tasks
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from classifier.models import (
     Category,
@@ -17,7 +18,7 @@ from classifier.models import (
 from tests.factories import AnswerFactory
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -26,7 +27,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     is_staff = True
 
 
-class CodebookFactory(factory.django.DjangoModelFactory):
+class CodebookFactory(factory.django.DjangoModelFactory[Codebook]):
     class Meta:
         model = Codebook
         django_get_or_create = ("slug",)
@@ -37,7 +38,7 @@ class CodebookFactory(factory.django.DjangoModelFactory):
     target_precision = 0.9
 
 
-class CategoryFactory(factory.django.DjangoModelFactory):
+class CategoryFactory(factory.django.DjangoModelFactory[Category]):
     class Meta:
         model = Category
         django_get_or_create = ("codebook", "code")
@@ -48,7 +49,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     label = factory.LazyAttribute(lambda o: {"en": o.code, "zh-hans": f"{o.code}（中文）"})
 
 
-class ModelVersionFactory(factory.django.DjangoModelFactory):
+class ModelVersionFactory(factory.django.DjangoModelFactory[ModelVersion]):
     class Meta:
         model = ModelVersion
 
@@ -60,7 +61,7 @@ class ModelVersionFactory(factory.django.DjangoModelFactory):
     is_active = False
 
 
-class ClassificationFactory(factory.django.DjangoModelFactory):
+class ClassificationFactory(factory.django.DjangoModelFactory[Classification]):
     class Meta:
         model = Classification
 
@@ -78,7 +79,7 @@ class ClassificationFactory(factory.django.DjangoModelFactory):
         )
 
 
-class HumanLabelFactory(factory.django.DjangoModelFactory):
+class HumanLabelFactory(factory.django.DjangoModelFactory[HumanLabel]):
     class Meta:
         model = HumanLabel
 
@@ -87,7 +88,7 @@ class HumanLabelFactory(factory.django.DjangoModelFactory):
     labels = factory.LazyFunction(list)
 
 
-class CodingAssignmentFactory(factory.django.DjangoModelFactory):
+class CodingAssignmentFactory(factory.django.DjangoModelFactory[CodingAssignment]):
     class Meta:
         model = CodingAssignment
 
@@ -95,7 +96,7 @@ class CodingAssignmentFactory(factory.django.DjangoModelFactory):
     coder = factory.SubFactory(UserFactory)
 
 
-class JobFactory(factory.django.DjangoModelFactory):
+class JobFactory(factory.django.DjangoModelFactory[Job]):
     class Meta:
         model = Job
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -31,18 +32,18 @@ def _worker_registry() -> None:
     celery_app.loader.import_default_modules()
 
 
-def _send(name: str, *args: object) -> object:
+def _send(name: str, *args: object) -> Any:
     """Deliver a message for task `name` the way a worker resolves it: by name alone."""
     assert name in celery_app.tasks  # else the signature would go to the broker, not run here
     return celery_app.signature(name, args=args).apply_async().get()
 
 
-def _pending_rows(survey, active_models, texts: list[str]) -> list[int]:  # type: ignore[no-untyped-def]
+def _pending_rows(survey, active_models, texts: list[str]) -> list[int]:
     from surveys.models import Question
 
     question = Question.objects.get(survey=survey, code="change_text")
     return [
-        ClassificationFactory(
+        ClassificationFactory.create(
             answer__response__survey=survey,
             answer__response__complete=True,
             answer__question=question,
@@ -60,7 +61,7 @@ def test_every_old_name_is_registered_and_routed() -> None:
 
 
 @pytest.mark.django_db
-def test_classify_batch_by_its_old_name(default_survey, active_models) -> None:  # type: ignore[no-untyped-def]
+def test_classify_batch_by_its_old_name(default_survey, active_models) -> None:
     ids = _pending_rows(default_survey, active_models, ["I lost my biggest client to AI video"])
     result = _send("classifier.tasks.classify_batch", ids)
     assert result == {"claimed": 1, "done": 1, "failed": 0}
@@ -69,7 +70,7 @@ def test_classify_batch_by_its_old_name(default_survey, active_models) -> None: 
 
 
 @pytest.mark.django_db
-def test_sweep_by_its_old_name(default_survey, active_models, django_capture_on_commit_callbacks):  # type: ignore[no-untyped-def]
+def test_sweep_by_its_old_name(default_survey, active_models, django_capture_on_commit_callbacks):
     ids = _pending_rows(default_survey, active_models, ["my bookings dried up completely"])
     Classification.objects.filter(pk__in=ids).update(
         updated_at=timezone.now() - timedelta(minutes=10)
@@ -81,9 +82,9 @@ def test_sweep_by_its_old_name(default_survey, active_models, django_capture_on_
 
 
 @pytest.mark.django_db
-def test_retrain_by_its_old_name(shipped_codebooks, active_models) -> None:  # type: ignore[no-untyped-def]
+def test_retrain_by_its_old_name(shipped_codebooks, active_models) -> None:
     codebook = active_models["displacement-risk"].codebook
-    job = JobFactory(kind=Job.Kind.RETRAIN, codebook=codebook)
+    job = JobFactory.create(kind=Job.Kind.RETRAIN, codebook=codebook)
     assert _send("classifier.tasks.retrain", job.pk) == Job.Status.DONE
     job.refresh_from_db()
     assert job.model_version is not None and job.model_version.version == 2
@@ -91,10 +92,10 @@ def test_retrain_by_its_old_name(shipped_codebooks, active_models) -> None:  # t
 
 
 @pytest.mark.django_db
-def test_reclassify_all_by_its_old_name(default_survey, active_models) -> None:  # type: ignore[no-untyped-def]
+def test_reclassify_all_by_its_old_name(default_survey, active_models) -> None:
     ids = _pending_rows(default_survey, active_models, ["the tools speed me up every day"])
     codebook = active_models["displacement-risk"].codebook
-    job = JobFactory(kind=Job.Kind.RECLASSIFY, codebook=codebook)
+    job = JobFactory.create(kind=Job.Kind.RECLASSIFY, codebook=codebook)
     assert _send("classifier.tasks.reclassify_all", job.pk) == Job.Status.DONE
     job.refresh_from_db()
     assert job.progress == 1.0 and job.model_version == active_models["displacement-risk"]
@@ -103,7 +104,7 @@ def test_reclassify_all_by_its_old_name(default_survey, active_models) -> None: 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_runs_messages_sent_by_the_old_names(  # type: ignore[no-untyped-def]
+def test_a_real_worker_runs_messages_sent_by_the_old_names(
     celery_worker_process, shipped_codebooks, default_survey, active_models
 ):
     batch = _pending_rows(default_survey, active_models, ["I lost my biggest client to AI video"])

@@ -21,7 +21,7 @@ QUEUE = reverse("admin:classifier_classification_changelist")
 
 
 @pytest.fixture
-def queued(submitted):  # type: ignore[no-untyped-def]
+def queued(submitted):
     """A submitted response whose four classifications all wait for review."""
     response, _ = submitted(change=EVIL)
     rows = Classification.objects.filter(answer__response=response)
@@ -29,7 +29,7 @@ def queued(submitted):  # type: ignore[no-untyped-def]
     return rows
 
 
-def make_coder(username: str):  # type: ignore[no-untyped-def]
+def make_coder(username: str):
     """A staff user with the coder role on every survey: roles, not model permissions, suffice."""
     from surveys.models import Survey, SurveyRole
 

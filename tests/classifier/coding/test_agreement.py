@@ -17,7 +17,7 @@ CODES = ["displaced", "substitution", "augmentation", "not-exposed", "uncodeable
 
 
 @st.composite
-def paired_codings(draw):  # type: ignore[no-untyped-def]
+def paired_codings(draw: st.DrawFn) -> tuple[list[str], list[str]]:
     n = draw(st.integers(min_value=2, max_value=60))
     codes = st.sampled_from(CODES[: draw(st.integers(min_value=2, max_value=5))])
     return draw(st.lists(codes, min_size=n, max_size=n)), draw(
@@ -27,7 +27,7 @@ def paired_codings(draw):  # type: ignore[no-untyped-def]
 
 @settings(max_examples=200, deadline=None)
 @given(paired_codings())
-def test_cohen_kappa_matches_sklearn(pair):  # type: ignore[no-untyped-def]
+def test_cohen_kappa_matches_sklearn(pair: tuple[list[str], list[str]]) -> None:
     a, b = pair
     ours = cohen_kappa(a, b)
     if len(set(a) | set(b)) == 1:
@@ -37,7 +37,7 @@ def test_cohen_kappa_matches_sklearn(pair):  # type: ignore[no-untyped-def]
 
 
 @st.composite
-def reliability_matrix(draw):  # type: ignore[no-untyped-def]
+def reliability_matrix(draw: st.DrawFn) -> list[list[int | None]]:
     coders = draw(st.integers(min_value=2, max_value=5))
     units = draw(st.integers(min_value=1, max_value=40))
     value = st.one_of(st.none(), st.integers(min_value=0, max_value=4))
@@ -46,7 +46,9 @@ def reliability_matrix(draw):  # type: ignore[no-untyped-def]
 
 @settings(max_examples=300, deadline=None)
 @given(reliability_matrix())
-def test_krippendorff_alpha_matches_the_krippendorff_package(matrix):  # type: ignore[no-untyped-def]
+def test_krippendorff_alpha_matches_the_krippendorff_package(
+    matrix: list[list[int | None]],
+) -> None:
     ours = krippendorff_alpha_nominal(matrix)
     data = np.array([[np.nan if v is None else v for v in row] for row in matrix], dtype=float)
     pairable = [[row[j] for row in matrix if row[j] is not None] for j in range(len(matrix[0]))]
@@ -59,11 +61,11 @@ def test_krippendorff_alpha_matches_the_krippendorff_package(matrix):  # type: i
 
 
 def test_alpha_accepts_any_hashable_codes():
-    data = [
+    data: list[list[str | None]] = [
         ["income;skills", "likeness", None, "energy"],
         ["income;skills", "likeness", "x", "quality"],
     ]
-    as_numbers = [[0, 1, None, 2], [0, 1, 3, 4]]
+    as_numbers: list[list[int | None]] = [[0, 1, None, 2], [0, 1, 3, 4]]
     assert krippendorff_alpha_nominal(data) == pytest.approx(krippendorff_alpha_nominal(as_numbers))
 
 

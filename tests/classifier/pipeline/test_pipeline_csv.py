@@ -129,7 +129,7 @@ def test_unreadable_path(tmp_path: Path) -> None:
 
 
 texts_strategy = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40
+    alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=40
 ).filter(lambda s: s.strip())
 
 

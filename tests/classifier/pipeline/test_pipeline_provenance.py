@@ -62,7 +62,7 @@ def test_mismatched_lengths_are_refused() -> None:
     with pytest.raises(TrainingError):
         data_fingerprint(TEXTS, LABELS[:2])
     with pytest.raises(TrainingError):
-        data_fingerprint("one text", ["label"])  # type: ignore[arg-type]
+        data_fingerprint("one text", ["label"])
 
 
 def test_multilabel_training_records_the_label_sets(synth: Any) -> None:

@@ -156,6 +156,7 @@ def test_evaluation_matches_sklearn_metrics(synth: SimpleNamespace) -> None:
     assert ev.coverage == pytest.approx(auto.mean())
     if auto.any():
         assert ev.realised_precision == pytest.approx(ev.correct[auto].mean())
+        assert ev.realised_precision is not None
         assert ev.realised_precision >= 0.8
     # Brute force: the lowest candidate with enough items and precision >= target.
     need = min_auto_coded(ev.n)

@@ -32,11 +32,11 @@ TEXTS = [
 ]
 
 
-def _pending(survey, count: int) -> list[int]:  # type: ignore[no-untyped-def]
+def _pending(survey, count: int) -> list[int]:
     """Pending rows (answers x active codebooks) for `count` submitted answers, not yet run."""
     questions = list(Question.objects.filter(page__survey=survey, classify=True).order_by("pk"))
     answer_ids = [
-        AnswerFactory(
+        AnswerFactory.create(
             response=ResponseFactory(survey=survey, complete=True),
             question=questions[n % len(questions)],
             text=TEXTS[n % len(TEXTS)],
@@ -78,7 +78,7 @@ def test_rows_changed_during_the_prediction_are_not_overwritten(
     model_type = type(training_selectors.model_version_load(version=active_models["concerns"]))
     real_predict = model_type.predict
 
-    def predict(self, texts):  # type: ignore[no-untyped-def]
+    def predict(self, texts):
         # While the batch predicts, a coder codes one row and another delivery takes over one.
         if not Classification.objects.filter(pk=coded.pk, source="coder").exists():
             coding_services.classification_code(
@@ -108,7 +108,7 @@ def test_failed_texts_keep_their_own_errors_beside_the_done_ones(
     real_predict = model_type.predict
     bad = {TEXTS[0]: "first broken text", TEXTS[1]: "second broken text"}
 
-    def predict(self, texts):  # type: ignore[no-untyped-def]
+    def predict(self, texts):
         for text in texts:
             if text in bad:
                 raise ValueError(bad[text])

@@ -34,6 +34,8 @@ def test_submitted_response_is_classified_under_every_active_codebook(submitted,
         assert row.status == Status.DONE
         assert row.attempts == 1
         assert row.model_version == active_models[row.codebook.slug]
+        assert row.model_version is not None
+        assert row.confidence is not None
         assert 0 <= row.confidence <= 1
         assert row.source == Classification.Source.MODEL
         expected = Review.AUTO_CODED if row.auto_coded else Review.NEEDS_REVIEW
@@ -71,6 +73,7 @@ def test_routing_follows_the_version_threshold(submitted, active_models):
         codebook__slug="displacement-risk",
         answer__question__code="change_text",
     )
+    assert row.confidence is not None
     version = active_models["displacement-risk"]
     for threshold, review in [
         (row.confidence, Review.AUTO_CODED),  # at the threshold is auto-coded
@@ -111,6 +114,7 @@ def test_task_run_twice_leaves_one_result(submitted):
 def test_a_retry_of_the_same_task_takes_over_its_claim(submitted):
     response, _ = submitted()
     row = Classification.objects.filter(answer__response=response).first()
+    assert row is not None
     Classification.objects.filter(pk=row.pk).update(
         status=Status.RUNNING, claim_token="task-1", claimed_at=timezone.now(), attempts=1
     )
@@ -174,7 +178,7 @@ def test_transient_error_is_retried(submitted, monkeypatch):
     real = runs_services._predict
     calls = []
 
-    def flaky(model, texts):  # type: ignore[no-untyped-def]
+    def flaky(model, texts):
         calls.append(len(texts))
         if len(calls) == 1:
             raise OperationalError("server closed the connection unexpectedly")
@@ -197,7 +201,7 @@ def test_other_errors_are_not_retried(submitted, monkeypatch):
     )
     calls = []
 
-    def broken(**kwargs):  # type: ignore[no-untyped-def]
+    def broken(**kwargs):
         calls.append(kwargs)
         raise ValueError("a bug")
 
@@ -216,7 +220,7 @@ def test_a_bad_text_fails_alone_after_bounded_attempts(submitted, monkeypatch, s
     model_type = type(training_selectors.codebook_model(codebook=bad.codebook)[0])
     real_predict = model_type.predict
 
-    def predict(self, texts):  # type: ignore[no-untyped-def]
+    def predict(self, texts):
         if bad.answer.text in texts:
             raise ValueError("cannot tokenise this text")
         return real_predict(self, texts)
@@ -272,7 +276,7 @@ def test_broker_down_at_submit_does_not_fail_the_submit(
 ):
     from tests.classifier.conftest import submit
 
-    def down(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def down(*args, **kwargs):
         raise kombu.exceptions.OperationalError(
             "Error 111 connecting to redis. Connection refused."
         )
@@ -291,6 +295,7 @@ def test_broker_down_at_submit_does_not_fail_the_submit(
 def test_withdrawal_deletes_classifications_and_labels(submitted, admin_user):
     response, receipt = submitted()
     row = Classification.objects.filter(answer__response=response).first()
+    assert row is not None
     coding_services.classification_code(
         classification=row, coder=admin_user, labels=row.labels or []
     )
@@ -309,6 +314,7 @@ def test_coding_validates_codes(submitted):
     single = Classification.objects.filter(
         answer__response=response, codebook__slug="displacement-risk"
     ).first()
+    assert single is not None
     with pytest.raises(CodingError):
         coding_services.classification_code(classification=single, coder=coder, labels=["nonsense"])
     with pytest.raises(CodingError):

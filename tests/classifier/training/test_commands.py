@@ -29,7 +29,7 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def labelled_rows(labels=None) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def labelled_rows(labels=None) -> list[tuple[str, str]]:
     """Two codes' worth of distinct texts; `labels` renames the codes."""
     names = labels or ["augmentation", "not-exposed"]
     rows = []

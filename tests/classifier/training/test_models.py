@@ -62,6 +62,7 @@ def test_one_active_version_per_codebook():
 def test_one_classification_per_answer_and_codebook(submitted):
     response, _ = submitted()
     row = Classification.objects.filter(answer__response=response).first()
+    assert row is not None
     with pytest.raises(IntegrityError), transaction.atomic():
         Classification.objects.create(answer=row.answer, codebook=row.codebook)
 
