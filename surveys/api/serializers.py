@@ -123,7 +123,7 @@ class StatisticsParamsSerializer(serializers.Serializer):
                 ) from None
             if not math.isfinite(number) or number < 0:
                 raise serializers.ValidationError(
-                    f"The share of {code!r} must be a non-negative number."
+                    f"The share of {code!r} must be a finite, non-negative number."
                 )
             if code in shares:
                 raise serializers.ValidationError(f"Stratum {code!r} is given twice.")

@@ -156,7 +156,7 @@ class StatisticsApi(JsonApiView):
             result = statistics_compute(request=statistics_request)
         except StatisticsInputError as error:
             raise exceptions.ValidationError({error.field: [error.message]}) from error
-        except ValueError as error:
+        except (ValueError, ArithmeticError) as error:
             # The statistics core rejects data it cannot summarise; that is the request's doing.
             logger.info("statistics request rejected: %s", error)
             raise exceptions.ValidationError({"detail": [str(error)]}) from error
