@@ -132,6 +132,7 @@ RESPONSES_CASES = [
     ("page_size=ten", "page_size", "between 1 and 500"),
     ("updated_since=yesterday", "updated_since", "Datetime has wrong format"),
     ("updated_since=2024-02-30T00:00:00Z", "updated_since", "Datetime has wrong format"),
+    ("updated_since=", "updated_since", "empty"),
     ("cursor=not-a-cursor", "cursor", "Invalid cursor"),
     ("status=deleted", "status", "not a valid choice"),
     # Well-formed cursors with a forged position: base64 of "p=abc" and of "o=x".
