@@ -390,7 +390,11 @@ def response_withdraw(*, receipt_code: str) -> None:
     if response is None:
         raise ReceiptCodeInvalid()
     # Only the public id survives, so that API clients that synced the response delete it too.
-    ResponseTombstone.objects.create(survey_id=response.survey_id, public_id=response.public_id)
+    # A simultaneous second withdrawal finds the first one's tombstone and deletes nothing more.
+    ResponseTombstone.objects.bulk_create(
+        [ResponseTombstone(survey_id=response.survey_id, public_id=response.public_id)],
+        ignore_conflicts=True,
+    )
     response.delete()  # answers, and the rows other apps derive from them, cascade
 
 

@@ -54,7 +54,7 @@ def test_a_bulk_load_sharing_one_updated_at_is_walked_once(owner_client, default
 
 
 @settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
