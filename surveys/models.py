@@ -257,6 +257,23 @@ class Response(models.Model):
         return time_spent(self.page_seconds)
 
 
+class ResponseTombstone(models.Model):
+    """A withdrawn response's public id, kept so that API clients that synced it can delete it.
+
+    Holds nothing the respondent answered: only which survey, which public id, and when.
+    """
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="tombstones")
+    public_id = models.CharField(max_length=32, unique=True, editable=False)
+    deleted_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["survey", "deleted_at", "id"])]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
 class Answer(models.Model):
     """A typed answer to one question (or one row of a Likert matrix)."""
 

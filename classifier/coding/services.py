@@ -9,6 +9,8 @@ from django.db import transaction
 
 from classifier.errors import CodingError
 from classifier.models import Classification, Codebook, CodingAssignment, HumanLabel
+from surveys.models import Answer
+from surveys.respondent.services import responses_touch
 
 
 def _check_codes(*, codebook: Codebook, labels: Sequence[str]) -> list[str]:
@@ -51,6 +53,10 @@ def classification_code(
     row.claim_token = ""
     row.error = ""
     row.save()
+    # The response's coded values changed: API clients syncing with updated_since fetch it again.
+    responses_touch(
+        ids=Answer.objects.filter(pk=row.answer_id).values_list("response_id", flat=True)
+    )
     return human
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from classifier.models import Classification, ModelVersion
 from surveys.models import Answer
+from surveys.respondent.services import responses_touch
 
 
 def _db_column(field: Field[Any, Any] | ForeignObjectRel) -> str:
@@ -175,6 +176,20 @@ class Done:
         return Classification.ReviewStatus.NEEDS_REVIEW
 
 
+def _responses_touch(*, ids: Sequence[int]) -> None:
+    # A finished row changes what the API shows of its response (a re-classified one may lose
+    # its values when it fails): sync clients must fetch the response again. Called after the
+    # rows' own UPDATE: classification rows, then responses, the order withdrawal and coders
+    # lock them in too.
+    if not ids:
+        return
+    responses_touch(
+        ids=Classification.objects.filter(pk__in=list(ids)).values_list(
+            "answer__response_id", flat=True
+        )
+    )
+
+
 def _finishable(*, ids: Sequence[int], token: str) -> Any:
     # Token, status and source guards: a coder's label, a newer claim or a row another delivery
     # already finished is never overwritten.
@@ -192,7 +207,9 @@ def rows_finish_done(*, rows: Sequence[Done], version: ModelVersion, token: str)
         return 0
     now = timezone.now()
     if connection.vendor == "postgresql":
-        return _rows_finish_done_values(rows=rows, version=version, token=token, now=now)
+        updated = _rows_finish_done_values(rows=rows, version=version, token=token, now=now)
+        _responses_touch(ids=[row.pk for row in rows])
+        return updated
     # Elsewhere (SQLite) one UPDATE a row, all in the caller's transaction: one commit a batch.
     updated = 0
     for row in rows:
@@ -208,6 +225,7 @@ def rows_finish_done(*, rows: Sequence[Done], version: ModelVersion, token: str)
             claim_token="",
             updated_at=now,
         )
+    _responses_touch(ids=[row.pk for row in rows])
     return updated
 
 
@@ -251,9 +269,11 @@ def rows_finish_failed(*, errors: dict[int, str], token: str) -> int:
     for pk, error in errors.items():
         by_error[error[:4000]].append(pk)
     now = timezone.now()
-    return sum(
+    failed = sum(
         _finishable(ids=ids, token=token).update(
             status=Classification.Status.FAILED, error=error, claim_token="", updated_at=now
         )
         for error, ids in by_error.items()
     )
+    _responses_touch(ids=list(errors))
+    return failed

@@ -10,7 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, 
 from django.db.models.functions import Coalesce
 
 from surveys.core.access import User, surveys_for
-from surveys.models import Page, Question, Response, Survey, SurveyRole
+from surveys.models import Page, Question, Response, ResponseTombstone, Survey, SurveyRole
 from surveys.variables.catalogue import SurveyVariable, survey_variables
 from surveys.variables.reader import response_rows
 
@@ -173,6 +173,16 @@ def api_responses(
     if updated_since is not None:
         responses = responses.filter(updated_at__gt=updated_since)
     return responses
+
+
+def api_tombstones(
+    *, survey: Survey, deleted_since: datetime | None = None
+) -> QuerySet[ResponseTombstone]:
+    """The survey's withdrawn responses for the sync endpoint (paginated by the caller)."""
+    tombstones = ResponseTombstone.objects.filter(survey=survey)
+    if deleted_since is not None:
+        tombstones = tombstones.filter(deleted_at__gt=deleted_since)
+    return tombstones
 
 
 def api_response_values(

@@ -123,7 +123,7 @@ class StatisticsParamsSerializer(serializers.Serializer):
                 ) from None
             if not math.isfinite(number) or number < 0:
                 raise serializers.ValidationError(
-                    f"The share of {code!r} must be a non-negative number."
+                    f"The share of {code!r} must be a finite, non-negative number."
                 )
             if code in shares:
                 raise serializers.ValidationError(f"Stratum {code!r} is given twice.")
@@ -146,17 +146,8 @@ class StatisticsParamsSerializer(serializers.Serializer):
         return attrs
 
 
-class ResponsesParamsSerializer(serializers.Serializer):
-    """Query parameters of the raw responses endpoint (besides the opaque cursor)."""
-
-    updated_since = serializers.DateTimeField(
-        required=False,
-        help_text=(
-            "Only responses changed after this moment (ISO 8601). For incremental sync, pass "
-            "the largest updated_at received so far."
-        ),
-    )
-    page_size = serializers.IntegerField(
+def _page_size_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_PAGE_SIZE,
@@ -166,14 +157,64 @@ class ResponsesParamsSerializer(serializers.Serializer):
             "invalid": f"page_size must be a whole number between 1 and {MAX_PAGE_SIZE}.",
         },
     )
+
+
+def _cursor_field() -> serializers.CharField:
+    return serializers.CharField(
+        required=False, max_length=1000, help_text="The opaque cursor of the next/previous link."
+    )
+
+
+class _SyncParamsSerializer(serializers.Serializer):
+    # DRF skips an optional parameter sent empty ("?updated_since="), which would silently sync
+    # everything: a parameter that is given must have a value.
+    not_blank: tuple[str, ...] = ("page_size",)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        for name in self.not_blank:
+            if any(not value.strip() for value in _given(self.initial_data, name)):
+                raise serializers.ValidationError(
+                    {name: f"{name} is empty: leave it out, or give a value."}
+                )
+        return attrs
+
+
+class ResponsesParamsSerializer(_SyncParamsSerializer):
+    """Query parameters of the raw responses endpoint (besides the opaque cursor)."""
+
+    not_blank = ("updated_since", "page_size")
+
+    updated_since = serializers.DateTimeField(
+        required=False,
+        help_text=(
+            "Only responses changed after this moment (ISO 8601). For incremental sync, pass "
+            "the largest updated_at received so far; withdrawn responses are listed by "
+            "responses/deleted/."
+        ),
+    )
+    page_size = _page_size_field()
     status = serializers.ChoiceField(
         choices=["complete", "in_progress", "all"],
         default="complete",
         help_text="Which responses to list (complete by default).",
     )
-    cursor = serializers.CharField(
-        required=False, max_length=1000, help_text="The opaque cursor of the next/previous link."
+    cursor = _cursor_field()
+
+
+class TombstonesParamsSerializer(_SyncParamsSerializer):
+    """Query parameters of the withdrawn responses endpoint (besides the opaque cursor)."""
+
+    not_blank = ("deleted_since", "page_size")
+
+    deleted_since = serializers.DateTimeField(
+        required=False,
+        help_text=(
+            "Only responses withdrawn after this moment (ISO 8601). For incremental sync, pass "
+            "the largest deleted_at received so far."
+        ),
     )
+    page_size = _page_size_field()
+    cursor = _cursor_field()
 
 
 # --- outputs ------------------------------------------------------------------------------------
@@ -311,3 +352,10 @@ class ResponseOutputSerializer(serializers.Serializer):
     submitted_at = serializers.DateTimeField(allow_null=True)
     updated_at = serializers.DateTimeField()
     values = serializers.DictField(help_text="Values keyed by variable name.")
+
+
+class TombstoneOutputSerializer(serializers.Serializer):
+    id = serializers.CharField(
+        source="public_id", help_text="The id the response had: delete it from your copy."
+    )
+    deleted_at = serializers.DateTimeField()

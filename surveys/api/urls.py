@@ -14,4 +14,9 @@ urlpatterns = [
     path(
         "surveys/<slug:slug>/responses/", views.ResponseListApi.as_view(), name="survey-responses"
     ),
+    path(
+        "surveys/<slug:slug>/responses/deleted/",
+        views.TombstoneListApi.as_view(),
+        name="survey-tombstones",
+    ),
 ]

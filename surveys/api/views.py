@@ -14,13 +14,11 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -28,11 +26,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from surveys.api import serializers as io
+from surveys.api.pagination import KeysetPagination
 from surveys.api.selectors import (
     api_response_values,
     api_responses,
     api_survey_detail,
     api_surveys_for,
+    api_tombstones,
 )
 from surveys.api.throttling import AnonThrottle, LoginThrottle, TokenThrottle, UserThrottle
 from surveys.core.access import audit_record, has_permission, role_of
@@ -156,43 +156,34 @@ class StatisticsApi(JsonApiView):
             result = statistics_compute(request=statistics_request)
         except StatisticsInputError as error:
             raise exceptions.ValidationError({error.field: [error.message]}) from error
-        except ValueError as error:
+        except (ValueError, ArithmeticError) as error:
             # The statistics core rejects data it cannot summarise; that is the request's doing.
             logger.info("statistics request rejected: %s", error)
             raise exceptions.ValidationError({"detail": [str(error)]}) from error
         return Response(io.StatisticsOutputSerializer(result).data)
 
 
-class ResponseCursorPagination(CursorPagination):
-    ordering = ("updated_at", "id")
-    page_size = 100
-    page_size_query_param = "page_size"
+class ResponsePagination(KeysetPagination):
+    field = "updated_at"
     max_page_size = io.MAX_PAGE_SIZE
 
-    def decode_cursor(self, request: Request) -> Any:
-        invalid = exceptions.ValidationError(
-            {"cursor": ["Invalid cursor: use the next or previous link as given."]}
-        )
-        try:
-            cursor = super().decode_cursor(request)
-        except exceptions.NotFound as error:
-            raise invalid from error
-        # The position is compared with updated_at in SQL: a forged one must not get that far.
-        if cursor is not None and cursor.position is not None:
-            try:
-                moment = parse_datetime(cursor.position)
-            except ValueError:
-                moment = None
-            if moment is None:
-                raise invalid
-        return cursor
+
+class TombstonePagination(KeysetPagination):
+    field = "deleted_at"
+    max_page_size = io.MAX_PAGE_SIZE
 
 
 class ResponseListApi(JsonApiView):
-    pagination_class = ResponseCursorPagination
+    pagination_class = ResponsePagination
 
     @extend_schema(
         summary="Raw responses, for incremental sync (not for coders)",
+        description=(
+            "Responses ordered by (updated_at, id), oldest change first; follow `next` as given. "
+            "updated_at moves whenever what a row shows changes (answers, status, "
+            "classifications finished by the model, a coder's labels). Withdrawn responses "
+            "disappear from here and are listed by responses/deleted/."
+        ),
         parameters=[SLUG, io.ResponsesParamsSerializer],
         responses=io.ResponseOutputSerializer(many=True),
     )
@@ -228,6 +219,28 @@ class ResponseListApi(JsonApiView):
             for response, values in api_response_values(survey=survey, responses=page or [])
         ]
         return paginator.get_paginated_response(io.ResponseOutputSerializer(data, many=True).data)
+
+
+class TombstoneListApi(JsonApiView):
+    pagination_class = TombstonePagination
+
+    @extend_schema(
+        summary="Withdrawn responses, for incremental sync (not for coders)",
+        description=(
+            "The ids of responses withdrawn by their respondents, ordered by (deleted_at, id), "
+            "oldest first: delete them from your copy. Pass the largest deleted_at received "
+            "so far as deleted_since."
+        ),
+        parameters=[SLUG, io.TombstonesParamsSerializer],
+        responses=io.TombstoneOutputSerializer(many=True),
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        survey = _survey_or_error(request, slug, "view", public=False)
+        params = _params(io.TombstonesParamsSerializer, request)
+        tombstones = api_tombstones(survey=survey, deleted_since=params.get("deleted_since"))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(tombstones, request, view=self)
+        return paginator.get_paginated_response(io.TombstoneOutputSerializer(page, many=True).data)
 
 
 class ApiDocsView(SpectacularSwaggerSplitView):

@@ -27,7 +27,15 @@ from surveys.core.errors import (
     SurveyClosed,
 )
 from surveys.definitions.question_types import question_type
-from surveys.models import Answer, Invitation, Page, Question, Response, Survey
+from surveys.models import (
+    Answer,
+    Invitation,
+    Page,
+    Question,
+    Response,
+    ResponseTombstone,
+    Survey,
+)
 from surveys.respondent import selectors
 from surveys.signals import response_completed
 
@@ -411,7 +419,32 @@ def response_withdraw(*, receipt_code: str) -> None:
     response = Response.objects.filter(receipt_hash=digest).first()
     if response is None:
         raise ReceiptCodeInvalid()
+    # Only the public id survives, so that API clients that synced the response delete it too.
+    # A simultaneous second withdrawal finds the first one's tombstone and deletes nothing more.
+    ResponseTombstone.objects.bulk_create(
+        [ResponseTombstone(survey_id=response.survey_id, public_id=response.public_id)],
+        ignore_conflicts=True,
+    )
     response.delete()  # answers, and the rows other apps derive from them, cascade
+
+
+@transaction.atomic
+def responses_touch(*, ids: Iterable[int]) -> int:
+    """Mark responses changed (updated_at now) after data derived from them changed; returns count.
+
+    Other apps call it in the transaction that changed the data (a classification finished, a
+    coder's label), so that API clients syncing with updated_since fetch the response again.
+    Rows are locked in id order: two batches touching the same responses cannot deadlock.
+    """
+    locked = list(
+        Response.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not locked:
+        return 0
+    return Response.objects.filter(pk__in=locked).update(updated_at=timezone.now())
 
 
 def invitations_create(*, survey: Survey, count: int) -> list[str]:

@@ -8,6 +8,7 @@ parameter at fault; the selectors then take a `StatisticsRequest` that is known 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -177,9 +178,34 @@ def _weighting(
             f"Unknown strata {', '.join(map(repr, unknown))} for {weights!r}; its codes: "
             f"{_codes_text(variable.value_labels)}.",
         )
+    _check_shares(targets)
+    return variable, dict(targets)
+
+
+# Shares are relative (normalised to sum 1), so these bounds leave room for proportions and for
+# population counts alike, while keeping every weight, and sums of weights, far from the limits
+# of a double (1e308 overflows a sum, 1e-200 underflows the variance of a weighted mean).
+MIN_TARGET_SHARE = 1e-9
+MAX_TARGET_SHARE = 1e12
+
+
+def _check_shares(targets: dict[str, float]) -> None:
+    for code, share in targets.items():
+        if not math.isfinite(share) or share < 0:
+            raise StatisticsInputError(
+                "targets", f"The share of {code!r} must be a finite, non-negative number."
+            )
+        if share > MAX_TARGET_SHARE:
+            raise StatisticsInputError(
+                "targets", f"The share of {code!r} is too large: at most {MAX_TARGET_SHARE:g}."
+            )
+        if 0 < share < MIN_TARGET_SHARE:
+            raise StatisticsInputError(
+                "targets",
+                f"The share of {code!r} is too small: give 0 or at least {MIN_TARGET_SHARE:g}.",
+            )
     if sum(targets.values()) <= 0:
         raise StatisticsInputError("targets", "Target shares must sum to a positive number.")
-    return variable, dict(targets)
 
 
 def statistics_request_build(

@@ -42,6 +42,18 @@ STATISTICS_CASES = [
     ("variable=employment_type&weights=language&targets=en:lots", "targets", "not a number"),
     ("variable=employment_type&weights=language&targets=en:-1", "targets", "non-negative"),
     ("variable=employment_type&weights=language&targets=en:1,en:2", "targets", "given twice"),
+    (
+        "variable=employment_type&weights=language&targets=en:1e308,zh-hans:1e308",
+        "targets",
+        "at most",
+    ),
+    (
+        "variable=employment_type&weights=language&targets=en:1e-200,zh-hans:1",
+        "targets",
+        "at least",
+    ),
+    ("variable=employment_type&weights=language&targets=en:inf,zh-hans:1", "targets", "finite"),
+    ("variable=employment_type&weights=language&targets=en:nan,zh-hans:1", "targets", "finite"),
     ("variable=employment_type&weights=years_experience&targets=1:1", "weights", "categorical"),
     ("variable=employment_type&weights=nope&targets=a:1", "weights", "Unknown variable"),
     ("variable=employment_type&language=fr", "language", "Unknown language 'fr'"),
@@ -83,6 +95,30 @@ def test_weights_missing_a_stratum_in_the_data(owner_client, default_survey):
     assert "no respondents" in response.json()["targets"][0]
 
 
+@pytest.mark.parametrize(
+    ("stat", "variable", "targets"),
+    [
+        ("count", "employment_type", "en:1e308,zh-hans:1e308"),
+        ("count", "employment_type", "en:1e-200,zh-hans:1"),
+        ("mean", "years_experience", "en:1e-200,zh-hans:1"),
+        ("mean", "years_experience", "en:1e308,zh-hans:1e-308"),
+    ],
+)
+def test_extreme_weighting_targets_are_refused(
+    owner_client, default_survey, stat, variable, targets
+):
+    # With respondents in both strata, so that the weights would really be computed.
+    for i in range(12):
+        answers = {"employment_type": "staff", "years_experience": str(i)}
+        respond(default_survey, answers, language="en" if i % 2 else "zh-hans")
+    response = owner_client.get(
+        f"{API}/surveys/{default_survey.slug}/statistics/",
+        {"variable": variable, "stat": stat, "weights": "language", "targets": targets},
+    )
+    assert response.status_code == 400, response.content[:300]
+    assert "targets" in response.json()
+
+
 def test_unknown_variable_message_says_where_to_look(owner_client, default_survey):
     response = owner_client.get(
         f"{API}/surveys/{default_survey.slug}/statistics/", {"variable": "nope"}
@@ -96,6 +132,7 @@ RESPONSES_CASES = [
     ("page_size=ten", "page_size", "between 1 and 500"),
     ("updated_since=yesterday", "updated_since", "Datetime has wrong format"),
     ("updated_since=2024-02-30T00:00:00Z", "updated_since", "Datetime has wrong format"),
+    ("updated_since=", "updated_since", "empty"),
     ("cursor=not-a-cursor", "cursor", "Invalid cursor"),
     ("status=deleted", "status", "not a valid choice"),
     # Well-formed cursors with a forged position: base64 of "p=abc" and of "o=x".
