@@ -56,6 +56,9 @@ RESPONSE_COLUMNS = (
     "updated_at",
     "current_page",
     "page_seconds",
+    # A generated response was never posted page by page: no page version, no last post.
+    "page_version",
+    "page_post",
 )
 
 
@@ -130,7 +133,7 @@ class _CopyWriter:
                     responses.append(
                         f"{pk}\t{_public_id(rng)}\t{survey_id}\t{item.language}\tcomplete\t"
                         f"{item.started_at.isoformat()}\t{item.submitted_at.isoformat()}\t{now}\t"
-                        f"{item.current_page}\t{escape(json.dumps(item.page_seconds))}\n"
+                        f"{item.current_page}\t{escape(json.dumps(item.page_seconds))}\t0\t\n"
                     )
                     if len(lines) >= COPY_CHUNK_LINES:
                         copy.write("".join(lines))
