@@ -171,6 +171,11 @@ class Choice(models.Model):
     label = models.JSONField(default=dict)
     is_other = models.BooleanField(default=False, help_text="Asks the respondent to specify.")
     exclusive = models.BooleanField(default=False, help_text="Cannot be combined with others.")
+    missing = models.BooleanField(
+        default=False,
+        help_text="A non-substantive answer (don't know, not applicable, refused): declared "
+        "missing in SPSS and Stata files and left out of means.",
+    )
 
     class Meta:
         ordering = ["question", "position"]
