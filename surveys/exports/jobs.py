@@ -40,6 +40,7 @@ from surveys.exports.formats import (
 )
 from surveys.exports.requests import (
     _SAFE_NAME,
+    WITHDRAWN_MESSAGE,
     ExportOptions,
     Format,
     Status,
@@ -274,6 +275,26 @@ def export_run(*, job_id: int, token: str) -> ExportJob | None:
             claim_token="",
         )
     return ExportJob.objects.get(pk=job_id)
+
+
+def exports_withdraw(*, survey_id: int) -> int:
+    """Delete the files of the survey's finished and running exports after a withdrawal.
+
+    Each job is marked withdrawn with a message saying to request a new export; a run still
+    writing loses its claim, so it removes its own file. Returns how many jobs were withdrawn.
+    """
+    directory = Path(settings.EXPORT_DIR)
+    withdrawn = 0
+    jobs = ExportJob.objects.filter(survey_id=survey_id, status__in=[Status.DONE, Status.RUNNING])
+    for pk, status, name in jobs.values_list("pk", "status", "file"):
+        # The row first, so that no new download starts; one already sending keeps its open file.
+        if ExportJob.objects.filter(pk=pk, status=status).update(
+            status=Status.WITHDRAWN, file="", error=WITHDRAWN_MESSAGE, claim_token=""
+        ):
+            withdrawn += 1
+            if name:
+                (directory / Path(name).name).unlink(missing_ok=True)
+    return withdrawn
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,18 @@ class ExportExpired(ExportRequestError):
     status = 410
 
 
+class ExportWithdrawn(ExportRequestError):
+    """The export's file was deleted because a respondent withdrew a response after it."""
+
+    status = 410
+
+
+WITHDRAWN_MESSAGE = (
+    "A respondent withdrew their response after this export was written, so its file was "
+    "deleted: request a new export."
+)
+
+
 # --- options -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ExportOptions:

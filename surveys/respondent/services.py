@@ -29,7 +29,7 @@ from surveys.core.errors import (
 from surveys.definitions.question_types import question_type
 from surveys.models import Answer, Invitation, Page, Question, Response, Survey
 from surveys.respondent import selectors
-from surveys.signals import response_completed
+from surveys.signals import response_completed, response_withdrawn
 
 MAX_PAGE_SECONDS = 60 * 60  # longer than an hour on one page is a break, not time spent
 _PAGE_POST = "page-post"  # the purpose of the keyed hash of a page post's body
@@ -381,7 +381,12 @@ def response_withdraw(*, receipt_code: str) -> None:
     response = Response.objects.filter(receipt_hash=digest).first()
     if response is None:
         raise ReceiptCodeInvalid()
+    survey_id = response.survey_id
     response.delete()  # answers, and the rows other apps derive from them, cascade
+    # Files already written from the answers (exports) are for their owners to delete.
+    transaction.on_commit(
+        functools.partial(response_withdrawn.send, sender=Response, survey_id=survey_id)
+    )
 
 
 def invitations_create(*, survey: Survey, count: int) -> list[str]:
