@@ -21,8 +21,9 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from config.tasks import EXPORT_RUN, TRANSIENT_ERRORS, publish
@@ -42,6 +43,7 @@ from surveys.exports.requests import (
     _SAFE_NAME,
     WITHDRAWN_MESSAGE,
     ExportOptions,
+    ExportTooMany,
     Format,
     Status,
     _require_export,
@@ -71,12 +73,30 @@ def export_request(
 ) -> ExportJob:
     """Record an export job, audit it and queue its task on commit; returns the pending job.
 
-    Raises ExportForbidden or ExportInvalid (unknown format, language not offered, ...).
+    An identical request while the user's earlier one is still pending or running returns that
+    job. Raises ExportForbidden, ExportInvalid (unknown format, language not offered, ...) or
+    ExportTooMany (EXPORT_MAX_PENDING of the user's exports are unfinished).
     """
     _require_export(user, survey)
     options = export_options(
         survey=survey, format=format, labels=labels, language=language, status=status
     )
+    unfinished = _unfinished_for(user)
+    same = unfinished.filter(
+        survey=survey,
+        format=options.format,
+        values=options.values,
+        language=options.language,
+        responses=options.responses,
+    ).first()
+    if same is not None:
+        return same
+    limit = settings.EXPORT_MAX_PENDING
+    if unfinished.count() >= limit:
+        raise ExportTooMany(
+            f"You already have {limit} exports being prepared: wait until one is ready "
+            "(or has failed), then request this one."
+        )
     rows = export_responses(survey=survey, responses=options.responses).count()
     job = ExportJob.objects.create(
         survey=survey,
@@ -107,6 +127,17 @@ def export_request(
     )
     transaction.on_commit(functools.partial(publish, EXPORT_RUN, job.pk))
     return job
+
+
+def _unfinished_for(user: User) -> QuerySet[ExportJob]:
+    """The user's pending and running exports, the user's row locked while they are counted."""
+    if not user.is_authenticated:
+        return ExportJob.objects.none()
+    # Serialises one user's requests, so that two at once cannot both pass the checks.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    return ExportJob.objects.filter(
+        requested_by_id=user.pk, status__in=[Status.PENDING, Status.RUNNING]
+    )
 
 
 def _claim(*, job_id: int, token: str) -> ExportJob | None:

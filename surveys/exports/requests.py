@@ -69,6 +69,12 @@ class ExportTooLarge(ExportRequestError):
     """Too many rows to stream to the browser: request a background export instead."""
 
 
+class ExportTooMany(ExportRequestError):
+    """The user already has EXPORT_MAX_PENDING exports pending or running."""
+
+    status = 429
+
+
 class ExportNotFound(ExportRequestError):
     """No such export for this user (also when it exists but is someone else's)."""
 
