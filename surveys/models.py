@@ -172,6 +172,11 @@ class Choice(models.Model):
     label = models.JSONField(default=dict)
     is_other = models.BooleanField(default=False, help_text="Asks the respondent to specify.")
     exclusive = models.BooleanField(default=False, help_text="Cannot be combined with others.")
+    missing = models.BooleanField(
+        default=False,
+        help_text="A non-substantive answer (don't know, not applicable, refused): declared "
+        "missing in SPSS and Stata files and left out of means.",
+    )
 
     class Meta:
         ordering = ["question", "position"]
@@ -369,7 +374,8 @@ class ExportJob(models.Model):
     """One requested data export, written by a Celery task; this row, not the broker, is its record.
 
     The file lives under settings.EXPORT_DIR (``file`` is relative to it) until ``expires_at``,
-    when the sweep deletes it and marks the job expired.
+    when the sweep deletes it and marks the job expired, or until a respondent withdraws a
+    response, when it is deleted and the job marked withdrawn.
     """
 
     class Format(models.TextChoices):
@@ -393,6 +399,7 @@ class ExportJob(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
         EXPIRED = "expired", _("Expired")
+        WITHDRAWN = "withdrawn", _("Withdrawn (a respondent withdrew: request a new export)")
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="export_jobs")
     requested_by = models.ForeignKey(
@@ -402,7 +409,7 @@ class ExportJob(models.Model):
     values = models.CharField(max_length=6, choices=Values.choices, default=Values.CODES)
     language = models.CharField(max_length=10)
     responses = models.CharField(max_length=12, choices=Scope.choices, default=Scope.COMPLETE)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     rows_done = models.PositiveIntegerField(default=0)
     rows_total = models.PositiveIntegerField(null=True, blank=True)
     file = models.CharField(max_length=255, blank=True, default="")
@@ -427,7 +434,9 @@ class ExportJob(models.Model):
                 condition=Q(values__in=["labels", "codes"]), name="exportjob_values"
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "running", "done", "failed", "expired"]),
+                condition=Q(
+                    status__in=["pending", "running", "done", "failed", "expired", "withdrawn"]
+                ),
                 name="exportjob_status",
             ),
             models.CheckConstraint(

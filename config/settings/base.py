@@ -277,6 +277,9 @@ EXPORT_STALE_SECONDS = EXPORT_TIME_LIMIT + 60
 # A pending job older than this was lost on the way to the broker; the sweep sends it again.
 EXPORT_PENDING_GRACE = env.int("EXPOSURE_EXPORT_PENDING_GRACE", default=120)
 EXPORT_MAX_ATTEMPTS = env.int("EXPOSURE_EXPORT_MAX_ATTEMPTS", default=3)
+# Export jobs one user may have pending or running at once (each SAV/DTA holds a whole file in
+# a worker's memory); an identical request while one is unfinished returns that job.
+EXPORT_MAX_PENDING = env.int("EXPOSURE_EXPORT_MAX_PENDING", default=3)
 EXPORT_PROGRESS_EVERY = env.int("EXPOSURE_EXPORT_PROGRESS_EVERY", default=1000)  # rows
 # Larger CSV downloads than this are refused in the browser: request a background export.
 EXPORT_STREAM_MAX_ROWS = env.int("EXPOSURE_EXPORT_STREAM_MAX_ROWS", default=50_000)

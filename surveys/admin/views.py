@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from surveys.admin.charts import timeline_chart
 from surveys.admin.widgets import LANGUAGE_NAMES
@@ -369,6 +369,7 @@ def export(request: HttpRequest, *, model_admin: Any, pk: int) -> HttpResponse:
     survey = _survey(request, pk, "export")
     status = 200
     if request.method == "POST":
+        asked_at = timezone.now()
         try:
             job = export_services.export_request(
                 user=request.user,
@@ -382,9 +383,11 @@ def export(request: HttpRequest, *, model_admin: Any, pk: int) -> HttpResponse:
             messages.error(request, error.message)
             status = error.status
         else:
+            # An identical unfinished export is returned as it is, created before this request.
+            queued = "already queued" if job.created_at < asked_at else "queued"
             messages.success(
                 request,
-                f"Export {job.pk} ({job.get_format_display()}) is queued: it appears below "
+                f"Export {job.pk} ({job.get_format_display()}) is {queued}: it appears below "
                 "with a download link when it is ready.",
             )
             return redirect("admin:surveys_export", survey.pk)

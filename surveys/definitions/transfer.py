@@ -348,6 +348,7 @@ def _create_question(page: Page, position: int, data: dict[str, Any]) -> Questio
             label=choice["label"],
             is_other=bool(choice.get("is_other", False)),
             exclusive=bool(choice.get("exclusive", False)),
+            missing=_missing(data, choice),
         )
         for index, choice in enumerate(data.get("choices") or [], start=1)
     )
@@ -409,6 +410,11 @@ def _question_definition(question: Question) -> dict[str, Any]:
         {"code": c.code, "label": c.label}
         | ({"is_other": True} if c.is_other else {})
         | ({"exclusive": True} if c.exclusive else {})
+        | (
+            {"missing": c.missing}
+            if c.missing or _missing_by_default(question.type, c.code)
+            else {}
+        )
         for c in question.choices.all()
     ]
     if choices:
@@ -417,6 +423,17 @@ def _question_definition(question: Question) -> dict[str, Any]:
     if rows:
         item["rows"] = rows
     return item
+
+
+def _missing_by_default(question_kind: str, code: str) -> bool:
+    """A Likert 'na' is non-substantive unless the definition says otherwise."""
+    return question_type(question_kind).has_scale and code == NOT_APPLICABLE
+
+
+def _missing(question: dict[str, Any], choice: dict[str, Any]) -> bool:
+    """A choice's non-substantive flag (`missing`) as the definition gives it."""
+    default = _missing_by_default(question["type"], str(choice["code"]))
+    return bool(choice.get("missing", default))
 
 
 def _decimal(value: Any) -> Decimal | None:

@@ -63,6 +63,7 @@ def export_variable(variable: SurveyVariable, language: str) -> Variable:
         measure=variable.measure,
         description=_description(variable),
         value_definitions=definitions,
+        missing_codes=frozenset(code for code in variable.missing if code in labels),
     )
 
 

@@ -15,6 +15,7 @@ from surveys.exports.requests import (
     ExportExpired,
     ExportNotFound,
     ExportNotReady,
+    ExportWithdrawn,
     Format,
     Status,
     export_filename,
@@ -75,6 +76,8 @@ def export_download(*, user: User, job_id: int | str) -> ExportFile:
     """
     job = export_job_for_requester(user=user, job_id=job_id)
     now = timezone.now()
+    if job.status == Status.WITHDRAWN:
+        raise ExportWithdrawn(job.error)
     if job.status == Status.EXPIRED or (
         job.status == Status.DONE and job.expires_at is not None and job.expires_at <= now
     ):

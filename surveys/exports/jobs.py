@@ -21,8 +21,9 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from config.tasks import EXPORT_RUN, TRANSIENT_ERRORS, publish
@@ -40,7 +41,9 @@ from surveys.exports.formats import (
 )
 from surveys.exports.requests import (
     _SAFE_NAME,
+    WITHDRAWN_MESSAGE,
     ExportOptions,
+    ExportTooMany,
     Format,
     Status,
     _require_export,
@@ -70,12 +73,30 @@ def export_request(
 ) -> ExportJob:
     """Record an export job, audit it and queue its task on commit; returns the pending job.
 
-    Raises ExportForbidden or ExportInvalid (unknown format, language not offered, ...).
+    An identical request while the user's earlier one is still pending or running returns that
+    job. Raises ExportForbidden, ExportInvalid (unknown format, language not offered, ...) or
+    ExportTooMany (EXPORT_MAX_PENDING of the user's exports are unfinished).
     """
     _require_export(user, survey)
     options = export_options(
         survey=survey, format=format, labels=labels, language=language, status=status
     )
+    unfinished = _unfinished_for(user)
+    same = unfinished.filter(
+        survey=survey,
+        format=options.format,
+        values=options.values,
+        language=options.language,
+        responses=options.responses,
+    ).first()
+    if same is not None:
+        return same
+    limit = settings.EXPORT_MAX_PENDING
+    if unfinished.count() >= limit:
+        raise ExportTooMany(
+            f"You already have {limit} exports being prepared: wait until one is ready "
+            "(or has failed), then request this one."
+        )
     rows = export_responses(survey=survey, responses=options.responses).count()
     job = ExportJob.objects.create(
         survey=survey,
@@ -106,6 +127,17 @@ def export_request(
     )
     transaction.on_commit(functools.partial(publish, EXPORT_RUN, job.pk))
     return job
+
+
+def _unfinished_for(user: User) -> QuerySet[ExportJob]:
+    """The user's pending and running exports, the user's row locked while they are counted."""
+    if not user.is_authenticated:
+        return ExportJob.objects.none()
+    # Serialises one user's requests, so that two at once cannot both pass the checks.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    return ExportJob.objects.filter(
+        requested_by_id=user.pk, status__in=[Status.PENDING, Status.RUNNING]
+    )
 
 
 def _claim(*, job_id: int, token: str) -> ExportJob | None:
@@ -274,6 +306,26 @@ def export_run(*, job_id: int, token: str) -> ExportJob | None:
             claim_token="",
         )
     return ExportJob.objects.get(pk=job_id)
+
+
+def exports_withdraw(*, survey_id: int) -> int:
+    """Delete the files of the survey's finished and running exports after a withdrawal.
+
+    Each job is marked withdrawn with a message saying to request a new export; a run still
+    writing loses its claim, so it removes its own file. Returns how many jobs were withdrawn.
+    """
+    directory = Path(settings.EXPORT_DIR)
+    withdrawn = 0
+    jobs = ExportJob.objects.filter(survey_id=survey_id, status__in=[Status.DONE, Status.RUNNING])
+    for pk, status, name in jobs.values_list("pk", "status", "file"):
+        # The row first, so that no new download starts; one already sending keeps its open file.
+        if ExportJob.objects.filter(pk=pk, status=status).update(
+            status=Status.WITHDRAWN, file="", error=WITHDRAWN_MESSAGE, claim_token=""
+        ):
+            withdrawn += 1
+            if name:
+                (directory / Path(name).name).unlink(missing_ok=True)
+    return withdrawn
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,12 @@ class ExportTooLarge(ExportRequestError):
     """Too many rows to stream to the browser: request a background export instead."""
 
 
+class ExportTooMany(ExportRequestError):
+    """The user already has EXPORT_MAX_PENDING exports pending or running."""
+
+    status = 429
+
+
 class ExportNotFound(ExportRequestError):
     """No such export for this user (also when it exists but is someone else's)."""
 
@@ -85,6 +91,18 @@ class ExportExpired(ExportRequestError):
     """The export's file was deleted after its expiry."""
 
     status = 410
+
+
+class ExportWithdrawn(ExportRequestError):
+    """The export's file was deleted because a respondent withdrew a response after it."""
+
+    status = 410
+
+
+WITHDRAWN_MESSAGE = (
+    "A respondent withdrew their response after this export was written, so its file was "
+    "deleted: request a new export."
+)
 
 
 # --- options -------------------------------------------------------------------------------------

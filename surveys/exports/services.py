@@ -30,6 +30,7 @@ from surveys.exports.jobs import (
     export_request,
     export_run,
     exports_sweep,
+    exports_withdraw,
 )
 from surveys.exports.requests import (
     ExportExpired,
@@ -40,6 +41,8 @@ from surveys.exports.requests import (
     ExportOptions,
     ExportRequestError,
     ExportTooLarge,
+    ExportTooMany,
+    ExportWithdrawn,
     export_filename,
     export_options,
     export_responses,
@@ -59,6 +62,8 @@ __all__ = [
     "ExportStream",
     "ExportSweepResult",
     "ExportTooLarge",
+    "ExportTooMany",
+    "ExportWithdrawn",
     "export_codebook",
     "export_download",
     "export_filename",
@@ -71,4 +76,5 @@ __all__ = [
     "export_stream_csv",
     "export_variables",
     "exports_sweep",
+    "exports_withdraw",
 ]

@@ -37,7 +37,7 @@ from surveys.models import (
     Survey,
 )
 from surveys.respondent import selectors
-from surveys.signals import response_completed
+from surveys.signals import response_completed, response_withdrawn
 
 MAX_PAGE_SECONDS = 60 * 60  # longer than an hour on one page is a break, not time spent
 _PAGE_POST = "page-post"  # the purpose of the keyed hash of a page post's body
@@ -425,7 +425,12 @@ def response_withdraw(*, receipt_code: str) -> None:
         [ResponseTombstone(survey_id=response.survey_id, public_id=response.public_id)],
         ignore_conflicts=True,
     )
+    survey_id = response.survey_id
     response.delete()  # answers, and the rows other apps derive from them, cascade
+    # Files already written from the answers (exports) are for their owners to delete.
+    transaction.on_commit(
+        functools.partial(response_withdrawn.send, sender=Response, survey_id=survey_id)
+    )
 
 
 @transaction.atomic

@@ -474,8 +474,10 @@ def withdraw(request: HttpRequest) -> HttpResponse:
                     {
                         "title": _("Your response has been withdrawn"),
                         "message": _(
-                            "Your answers and everything derived from them have been deleted. "
-                            "Thank you for letting us know."
+                            "Your answers and everything derived from them have been deleted, "
+                            "including export files still on our server. Copies that researchers "
+                            "had already downloaded cannot be recalled. Thank you for letting us "
+                            "know."
                         ),
                     },
                 )

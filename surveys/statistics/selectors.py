@@ -299,10 +299,11 @@ def _read_columns(request: StatisticsRequest, responses: QuerySet[Response]) -> 
         wanted.append(request.weights)
     columns = _Columns()
     likert = _is_likert(request.variable)
+    missing = request.variable.missing  # don't know, refused...: as SAV and DTA declare them
     for values in _python_rows(request.survey, responses, wanted):
         value = values[0]
         if request.stat == "mean":
-            columns.main.append(_number(value, likert))
+            columns.main.append(None if str(value) in missing else _number(value, likert))
         else:
             columns.main.append(_category(value))
         position = 1

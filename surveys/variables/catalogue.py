@@ -51,6 +51,8 @@ class SurveyVariable:
     source: tuple[Any, ...] = ()
     group: str = ""  # the question code or provider key the column belongs to
     boolean: bool = False  # a yes/no answer, stored as a boolean and shown as "1"/"0"
+    # Codes of non-substantive answers (don't know, not applicable, refused): `Choice.missing`.
+    missing: frozenset[str] = frozenset()
 
     @property
     def categorical(self) -> bool:
@@ -166,7 +168,12 @@ def _ordinal(question: Question) -> Literal["ordinal", "nominal"]:
     return "ordinal" if question.type in likert else "nominal"
 
 
+def _missing_codes(question: Question) -> frozenset[str]:
+    return frozenset(c.code for c in question.choices.all() if c.missing)
+
+
 def _matrix_variables(question: Question, choices: dict[str, Texts]) -> list[SurveyVariable]:
+    missing = _missing_codes(question)
     return [
         SurveyVariable(
             f"{question.code}_{row.code}",
@@ -176,6 +183,7 @@ def _matrix_variables(question: Question, choices: dict[str, Texts]) -> list[Sur
             measure=_ordinal(question),
             source=("answer", question.pk, row.code),
             group=question.code,
+            missing=missing,
         )
         for row in question.rows.all()
     ]
@@ -221,6 +229,7 @@ def _single_variable(question: Question, choices: dict[str, Texts]) -> SurveyVar
             measure=_ordinal(question),
             source=answer,
             group=question.code,
+            missing=_missing_codes(question),
         )
     if kind == Question.Type.YES_NO:
         return SurveyVariable(

@@ -27,7 +27,10 @@ FORMAT_NOTES: tuple[str, ...] = (
     "XLSX: text longer than 32,767 characters is cut and ends with ' [truncated]'.",
     "SAV and DTA: categorical variables are stored as numbers with value labels. When every "
     "code is an integer the integer itself is stored; otherwise the codes are numbered 1..n in "
-    "the order listed here (column numeric_code). Missing answers are system-missing.",
+    "the order listed here (column numeric_code), non-substantive answers last. Missing answers "
+    "are system-missing. Non-substantive answers (don't know, not applicable, refused: column "
+    "missing) keep their code, declared user-missing in SAV; DTA stores them as extended "
+    "missing values .a, .b, ... (column missing), so both programs leave them out of means.",
     "SAV and DTA: variable names are made valid for each program (letters, digits and "
     "underscores, starting with a letter; at most 64 bytes for SPSS and 32 characters for "
     "Stata, a little less for a Stata variable with value labels, whose label set is named "
@@ -55,6 +58,7 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "numeric_code",
     "value_label",
     "definition",
+    "missing",
 )
 
 
@@ -94,9 +98,17 @@ def codebook_table(codebook: Codebook) -> list[dict[str, Any]]:
                     "numeric_code": "" if numeric is None else numeric,
                     "value_label": label,
                     "definition": variable.value_definitions.get(code, ""),
+                    "missing": _missing_mark(layout, code),
                 }
             )
     return table
+
+
+def _missing_mark(layout: VariableLayout, code: str) -> str:
+    """'' for a substantive code; for a non-substantive one, how DTA writes it (.a, ...)."""
+    if code not in layout.variable.missing_codes:
+        return ""
+    return "." + layout.dta_missing.get(layout.numeric_codes[code], "")
 
 
 def _value_labels(layout: VariableLayout) -> dict[str, str]:
@@ -120,6 +132,7 @@ def codebook_dict(codebook: Codebook) -> dict[str, Any]:
                 "measure": variable.effective_measure,
                 "description": variable.description,
                 "code_scheme": layout.code_scheme,
+                "missing_codes": sorted(variable.missing_codes),
                 "value_labels": [
                     {
                         "code": code,

@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from .safety import truncate_chars, truncate_utf8
 from .schema import FLAG_LABELS, ExportError, Variable, check_variables
@@ -32,6 +32,10 @@ STATA_STRL_MAX_BYTES = 2_000_000_000
 # Stata keeps value labels in int32 and reserves the top of the range for missing codes.
 STATA_INT_MIN = -2_147_483_647
 STATA_INT_MAX = 2_147_483_620
+# SPSS declares at most three discrete user-missing values per variable (or one range).
+SPSS_MISSING_DISCRETE_MAX = 3
+# Stata's extended missing values, .a to .z, one per non-substantive code.
+STATA_MISSING_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 STATA_RESERVED = frozenset(
     [
@@ -86,12 +90,42 @@ class VariableLayout:
         }
 
     @property
-    def dta_value_labels(self) -> dict[int, str]:
-        """Value labels fitted to Stata's 32,000-byte limit."""
+    def dta_value_labels(self) -> dict[int | str, str]:
+        """Value labels fitted to Stata's 32,000-byte limit; missing codes under their letter."""
+        letters = self.dta_missing
         return {
-            code: truncate_utf8(label, STATA_VALUE_LABEL_MAX_BYTES, "…")[0]
+            letters.get(code, code): truncate_utf8(label, STATA_VALUE_LABEL_MAX_BYTES, "…")[0]
             for code, label in self.numeric_value_labels.items()
         }
+
+    @property
+    def missing_numeric(self) -> tuple[int, ...]:
+        """The numeric codes of the variable's non-substantive answers, ascending."""
+        codes = self.variable.missing_codes
+        return tuple(sorted(n for code, n in self.numeric_codes.items() if code in codes))
+
+    @property
+    def sav_missing(self) -> list[Any]:
+        """SPSS user-missing values for pyreadstat's ``missing_ranges`` (empty when none)."""
+        missing = list(self.missing_numeric)
+        if len(missing) <= SPSS_MISSING_DISCRETE_MAX:
+            return missing
+        low, high = missing[0], missing[-1]
+        valid = set(self.numeric_codes.values()) - set(missing)
+        if any(low <= n <= high for n in valid):
+            raise ExportError(
+                f"{self.variable.name}: more than {SPSS_MISSING_DISCRETE_MAX} missing codes "
+                "with valid codes between them cannot be declared missing in SPSS"
+            )
+        return [{"lo": low, "hi": high}]
+
+    @property
+    def dta_missing(self) -> dict[int, str]:
+        """Numeric code -> Stata extended missing letter (.a, .b, ...) of each missing code."""
+        missing = self.missing_numeric
+        if len(missing) > len(STATA_MISSING_LETTERS):
+            raise ExportError(f"{self.variable.name}: more than 26 missing codes for Stata")
+        return dict(zip(missing, STATA_MISSING_LETTERS, strict=False))
 
     @property
     def numeric_value_labels(self) -> dict[int, str]:
@@ -192,7 +226,10 @@ def numeric_codes(variable: Variable) -> tuple[CodeScheme, Mapping[str, int]]:
     as_ints = [int(code) for code in codes if _fits_stata_int(code)]
     if len(as_ints) == len(codes) and len(set(as_ints)) == len(codes):
         return "integer", MappingProxyType(dict(zip(codes, as_ints, strict=True)))
-    return "enumerated", MappingProxyType({code: i for i, code in enumerate(codes, start=1)})
+    # Missing codes are numbered last, so that SPSS can declare them as one range if need be.
+    missing = variable.missing_codes
+    ordered = [code for code in codes if code not in missing] + [c for c in codes if c in missing]
+    return "enumerated", MappingProxyType({code: i for i, code in enumerate(ordered, start=1)})
 
 
 def _fits_stata_int(code: str) -> bool:

@@ -54,7 +54,9 @@ class Variable:
     ``value_labels`` maps codes (strings: "1", "freelance", "2655", "US") to labels in the order
     the categories should be listed; that order also fixes the numeric codes SAV/DTA use when the
     codes are not integers. ``value_definitions`` maps codes to longer definitions (for example a
-    classifier category's definition) that only the codebook carries.
+    classifier category's definition) that only the codebook carries. ``missing_codes`` are
+    the labelled codes of non-substantive answers (don't know, refused): SAV declares them
+    user-missing and DTA stores them as extended missing values (.a, .b, ...).
     """
 
     name: str
@@ -64,6 +66,7 @@ class Variable:
     measure: Measure | None = None
     description: str = ""
     value_definitions: Mapping[str, str] = field(default_factory=dict)
+    missing_codes: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -77,8 +80,15 @@ class Variable:
         unknown = [code for code in definitions if code not in labels]
         if unknown:
             raise ExportError(f"{self.name}: definitions for codes without a label: {unknown}")
+        missing = frozenset(str(code) for code in self.missing_codes)
+        if missing and self.kind != "categorical":
+            raise ExportError(f"{self.name}: only categorical variables have missing codes")
+        unlabelled = sorted(code for code in missing if code not in labels)
+        if unlabelled:
+            raise ExportError(f"{self.name}: missing codes without a label: {unlabelled}")
         object.__setattr__(self, "value_labels", labels)
         object.__setattr__(self, "value_definitions", definitions)
+        object.__setattr__(self, "missing_codes", missing)
 
     @property
     def effective_measure(self) -> Measure:

@@ -80,10 +80,12 @@ def _compact_ints(raw: np.ndarray, sentinel: int) -> Any:
 
 
 class _CodeColumn(_Column):
-    def __init__(self, layout: VariableLayout) -> None:
+    def __init__(self, layout: VariableLayout, letters: dict[int, str] | None = None) -> None:
         super().__init__(layout)
         self.values = array("i")
         self.cache: dict[str, int] = {}
+        # Stata: the numeric codes written as extended missing values (.a, .b, ...) instead.
+        self.letters = letters or {}
 
     def append(self, value: Any) -> None:
         if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -96,7 +98,15 @@ class _CodeColumn(_Column):
         self.values.append(number)
 
     def to_array(self) -> Any:
-        return _compact_ints(np.frombuffer(self.values, dtype=np.int32), _INT32_MISSING)
+        raw = np.frombuffer(self.values, dtype=np.int32)
+        if not self.letters or not np.isin(raw, list(self.letters)).any():
+            return _compact_ints(raw, _INT32_MISSING)
+        # pyreadstat writes a letter in a numeric column as that extended missing value.
+        cells = raw.astype(object)
+        cells[raw == _INT32_MISSING] = np.nan
+        for number, letter in self.letters.items():
+            cells[raw == number] = letter
+        return cells
 
 
 class _FlagColumn(_Column):
@@ -172,7 +182,7 @@ class _TextColumn(_Column):
 def _column_for(layout: VariableLayout, fmt: StatFormat, report: WriteReport) -> _Column:
     kind = layout.variable.kind
     if kind == "categorical":
-        return _CodeColumn(layout)
+        return _CodeColumn(layout, layout.dta_missing if fmt == "dta" else None)
     if kind == "multi_flag":
         return _FlagColumn(layout)
     if kind == "numeric":
@@ -268,6 +278,10 @@ def write_sav(
             if layout.numeric_value_labels
         },
         variable_measure={layout.sav_name: layout.variable.effective_measure for layout in layouts},
+        missing_ranges={
+            layout.sav_name: layout.sav_missing for layout in layouts if layout.sav_missing
+        }
+        or None,
         row_compress=True,
     )
     return report.rows
@@ -296,5 +310,11 @@ def write_dta(
             for layout in layouts
             if layout.numeric_value_labels
         },
+        missing_user_values={
+            layout.dta_name: list(layout.dta_missing.values())
+            for layout in layouts
+            if layout.dta_missing
+        }
+        or None,
     )
     return report.rows
