@@ -44,7 +44,8 @@ SPSS_NOTE_LINE_MAX_BYTES = 80
 
 _INT32_MISSING = -(2**31)
 _INT64_MISSING = -(2**63)
-_EPOCH = dt.datetime(1970, 1, 1)
+# Naive, as the datetimes written are: 1970-01-01 00:00 with no zone.
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC).replace(tzinfo=None)
 _MICROSECOND = dt.timedelta(microseconds=1)
 
 
