@@ -55,6 +55,8 @@ RESPONSE_COLUMNS = (
     "submitted_at",
     "updated_at",
     "current_page",
+    "page_version",
+    "page_post",
     "page_seconds",
 )
 
@@ -130,7 +132,9 @@ class _CopyWriter:
                     responses.append(
                         f"{pk}\t{_public_id(rng)}\t{survey_id}\t{item.language}\tcomplete\t"
                         f"{item.started_at.isoformat()}\t{item.submitted_at.isoformat()}\t{now}\t"
-                        f"{item.current_page}\t{escape(json.dumps(item.page_seconds))}\n"
+                        # page_version and page_post as the ORM path leaves them: the model's
+                        # defaults, which are not the columns' (COPY would write NULL).
+                        f"{item.current_page}\t0\t\t{escape(json.dumps(item.page_seconds))}\n"
                     )
                     if len(lines) >= COPY_CHUNK_LINES:
                         copy.write("".join(lines))
