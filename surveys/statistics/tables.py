@@ -116,6 +116,11 @@ def _missing(count: int, k: int) -> tuple[int | None, bool]:
 
 
 Key = TypeVar("Key", bound=Hashable)
+# A value's type, and the row and column values' types of a crosstab: a caller's Counter of
+# str | None keys is a Mapping of those keys, not of Hashable | None ones (keys are invariant).
+Value = TypeVar("Value", bound=Hashable)
+Row = TypeVar("Row", bound=Hashable)
+Col = TypeVar("Col", bound=Hashable)
 
 
 def _checked_counts(
@@ -195,10 +200,10 @@ def frequency_table(
 
 
 def frequency_table_from_counts(
-    counts: Mapping[Hashable | None, int],
+    counts: Mapping[Value | None, int],
     *,
-    weight_sums: Mapping[Hashable | None, float] | None = None,
-    weight_squares: Mapping[Hashable | None, float] | None = None,
+    weight_sums: Mapping[Value | None, float] | None = None,
+    weight_squares: Mapping[Value | None, float] | None = None,
     categories: Sequence[Hashable] | None = None,
     k: int = 10,
     confidence: float = 0.95,
@@ -355,10 +360,10 @@ def crosstab(
 
 
 def crosstab_from_counts(
-    counts: Mapping[tuple[Hashable | None, Hashable | None], int],
+    counts: Mapping[tuple[Row | None, Col | None], int],
     *,
-    weight_sums: Mapping[tuple[Hashable | None, Hashable | None], float] | None = None,
-    weight_squares: Mapping[tuple[Hashable | None, Hashable | None], float] | None = None,
+    weight_sums: Mapping[tuple[Row | None, Col | None], float] | None = None,
+    weight_squares: Mapping[tuple[Row | None, Col | None], float] | None = None,
     row_categories: Sequence[Hashable] | None = None,
     col_categories: Sequence[Hashable] | None = None,
     k: int = 10,

@@ -396,9 +396,9 @@ def _mark_flags(
             row[position] = 0
     if choices != "[]":
         for code in _decode_choices(choices):
-            position = flags.get(code)
-            if position is not None:
-                row[position] = 1
+            chosen = flags.get(code)
+            if chosen is not None:
+                row[chosen] = 1
 
 
 def _chunk_derived(
