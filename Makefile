@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 LOCAL_REDIS ?= redis://127.0.0.1:6379/0
 
-# MYPY=0 leaves mypy out of `make lint` (the app code is not type-clean yet).
+# MYPY=0 leaves mypy out of `make lint` (a quicker check while editing; CI always runs it).
 MYPY ?= 1
 # pytest-xdist workers for `make test-fast`; the full `make test` stays serial (the real-worker,
 # fault and load tests share one broker and purge its queues).

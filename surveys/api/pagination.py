@@ -46,7 +46,7 @@ class KeysetPagination(BasePagination):
     cursor_query_param = "cursor"
     invalid_cursor_message = "Invalid cursor: use the next or previous link as given."
 
-    def paginate_queryset(
+    def paginate_queryset(  # type: ignore[override]  # only ever given a QuerySet
         self, queryset: QuerySet[Any], request: Request, view: Any = None
     ) -> list[Any]:
         self.base_url = request.build_absolute_uri()

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from django.contrib.auth.models import User as UserModel
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from surveys.core.access import User, surveys_for
+from surveys.core.access import surveys_for
 from surveys.models import Page, Question, Response, ResponseTombstone, Survey, SurveyRole
 from surveys.variables.catalogue import SurveyVariable, survey_variables
 from surveys.variables.reader import response_rows
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 # Variables whose source is one of these come from the survey itself; any other origin is a
 # registered provider (the classifier's codebooks), described here without importing it.
@@ -30,8 +34,15 @@ def _complete_counts() -> Subquery:
     return Subquery(counts, output_field=IntegerField())
 
 
-def api_surveys_for(*, user: User) -> QuerySet[Survey]:
-    """The surveys whose statistics `user` may read, with their role and complete responses."""
+class SurveyListAnnotations(TypedDict):
+    """What `api_surveys_for` adds to each survey."""
+
+    user_role: str | None
+    responses_complete: int
+
+
+def api_surveys_for(*, user: UserModel) -> QuerySet[WithAnnotations[Survey, SurveyListAnnotations]]:
+    """The surveys whose statistics `user` (signed in) may read, with role and complete count."""
     role = SurveyRole.objects.filter(survey=OuterRef("pk"), user_id=user.pk).values("role")[:1]
     return (
         surveys_for(user=user, permission="statistics")

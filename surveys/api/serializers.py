@@ -232,9 +232,12 @@ class SurveyListOutputSerializer(serializers.Serializer):
     responses_complete = serializers.IntegerField()
 
 
+# The fields below marked `type: ignore[assignment]` are named like attributes of Field (label,
+# help_text, required), which a Serializer is; the stubs cannot tell that DRF's metaclass moves
+# declared fields off the class, so none of those attributes is replaced.
 class ChoiceOutputSerializer(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    label = serializers.DictField(child=serializers.CharField(allow_blank=True))  # type: ignore[assignment]
     is_other = serializers.BooleanField()
     exclusive = serializers.BooleanField()
 
@@ -248,8 +251,8 @@ class QuestionOutputSerializer(serializers.Serializer):
     code = serializers.CharField()
     type = serializers.CharField()
     text = serializers.DictField(child=serializers.CharField(allow_blank=True))
-    help_text = serializers.DictField(child=serializers.CharField(allow_blank=True))
-    required = serializers.BooleanField()
+    help_text = serializers.DictField(child=serializers.CharField(allow_blank=True))  # type: ignore[assignment]
+    required = serializers.BooleanField()  # type: ignore[assignment]
     classify = serializers.BooleanField()
     scale = serializers.IntegerField(allow_null=True)
     min_value = serializers.DecimalField(
@@ -275,7 +278,7 @@ class PageOutputSerializer(serializers.Serializer):
 
 class VariableOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    label = serializers.DictField(child=serializers.CharField(allow_blank=True))  # type: ignore[assignment]
     kind = serializers.CharField()
     measure = serializers.CharField()
     categorical = serializers.BooleanField()
@@ -291,7 +294,7 @@ class VariableOutputSerializer(serializers.Serializer):
 class CodebookCategoryOutputSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Category code (multi-label: the 0/1 variable's name).")
     variable = serializers.CharField()
-    label = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    label = serializers.DictField(child=serializers.CharField(allow_blank=True))  # type: ignore[assignment]
     definition = serializers.DictField(child=serializers.CharField(allow_blank=True))
 
 
@@ -313,7 +316,7 @@ class SurveyDetailOutputSerializer(SurveyListOutputSerializer):
 
 class StatisticsVariableOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField(allow_blank=True)
+    label = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
     kind = serializers.CharField()
     measure = serializers.CharField()
     categorical = serializers.BooleanField()

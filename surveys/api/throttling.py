@@ -60,7 +60,7 @@ class LoginThrottle(BaseThrottle):
         if request.method != "POST":
             return True
         username = request.data.get("username", "") if hasattr(request.data, "get") else ""
-        return login_attempt_allowed(request=request, username=str(username))  # type: ignore[arg-type]
+        return login_attempt_allowed(request=request, username=str(username))
 
     def wait(self) -> float | None:
         return float(login_retry_after())

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User as UserModel
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
@@ -91,7 +92,10 @@ class SurveyListApi(JsonApiView):
         responses=io.SurveyListOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        surveys = api_surveys_for(user=request.user)
+        user = request.user
+        if not isinstance(user, UserModel):  # IsAuthenticated lets no anonymous caller in
+            raise exceptions.NotAuthenticated()
+        surveys = api_surveys_for(user=user)
         data = [
             {
                 "slug": s.slug,
@@ -102,7 +106,7 @@ class SurveyListApi(JsonApiView):
                 "public_statistics": s.public_statistics,
                 "min_cell_size": s.min_cell_size,
                 # Superusers hold no role rows; they act as owners.
-                "role": s.user_role or ("owner" if request.user.is_superuser else None),
+                "role": s.user_role or ("owner" if user.is_superuser else None),
                 "responses_complete": s.responses_complete,
             }
             for s in surveys

@@ -27,7 +27,7 @@ def export_jobs_for(*, user: User, survey: Survey | None = None) -> QuerySet[Exp
     """The export jobs `user` requested (of `survey`, when given), newest first."""
     if not user.is_authenticated:
         return ExportJob.objects.none()
-    jobs = ExportJob.objects.filter(requested_by=user).select_related("survey")
+    jobs = ExportJob.objects.filter(requested_by_id=user.pk).select_related("survey")
     return jobs.filter(survey=survey) if survey is not None else jobs
 
 

@@ -100,7 +100,7 @@ def export_request(
     rows = export_responses(survey=survey, responses=options.responses).count()
     job = ExportJob.objects.create(
         survey=survey,
-        requested_by=user if user.is_authenticated else None,
+        requested_by_id=user.pk if user.is_authenticated else None,
         format=options.format,
         values=options.values,
         language=options.language,

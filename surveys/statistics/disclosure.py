@@ -43,11 +43,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from surveys.statistics.estimators import (
-    BoolArray,
-    IntArray,
-    _check_k,
-)
+from surveys.statistics.checks import BoolArray, IntArray, check_k
 
 # --- disclosure control -------------------------------------------------------------------------
 
@@ -125,7 +121,7 @@ def suppress_one_way(
     with every cell published gets its smallest non-zero cell suppressed. `initial` adds
     suppressions made for other reasons; they are never lifted.
     """
-    _check_k(k)
+    check_k(k)
     x = _as_counts(counts, 1)
     total = int(x.sum())
     cells = (x > 0) & (x < k)
@@ -335,7 +331,7 @@ def suppress(counts: ArrayLike, *, k: int, initial: Suppression | None = None) -
     reasons (another table sharing a margin, say); they are never lifted and must not be zeros.
     Passing a result back as `initial` returns it unchanged.
     """
-    _check_k(k)
+    check_k(k)
     x = _as_counts(counts, 2)
     state = _TwoWay(x, k)
     if initial is not None:

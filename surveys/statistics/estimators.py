@@ -23,55 +23,32 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 from scipy import stats
 
-MIN_K = 5
+from surveys.statistics.checks import (
+    MIN_K,
+    aligned_weights,
+    check_confidence,
+    names,
+    weights_array,
+)
 
-BoolArray: TypeAlias = NDArray[np.bool_]
-IntArray: TypeAlias = NDArray[np.int64]
-FloatArray: TypeAlias = NDArray[np.float64]
-
-
-# --- validation helpers -------------------------------------------------------------------------
-
-
-def _check_confidence(confidence: float) -> None:
-    if not (isinstance(confidence, int | float) and 0 < confidence < 1):
-        raise ValueError(f"confidence must be strictly between 0 and 1, got {confidence!r}")
-
-
-def _check_k(k: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < MIN_K:
-        raise ValueError(f"k must be at least {MIN_K} (an integer), got {k!r}")
-
-
-def _weights_array(weights: Iterable[float], *, positive: bool) -> FloatArray:
-    w = np.asarray(list(weights) if not isinstance(weights, np.ndarray) else weights, dtype=float)
-    if w.ndim != 1:
-        raise ValueError("weights must be one-dimensional")
-    if not np.all(np.isfinite(w)):
-        raise ValueError("weights must be finite numbers")
-    if positive and np.any(w <= 0):
-        raise ValueError("weights must be positive")
-    if np.any(w < 0):
-        raise ValueError("weights must not be negative")
-    return w
-
-
-def _aligned_weights(weights: Sequence[float] | None, n: int) -> FloatArray | None:
-    if weights is None:
-        return None
-    w = _weights_array(weights, positive=True)
-    if w.shape[0] != n:
-        raise ValueError(f"got {w.shape[0]} weights for {n} values")
-    return w
-
+# MIN_K is named from here by the API and the statistics requests: the smallest k they accept.
+__all__ = [
+    "MIN_K",
+    "MeanEstimate",
+    "kish_effective_n",
+    "mean_interval",
+    "poststratification_factors",
+    "poststratification_weights",
+    "wilson_interval",
+]
 
 # --- intervals and effective sample size --------------------------------------------------------
 
@@ -84,7 +61,7 @@ def wilson_interval(
     n may be fractional (a Kish effective sample size, with successes = proportion * n). With no
     observations there is no interval, so None rather than NaN, and nothing is divided by zero.
     """
-    _check_confidence(confidence)
+    check_confidence(confidence)
     if not (math.isfinite(successes) and math.isfinite(n)):
         raise ValueError("successes and n must be finite")
     if n < 0:
@@ -114,7 +91,7 @@ def _normal_quantile(confidence: float) -> float:
 
 def kish_effective_n(weights: Sequence[float] | ArrayLike) -> float:
     """Kish effective sample size (sum w)^2 / sum w^2; 0.0 for no weights or all-zero weights."""
-    w = _weights_array(weights, positive=False)  # type: ignore[arg-type]
+    w = weights_array(weights, positive=False)  # type: ignore[arg-type]
     total = float(w.sum())
     if total == 0:
         return 0.0
@@ -154,8 +131,8 @@ def mean_interval(
     only weights); sd = sqrt(n / (n - 1) * sum(w (y - mean)^2) / sum(w)); t with Kish n - 1 df.
     The interval is None with fewer than two observations, or (weighted) a Kish n below 2.
     """
-    _check_confidence(confidence)
-    w_all = _aligned_weights(weights, len(values))
+    check_confidence(confidence)
+    w_all = aligned_weights(weights, len(values))
     keep = [i for i, v in enumerate(values) if v is not None]
     y = np.asarray([values[i] for i in keep], dtype=float)
     if not np.all(np.isfinite(y)):
@@ -209,7 +186,27 @@ def poststratification_factors(
     The same weights as `poststratification_weights` (which is this, applied per respondent),
     and the same errors; strata with a zero count are taken as absent.
     """
-    counts = {}
+    counts = _stratum_counts(strata_counts=strata_counts)
+    shares = _target_shares(targets=targets)
+    total = math.fsum(shares.values())
+    if total <= 0:
+        raise ValueError("targets must have a positive sum")
+    unknown = sorted((s for s in counts if s not in shares), key=str)
+    if unknown:
+        raise ValueError(f"respondents in strata missing from the targets: {names(unknown)}")
+    empty = sorted((s for s, t in shares.items() if t > 0 and s not in counts), key=str)
+    if empty:
+        raise ValueError(f"target strata with no respondents: {names(empty)}")
+    zero = sorted((s for s in counts if shares[s] == 0), key=str)
+    if zero:
+        raise ValueError(f"respondents in strata with a zero target share: {names(zero)}")
+    n = sum(counts.values())
+    return {s: (shares[s] / total) * n / c for s, c in counts.items()}
+
+
+def _stratum_counts(*, strata_counts: Mapping[str, int]) -> dict[str, int]:
+    """The non-zero counts as ints; ValueError for a count that is not a non-negative integer."""
+    counts: dict[str, int] = {}
     for name, count in strata_counts.items():
         if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
             raise ValueError(f"count of stratum {name!r} must be a non-negative integer")
@@ -217,25 +214,13 @@ def poststratification_factors(
             counts[name] = int(count)
     if not counts:
         raise ValueError("no respondents to weight")
+    return counts
+
+
+def _target_shares(*, targets: Mapping[str, float]) -> dict[str, float]:
+    """The targets as a dict; ValueError for a target that is not a finite non-negative number."""
     shares = dict(targets)
     for name, value in shares.items():
         if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
             raise ValueError(f"target for stratum {name!r} must be a non-negative number")
-    total = math.fsum(shares.values())
-    if total <= 0:
-        raise ValueError("targets must have a positive sum")
-    unknown = sorted((s for s in counts if s not in shares), key=str)
-    if unknown:
-        raise ValueError(f"respondents in strata missing from the targets: {_names(unknown)}")
-    empty = sorted((s for s, t in shares.items() if t > 0 and s not in counts), key=str)
-    if empty:
-        raise ValueError(f"target strata with no respondents: {_names(empty)}")
-    zero = sorted((s for s in counts if shares[s] == 0), key=str)
-    if zero:
-        raise ValueError(f"respondents in strata with a zero target share: {_names(zero)}")
-    n = sum(counts.values())
-    return {s: (shares[s] / total) * n / c for s, c in counts.items()}
-
-
-def _names(items: Iterable[object]) -> str:
-    return ", ".join(repr(item) for item in items)
+    return shares

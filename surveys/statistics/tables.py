@@ -8,153 +8,42 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
-from surveys.statistics.disclosure import Suppression, suppress, suppress_one_way
-from surveys.statistics.estimators import (
+from surveys.statistics.checks import (
     FloatArray,
     IntArray,
-    _aligned_weights,
-    _check_confidence,
-    _check_k,
-    _names,
-    kish_effective_n,
-    wilson_interval,
+    aligned_weights,
+    check_confidence,
+    check_k,
+    names,
+)
+from surveys.statistics.disclosure import Suppression, suppress, suppress_one_way
+from surveys.statistics.estimators import kish_effective_n, wilson_interval
+from surveys.statistics.published import (
+    HIDDEN_CELL,
+    HIDDEN_TOTAL,
+    Cell,
+    CrossTable,
+    FrequencyTable,
+    Table,
+    Total,
 )
 
-# --- tables -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One published cell; every figure is None when suppressed (the count is not kept at all).
-
-    percent is the row percentage in a crosstab and the share of the total in a frequency table;
-    col_percent is the column percentage (None in a frequency table); total_percent is the share
-    of the grand total. ci_low/ci_high: Wilson interval of `percent`, on the same 0-100 scale.
-    A percentage or interval is also None when its denominator's total is suppressed, since
-    count / percent would give that total back.
-    """
-
-    n: int | None
-    weighted_n: float | None
-    percent: float | None
-    col_percent: float | None
-    total_percent: float | None
-    ci_low: float | None
-    ci_high: float | None
-    suppressed: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able dict of every field."""
-        # Every field is a scalar: a copy of the fields, without asdict's recursive deep copy
-        # (a table has a cell per category pair, and this runs for each).
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class Total:
-    """A row, column or grand total; percent (with a Wilson interval) is its share of the total."""
-
-    n: int | None
-    weighted_n: float | None
-    percent: float | None
-    ci_low: float | None
-    ci_high: float | None
-    suppressed: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able dict of every field."""
-        # Every field is a scalar: a copy of the fields, without asdict's recursive deep copy
-        # (a table has a cell per category pair, and this runs for each).
-        return dict(self.__dict__)
-
-
-_HIDDEN_CELL = Cell(None, None, None, None, None, None, None, True)
-_HIDDEN_TOTAL = Total(None, None, None, None, None, True)
-
-
-@dataclass(frozen=True)
-class FrequencyTable:
-    """Counts of one variable over its categories, with the non-missing total and missing count."""
-
-    categories: tuple[Hashable, ...]
-    cells: tuple[Cell, ...]
-    total: Total
-    missing: int | None
-    missing_suppressed: bool
-    weighted: bool
-    k: int
-    confidence: float
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able dict; each cell carries its category label."""
-        return {
-            "kind": "frequency",
-            "weighted": self.weighted,
-            "k": self.k,
-            "confidence": self.confidence,
-            "categories": list(self.categories),
-            "cells": [
-                {"category": label, **cell.as_dict()}
-                for label, cell in zip(self.categories, self.cells, strict=True)
-            ],
-            "total": self.total.as_dict(),
-            "missing": self.missing,
-            "missing_suppressed": self.missing_suppressed,
-        }
-
-
-@dataclass(frozen=True)
-class CrossTable:
-    """Counts of rows x columns with row, column and grand totals and the missing count."""
-
-    row_categories: tuple[Hashable, ...]
-    col_categories: tuple[Hashable, ...]
-    cells: tuple[tuple[Cell, ...], ...]
-    row_totals: tuple[Total, ...]
-    col_totals: tuple[Total, ...]
-    total: Total
-    missing: int | None
-    missing_suppressed: bool
-    weighted: bool
-    k: int
-    confidence: float
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-able dict; cells are a list of rows, each cell carrying its row and column label."""
-        return {
-            "kind": "crosstab",
-            "weighted": self.weighted,
-            "k": self.k,
-            "confidence": self.confidence,
-            "row_categories": list(self.row_categories),
-            "col_categories": list(self.col_categories),
-            "cells": [
-                [
-                    {"row": row, "col": col, **cell.as_dict()}
-                    for col, cell in zip(self.col_categories, line, strict=True)
-                ]
-                for row, line in zip(self.row_categories, self.cells, strict=True)
-            ],
-            "row_totals": [
-                {"row": row, **total.as_dict()}
-                for row, total in zip(self.row_categories, self.row_totals, strict=True)
-            ],
-            "col_totals": [
-                {"col": col, **total.as_dict()}
-                for col, total in zip(self.col_categories, self.col_totals, strict=True)
-            ],
-            "total": self.total.as_dict(),
-            "missing": self.missing,
-            "missing_suppressed": self.missing_suppressed,
-        }
-
-
-Table: TypeAlias = FrequencyTable | CrossTable
+# The table shapes are named from here by the selectors, the dashboard and notebooks.
+__all__ = [
+    "Cell",
+    "CrossTable",
+    "FrequencyTable",
+    "Table",
+    "Total",
+    "crosstab",
+    "crosstab_from_counts",
+    "frequency_table",
+    "frequency_table_from_counts",
+]
 
 
 def _categories(
@@ -163,6 +52,8 @@ def _categories(
     present = {value for value in values if value is not None}
     if given is None:
         try:
+            # Hashable does not promise an order; values of one kind sort, mixed kinds raise
+            # TypeError and fall back to their reprs below.
             return tuple(sorted(present))  # type: ignore[type-var]
         except TypeError:
             return tuple(sorted(present, key=repr))
@@ -174,7 +65,7 @@ def _categories(
     unknown = present.difference(categories)
     if unknown:
         raise ValueError(
-            f"{what} values not among the categories: {_names(sorted(unknown, key=repr))}"
+            f"{what} values not among the categories: {names(sorted(unknown, key=repr))}"
         )
     return categories
 
@@ -204,10 +95,17 @@ def _kish(sums: FloatArray, squares: FloatArray) -> FloatArray:
         return np.where(squares > 0, sums * sums / np.where(squares > 0, squares, 1.0), 0.0)
 
 
+def _weighted_bincount(groups: IntArray, weights: FloatArray, size: int) -> FloatArray:
+    """Sum of the weights of each group index 0..size-1."""
+    # numpy's stubs type bincount's result as integers whatever the weights; with weights it
+    # is float64, so this asarray is a no-op at run time that tells the checker so.
+    return np.asarray(np.bincount(groups, weights=weights, minlength=size), dtype=np.float64)
+
+
 def _kish_by_group(groups: IntArray, weights: FloatArray, size: int) -> FloatArray:
     """Kish effective n of each group index 0..size-1."""
-    sums = np.bincount(groups, weights=weights, minlength=size)
-    squares = np.bincount(groups, weights=weights * weights, minlength=size)
+    sums = _weighted_bincount(groups, weights, size)
+    squares = _weighted_bincount(groups, weights * weights, size)
     return _kish(sums, squares)
 
 
@@ -218,6 +116,11 @@ def _missing(count: int, k: int) -> tuple[int | None, bool]:
 
 
 Key = TypeVar("Key", bound=Hashable)
+# A value's type, and the row and column values' types of a crosstab: a caller's Counter of
+# str | None keys is a Mapping of those keys, not of Hashable | None ones (keys are invariant).
+Value = TypeVar("Value", bound=Hashable)
+Row = TypeVar("Row", bound=Hashable)
+Col = TypeVar("Col", bound=Hashable)
 
 
 def _checked_counts(
@@ -270,9 +173,9 @@ def frequency_table(
     on the unweighted counts. With weights, percent is the weighted share and its interval uses
     the Kish effective n of the answering respondents.
     """
-    _check_k(k)
-    _check_confidence(confidence)
-    w_all = _aligned_weights(weights, len(values))
+    check_k(k)
+    check_confidence(confidence)
+    w_all = aligned_weights(weights, len(values))
     labels = _categories(values, categories, "value")
     index = {label: position for position, label in enumerate(labels)}
     answered = [i for i, value in enumerate(values) if value is not None]
@@ -280,7 +183,7 @@ def frequency_table(
     w = w_all[answered] if w_all is not None else np.ones(len(answered))
     size = len(labels)
     counts = np.bincount(groups, minlength=size).astype(np.int64)
-    weighted_counts = np.bincount(groups, weights=w, minlength=size)
+    weighted_counts = _weighted_bincount(groups, w, size)
     total_w = float(w.sum())
     n_eff = kish_effective_n(w) if w_all is not None else float(counts.sum())
     return _frequency(
@@ -297,10 +200,10 @@ def frequency_table(
 
 
 def frequency_table_from_counts(
-    counts: Mapping[Hashable | None, int],
+    counts: Mapping[Value | None, int],
     *,
-    weight_sums: Mapping[Hashable | None, float] | None = None,
-    weight_squares: Mapping[Hashable | None, float] | None = None,
+    weight_sums: Mapping[Value | None, float] | None = None,
+    weight_squares: Mapping[Value | None, float] | None = None,
     categories: Sequence[Hashable] | None = None,
     k: int = 10,
     confidence: float = 0.95,
@@ -312,8 +215,8 @@ def frequency_table_from_counts(
     respondents these counts describe (weighted figures equal up to floating-point rounding),
     for work proportional to the number of values rather than respondents.
     """
-    _check_k(k)
-    _check_confidence(confidence)
+    check_k(k)
+    check_confidence(confidence)
     n_of, w_of, w2_of = _checked_counts(counts, weight_sums, weight_squares)
     labels = _categories(list(n_of), categories, "value")
     size = len(labels)
@@ -354,10 +257,10 @@ def _frequency(
     """The one-way table from its aggregates: the single place its figures are worked out."""
     total_n = int(counts.sum())
     mask = suppress_one_way(counts, k=k)
-    cells = []
+    cells: list[Cell] = []
     for position in range(len(labels)):
         if mask.cells[position]:
-            cells.append(_HIDDEN_CELL)
+            cells.append(HIDDEN_CELL)
             continue
         percent = ci_low = ci_high = None
         if not mask.total:
@@ -383,14 +286,14 @@ def _frequency(
             )
         )
     total = (
-        _HIDDEN_TOTAL
+        HIDDEN_TOTAL
         if mask.total
         else Total(total_n, total_w, 100.0 if total_w > 0 else None, None, None, False)
     )
     missing_count, missing_hidden = _missing(missing, k)
     return FrequencyTable(
         categories=labels,
-        cells=cells,
+        cells=tuple(cells),
         total=total,
         missing=missing_count,
         missing_suppressed=missing_hidden,
@@ -417,11 +320,11 @@ def crosstab(
     effective n of that row's respondents. Margin percentages are shares of the grand total.
     Suppression is `suppress` on the unweighted counts.
     """
-    _check_k(k)
-    _check_confidence(confidence)
+    check_k(k)
+    check_confidence(confidence)
     if len(rows) != len(cols):
         raise ValueError(f"got {len(rows)} row values and {len(cols)} column values")
-    w_all = _aligned_weights(weights, len(rows))
+    w_all = aligned_weights(weights, len(rows))
     weighted = w_all is not None
     row_labels = _categories(rows, row_categories, "row")
     col_labels = _categories(cols, col_categories, "column")
@@ -434,7 +337,7 @@ def crosstab(
     nr, nc = len(row_labels), len(col_labels)
     flat = r_of * nc + c_of
     x = np.bincount(flat, minlength=nr * nc).astype(np.int64).reshape(nr, nc)
-    xw = np.bincount(flat, weights=w, minlength=nr * nc).reshape(nr, nc)
+    xw = _weighted_bincount(flat, w, nr * nc).reshape(nr, nc)
     if weighted:
         row_eff = _kish_by_group(r_of, w, nr)
         grand_eff = kish_effective_n(w)
@@ -457,10 +360,10 @@ def crosstab(
 
 
 def crosstab_from_counts(
-    counts: Mapping[tuple[Hashable | None, Hashable | None], int],
+    counts: Mapping[tuple[Row | None, Col | None], int],
     *,
-    weight_sums: Mapping[tuple[Hashable | None, Hashable | None], float] | None = None,
-    weight_squares: Mapping[tuple[Hashable | None, Hashable | None], float] | None = None,
+    weight_sums: Mapping[tuple[Row | None, Col | None], float] | None = None,
+    weight_squares: Mapping[tuple[Row | None, Col | None], float] | None = None,
     row_categories: Sequence[Hashable] | None = None,
     col_categories: Sequence[Hashable] | None = None,
     k: int = 10,
@@ -472,8 +375,8 @@ def crosstab_from_counts(
     weights. Same table as `crosstab` on the respondents these counts describe (weighted figures
     equal up to floating-point rounding), for work proportional to the number of cells.
     """
-    _check_k(k)
-    _check_confidence(confidence)
+    check_k(k)
+    check_confidence(confidence)
     for key in counts:
         if not (isinstance(key, tuple) and len(key) == 2):
             raise ValueError(f"crosstab counts are keyed by (row, column) pairs, got {key!r}")
@@ -530,7 +433,7 @@ def _cross_cell(
     """Cell `at` of a two-way table, its shares left out where the total they divide is hidden."""
     i, j = at
     if mask.cells[i, j]:
-        return _HIDDEN_CELL
+        return HIDDEN_CELL
     percent = ci_low = ci_high = col_percent = total_percent = None
     if not mask.row_totals[i]:
         percent = _share(xw[i, j], row_w[i])
@@ -588,7 +491,7 @@ def _crosstab(
 
     def margin(n: int, weighted_n: float, hidden: bool) -> Total:
         if hidden:
-            return _HIDDEN_TOTAL
+            return HIDDEN_TOTAL
         if mask.grand_total:
             return Total(n, weighted_n, None, None, None, False)
         low, high = _ci(n, weighted_n, grand_w, grand_eff, weighted=weighted, confidence=confidence)
@@ -606,7 +509,7 @@ def _crosstab(
             margin(int(col_n[j]), float(col_w[j]), bool(mask.col_totals[j])) for j in range(nc)
         ),
         total=(
-            _HIDDEN_TOTAL
+            HIDDEN_TOTAL
             if mask.grand_total
             else Total(grand_n, grand_w, 100.0 if grand_w > 0 else None, None, None, False)
         ),

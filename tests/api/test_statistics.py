@@ -184,6 +184,23 @@ def test_crosstab_matches_statsmodels_with_complementary_suppression(
     for (row, col), n in x.items():
         row_n[row] += n
         col_n[col] += n
+    complementary = _assert_published_cells(table, x, row_n, col_n, k)
+    assert complementary >= 1  # some cell of at least k is hidden to protect a small one
+    _assert_no_line_gives_a_cell_away(table)
+    for total, key in ((table["col_totals"], "col"),):
+        for entry in total:
+            if not entry["suppressed"]:
+                assert entry["n"] == col_n[entry[key]]
+
+
+def _assert_published_cells(
+    table: dict[str, Any],
+    x: dict[tuple[str, str], int],
+    row_n: Counter[str],
+    col_n: Counter[str],
+    k: int,
+) -> int:
+    """Each cell is hidden when small, else its count and shares are right; the hidden of >= k."""
     complementary = 0
     for line in table["cells"]:
         for cell in line:
@@ -206,8 +223,11 @@ def test_crosstab_matches_statsmodels_with_complementary_suppression(
                 assert cell["col_percent"] is None
             else:
                 assert cell["col_percent"] == pytest.approx(100 * c / col_n[cell["col"]])
-    assert complementary >= 1  # some cell of at least k is hidden to protect a small one
-    # No published line gives a hidden cell away by subtraction.
+    return complementary
+
+
+def _assert_no_line_gives_a_cell_away(table: dict[str, Any]) -> None:
+    """No published line gives a hidden cell away by subtraction."""
     for i, line in enumerate(table["cells"]):
         if not table["row_totals"][i]["suppressed"]:
             assert sum(cell["suppressed"] for cell in line) != 1
@@ -217,10 +237,6 @@ def test_crosstab_matches_statsmodels_with_complementary_suppression(
     for totals in (table["row_totals"], table["col_totals"]):
         if not table["total"]["suppressed"]:
             assert sum(t["suppressed"] for t in totals) != 1
-    for total, key in ((table["col_totals"], "col"),):
-        for entry in total:
-            if not entry["suppressed"]:
-                assert entry["n"] == col_n[entry[key]]
 
 
 def test_crosstab_of_classification_by_flag(populated, owner_client, default_survey):
@@ -524,18 +540,19 @@ def test_counted_tables_equal_the_per_respondent_computation(
             col_categories=table["col_categories"],
             k=data["k"],
         ).as_dict()
+    _assert_same(table, expected, "table")
 
-    def same(ours: Any, theirs: Any, where: str) -> None:
-        if isinstance(theirs, dict):
-            for key, value in theirs.items():
-                same(ours[key], value, f"{where}.{key}")
-        elif isinstance(theirs, list):
-            assert len(ours) == len(theirs), where
-            for position, (a, b) in enumerate(zip(ours, theirs, strict=True)):
-                same(a, b, f"{where}[{position}]")
-        elif isinstance(theirs, float):
-            assert ours == pytest.approx(theirs, rel=1e-9), where
-        else:
-            assert ours == theirs, where
 
-    same(table, expected, "table")
+def _assert_same(ours: Any, theirs: Any, where: str) -> None:
+    """ours equals theirs, floats to 1e-9 relative, walking dicts and lists; `where` on failure."""
+    if isinstance(theirs, dict):
+        for key, value in theirs.items():
+            _assert_same(ours[key], value, f"{where}.{key}")
+    elif isinstance(theirs, list):
+        assert len(ours) == len(theirs), where
+        for position, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            _assert_same(a, b, f"{where}[{position}]")
+    elif isinstance(theirs, float):
+        assert ours == pytest.approx(theirs, rel=1e-9), where
+    else:
+        assert ours == theirs, where

@@ -56,23 +56,32 @@ def _check_answer(a: Answer) -> None:
     elif kind == Question.Type.COUNTRY:
         assert a.choice in reference.country_codes()
     elif kind == Question.Type.MULTIPLE_CHOICE:
-        assert a.choices and set(a.choices) <= codes
-        assert len(set(a.choices)) == len(a.choices)
-        exclusive = {c.code for c in q.choices.all() if c.exclusive}
-        if exclusive & set(a.choices):
-            assert len(a.choices) == 1
+        _check_multiple_choice(a, codes)
     elif kind == Question.Type.NUMBER:
-        assert a.number is not None
-        if q.min_value is not None:
-            assert a.number >= q.min_value
-        if q.max_value is not None:
-            assert a.number <= q.max_value
-        if q.integer:
-            assert a.number == a.number.to_integral_value()
+        _check_number(a)
     elif kind == Question.Type.YES_NO:
         assert a.boolean is not None
     else:
         assert a.text and len(a.text) <= q.effective_max_length
+
+
+def _check_multiple_choice(a: Answer, codes: set[str]) -> None:
+    assert a.choices and set(a.choices) <= codes
+    assert len(set(a.choices)) == len(a.choices)
+    exclusive = {c.code for c in a.question.choices.all() if c.exclusive}
+    if exclusive & set(a.choices):
+        assert len(a.choices) == 1
+
+
+def _check_number(a: Answer) -> None:
+    q = a.question
+    assert a.number is not None
+    if q.min_value is not None:
+        assert a.number >= q.min_value
+    if q.max_value is not None:
+        assert a.number <= q.max_value
+    if q.integer:
+        assert a.number == a.number.to_integral_value()
 
 
 def _check_survey(survey: Any) -> None:

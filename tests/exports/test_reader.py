@@ -19,7 +19,7 @@ from surveys.definitions.transfer import survey_import
 from surveys.exports import services as export_services
 from surveys.exports.formats import iter_csv
 from surveys.management.commands.generate_responses import generate
-from surveys.variables import reader
+from surveys.variables import postgresql, reader
 from tests.exports.conftest import respond
 
 TRICKY = 'tab\there, line\nbreak, back\\slash, "quotes", \\N, 汉字 and \r return'
@@ -87,12 +87,12 @@ def test_readers_agree_on_escaped_text_and_interleaved_surveys(  # type: ignore[
 def test_readers_agree_across_many_chunks(default_survey):  # type: ignore[no-untyped-def]
     list(generate(survey=default_survey, count=120, seed=11, batch=50))
     # Small chunks, so that chunk boundaries and the adaptive chunk size are crossed often.
-    old = (reader.READ_CHUNK, reader.READ_CHUNK_FIRST)
-    reader.READ_CHUNK, reader.READ_CHUNK_FIRST = 17, 5
+    old = (postgresql.READ_CHUNK, postgresql.READ_CHUNK_FIRST)
+    postgresql.READ_CHUNK, postgresql.READ_CHUNK_FIRST = 17, 5
     try:
         rows = _same(default_survey, "complete")
     finally:
-        reader.READ_CHUNK, reader.READ_CHUNK_FIRST = old
+        postgresql.READ_CHUNK, postgresql.READ_CHUNK_FIRST = old
     assert len(rows) == 120
 
 
@@ -100,7 +100,7 @@ def test_postgresql_uses_the_fast_reader(default_survey):  # type: ignore[no-unt
     if connection.vendor != "postgresql":
         pytest.skip("the fast reader is PostgreSQL's; elsewhere exports read through the ORM")
     source, _variables = export_services.export_variables(survey=default_survey, language="en")
-    assert reader._read_plan(source) is not None
+    assert postgresql.read_plan(source) is not None
 
 
 def _readers() -> list[str]:
@@ -115,8 +115,8 @@ def test_read_ahead_gives_the_same_rows_and_stops_with_its_consumer(  # type: ig
     if connection.vendor != "postgresql":
         pytest.skip("the read-ahead belongs to PostgreSQL's fast reader")
     list(generate(survey=population.survey, count=40, seed=5, batch=20))
-    old = (reader.READ_CHUNK, reader.READ_CHUNK_FIRST)
-    reader.READ_CHUNK, reader.READ_CHUNK_FIRST = 7, 3
+    old = (postgresql.READ_CHUNK, postgresql.READ_CHUNK_FIRST)
+    postgresql.READ_CHUNK, postgresql.READ_CHUNK_FIRST = 7, 3
     try:
         assert not connection.in_atomic_block
         rows = _same(population.survey, "all")
@@ -133,4 +133,4 @@ def test_read_ahead_gives_the_same_rows_and_stops_with_its_consumer(  # type: ig
         partial.close()
         assert not _readers()
     finally:
-        reader.READ_CHUNK, reader.READ_CHUNK_FIRST = old
+        postgresql.READ_CHUNK, postgresql.READ_CHUNK_FIRST = old

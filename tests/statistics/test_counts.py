@@ -22,6 +22,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from surveys.statistics.estimators import poststratification_factors, poststratification_weights
 from surveys.statistics.tables import (
+    CrossTable,
     crosstab,
     crosstab_from_counts,
     frequency_table,
@@ -216,9 +217,34 @@ def test_crosstab_from_counts_against_an_independent_computation(
         r, c, _ = people[i]
         x["abcd".index(r), "xyz".index(c)] += 1  # type: ignore[arg-type]
         xw["abcd".index(r), "xyz".index(c)] += w[i]  # type: ignore[arg-type]
-    rows_n, cols_n = x.sum(axis=1), x.sum(axis=0)
+    rows_n = x.sum(axis=1)
 
     # Disclosure control: no small figure published, none recoverable from a single line.
+    _assert_crosstab_disclosure(table, x, xw, k=k, answered=len(complete))
+    missing = n - len(complete)
+    assert table.missing == (None if 0 < missing < k else missing)
+
+    # Row percentages and their Wilson intervals (Kish n of the row's respondents, weighted).
+    for i, r in enumerate("abcd"):
+        if table.row_totals[i].suppressed or rows_n[i] == 0:
+            continue
+        members = [p for p in complete if people[p][0] == r]
+        kish = w[members].sum() ** 2 / (w[members] ** 2).sum()
+        for j in range(3):
+            cell = table.cells[i][j]
+            if cell.suppressed:
+                continue
+            share = xw[i, j] / xw[i].sum()
+            assert cell.percent == pytest.approx(100 * share)
+            expected = _wilson(share * kish, kish) if weighted else _wilson(x[i, j], rows_n[i])
+            assert [cell.ci_low, cell.ci_high] == pytest.approx(expected, abs=1e-9)
+
+
+def _assert_crosstab_disclosure(
+    table: CrossTable, x: np.ndarray, xw: np.ndarray, *, k: int, answered: int
+) -> None:
+    """No published figure of the 4 x 3 table is small or wrong; none is one line's only hidden."""
+    rows_n, cols_n = x.sum(axis=1), x.sum(axis=0)
     for i in range(4):
         for j in range(3):
             cell = table.cells[i][j]
@@ -238,26 +264,9 @@ def test_crosstab_from_counts_against_an_independent_computation(
             assert total.n == cols_n[j]
             assert sum(table.cells[i][j].suppressed for i in range(4)) != 1
     if not table.total.suppressed:
-        assert table.total.n == len(complete)
+        assert table.total.n == answered
         assert sum(t.suppressed for t in table.row_totals) != 1
         assert sum(t.suppressed for t in table.col_totals) != 1
-    missing = n - len(complete)
-    assert table.missing == (None if 0 < missing < k else missing)
-
-    # Row percentages and their Wilson intervals (Kish n of the row's respondents, weighted).
-    for i, r in enumerate("abcd"):
-        if table.row_totals[i].suppressed or rows_n[i] == 0:
-            continue
-        members = [p for p in complete if people[p][0] == r]
-        kish = w[members].sum() ** 2 / (w[members] ** 2).sum()
-        for j in range(3):
-            cell = table.cells[i][j]
-            if cell.suppressed:
-                continue
-            share = xw[i, j] / xw[i].sum()
-            assert cell.percent == pytest.approx(100 * share)
-            expected = _wilson(share * kish, kish) if weighted else _wilson(x[i, j], rows_n[i])
-            assert [cell.ci_low, cell.ci_high] == pytest.approx(expected, abs=1e-9)
 
 
 def test_counts_are_checked() -> None:

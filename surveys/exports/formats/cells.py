@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import math
 import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 from .layout import code_key
 from .safety import neutralise
@@ -156,7 +157,13 @@ def _common_cells(variable: Variable, *, labels: bool) -> dict[Any, Cell]:
     return common
 
 
-_MISSING = object()
+class _Missing(enum.Enum):
+    """Not among a variable's common cells (None cannot say so: it is a common cell)."""
+
+    TOKEN = 0
+
+
+_MISSING: Final = _Missing.TOKEN
 
 
 def iter_cells(
@@ -171,7 +178,7 @@ def iter_cells(
         for variable, convert in zip(variables, converters, strict=True)
     ]
     width = len(converters)
-    missing = _MISSING
+    missing: Final = _MISSING  # a local name: read once per value in the loop below
     for index, row in enumerate(rows):
         if len(row) != width:
             raise ExportError(f"row {index}: {len(row)} values for {width} variables")

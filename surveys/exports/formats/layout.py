@@ -82,15 +82,15 @@ class VariableLayout:
     dta_label: str
 
     @property
-    def sav_value_labels(self) -> dict[int, str]:
-        """Value labels fitted to SPSS's 120-byte limit."""
+    def sav_value_labels(self) -> dict[int | float, str]:
+        """Value labels fitted to SPSS's 120-byte limit, typed as pyreadstat takes them."""
         return {
             code: truncate_utf8(label, SPSS_VALUE_LABEL_MAX_BYTES, "…")[0]
             for code, label in self.numeric_value_labels.items()
         }
 
     @property
-    def dta_value_labels(self) -> dict[int | str, str]:
+    def dta_value_labels(self) -> dict[int | float | str, str]:
         """Value labels fitted to Stata's 32,000-byte limit; missing codes under their letter."""
         letters = self.dta_missing
         return {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 Kind = Literal["categorical", "multi_flag", "numeric", "text", "datetime"]
 Measure = Literal["nominal", "ordinal", "scale"]
@@ -36,7 +36,9 @@ class ExportError(ValueError):
     """A row or variable that cannot be written faithfully; the message names the culprit."""
 
 
-def _frozen_str_mapping(value: Mapping[object, object], what: str) -> Mapping[str, str]:
+def _frozen_str_mapping(value: Mapping[Any, object], what: str) -> Mapping[str, str]:
+    # Any keys: callers pass str or int codes (a Mapping is invariant in its key), and every key
+    # is checked here at run time.
     result: dict[str, str] = {}
     for key, text in value.items():
         if isinstance(key, bool) or not isinstance(key, str | int):

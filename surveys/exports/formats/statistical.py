@@ -44,7 +44,8 @@ SPSS_NOTE_LINE_MAX_BYTES = 80
 
 _INT32_MISSING = -(2**31)
 _INT64_MISSING = -(2**63)
-_EPOCH = dt.datetime(1970, 1, 1)
+# Naive, as the datetimes written are: 1970-01-01 00:00 with no zone.
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC).replace(tzinfo=None)
 _MICROSECOND = dt.timedelta(microseconds=1)
 
 
@@ -305,8 +306,10 @@ def write_dta(
         file_label=truncate_chars(codebook.title, STATA_FILE_LABEL_MAX_CHARS, "")[0],
         column_labels=[layout.dta_label for layout in layouts],
         version=DTA_VERSION,
+        # pyreadstat's annotation omits the letters (.a, .b, ...) of Stata's extended missing
+        # values, which it takes as value-label keys all the same.
         variable_value_labels={
-            layout.dta_name: layout.dta_value_labels
+            layout.dta_name: layout.dta_value_labels  # type: ignore[misc]
             for layout in layouts
             if layout.numeric_value_labels
         },

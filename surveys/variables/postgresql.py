@@ -1,0 +1,417 @@
+"""The PostgreSQL reader: a survey's responses as rows from plain columns, chunk by chunk.
+
+No model instance or ORM converter per answer; each chunk is fetched whole with psycopg's C
+loaders, and outside a transaction the next chunk is read ahead on a second connection.
+`surveys.variables.reader.variable_rows` calls it on PostgreSQL; it yields the same rows as the
+portable reader there, from the same rules in `surveys.variables.sources`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
+from django.db import connection
+
+from surveys.models import Answer, Question, Response, Survey
+from surveys.variables.catalogue import SurveyVariable, provider_of
+from surveys.variables.sources import (
+    ALL,
+    QUESTION_ORIGINS,
+    AnswerMode,
+    answer_mode,
+    answer_value,
+    seconds_spent,
+    survey_responses,
+)
+
+# Responses read per query by the PostgreSQL reader (and asked of variable providers at once):
+# at most READ_CHUNK, fewer when they wrote long texts, so that a chunk holds about
+# READ_CHUNK_TEXT characters of free text. Bounds memory (a few MB), not the file size.
+READ_CHUNK = 2000
+READ_CHUNK_FIRST = 250
+READ_CHUNK_TEXT = 128 * 1024
+# Chunks read ahead by a second connection while rows are built (0: read in turn).
+READ_AHEAD = 1
+_DATETIME_FIELDS = {"DateTimeField"}
+_TEXT_FIELDS = {"CharField", "TextField", "SlugField", "EmailField", "UUIDField"}
+_INT_FIELDS = {
+    "AutoField",
+    "BigAutoField",
+    "IntegerField",
+    "BigIntegerField",
+    "SmallIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "PositiveBigIntegerField",
+}
+_PLAIN_FIELDS = _DATETIME_FIELDS | _TEXT_FIELDS | _INT_FIELDS | {"BooleanField"}
+
+
+@dataclass
+class _QuestionPlan:
+    """Where one question's answers go in a row: positions by matrix row, flags, other text."""
+
+    cells: dict[str, tuple[int, AnswerMode]]  # row code -> (position, mode)
+    flags: dict[str, int]  # choice code -> position of its 0/1 column
+    flag_positions: list[int]  # every flag column, set to 0 when the question is answered
+    other: int | None  # position of the "other (specified)" text
+
+
+@dataclass
+class _ReadPlan:
+    """What the PostgreSQL reader selects and where each value lands, worked out once."""
+
+    width: int
+    columns: list[tuple[int, str, str]]  # (position, column, Django field type) of responses
+    duration: list[int]  # positions of the time spent (sum of page_seconds)
+    questions: dict[int, _QuestionPlan]
+    providers: list[tuple[Any, list[SurveyVariable]]]
+    by_name: dict[str, int]
+    text: set[int]  # positions of text variables, where a blank value stays blank
+
+
+class _NotPlain(Exception):
+    """A variable comes from a source only the ORM can read."""
+
+
+def _response_column(attribute: str) -> tuple[str, str]:
+    """(column, Django field type) of a plain Response field; raises _NotPlain otherwise."""
+    try:
+        field = Response._meta.get_field(attribute)
+    except FieldDoesNotExist:  # a computed attribute: the ORM reader handles it
+        raise _NotPlain(attribute) from None
+    kind = field.get_internal_type()
+    column = getattr(field, "column", None)
+    if not column or kind not in _PLAIN_FIELDS:
+        raise _NotPlain(attribute)
+    return column, kind
+
+
+def _plan_question(
+    plan: _QuestionPlan, position: int, variable: SurveyVariable, question_type: str
+) -> None:
+    origin, source = variable.source[0], variable.source
+    if origin == "answer":
+        plan.cells[source[2]] = (position, answer_mode(variable, question_type))
+    elif origin == "flag":
+        if variable.kind == "multi_flag" and question_type == Question.Type.MULTIPLE_CHOICE:
+            plan.flag_positions.append(position)
+        plan.flags[source[2]] = position
+    else:
+        plan.other = position
+
+
+def read_plan(variables: Sequence[SurveyVariable]) -> _ReadPlan | None:
+    """The plan for `variables`, or None when one comes from a source only the ORM can read."""
+    question_ids = {v.source[1] for v in variables if v.source and v.source[0] in QUESTION_ORIGINS}
+    types = dict(Question.objects.filter(pk__in=question_ids).values_list("pk", "type"))
+    plan = _ReadPlan(
+        width=len(variables),
+        columns=[],
+        duration=[],
+        questions={pk: _QuestionPlan({}, {}, [], None) for pk in types},
+        providers=[],
+        by_name={v.name: i for i, v in enumerate(variables)},
+        text={i for i, v in enumerate(variables) if v.kind == "text"},
+    )
+    providers: dict[str, tuple[Any, list[SurveyVariable]]] = {}
+    for position, variable in enumerate(variables):
+        origin = variable.source[0] if variable.source else ""
+        if origin == "response" and variable.source[1] == "duration":
+            plan.duration.append(position)
+        elif origin == "response":
+            try:
+                plan.columns.append((position, *_response_column(variable.source[1])))
+            except _NotPlain:
+                return None
+        elif origin in QUESTION_ORIGINS:
+            question = plan.questions.get(variable.source[1])
+            # Not a question of this database: the ORM reader ignores it too.
+            if question is not None:
+                _plan_question(question, position, variable, types[variable.source[1]])
+        elif (provider := provider_of(variable)) is not None:
+            providers.setdefault(origin, (provider, []))[1].append(variable)
+    plan.providers = list(providers.values())
+    return plan
+
+
+def _responses_sql(plan: _ReadPlan, status: str) -> str:
+    quote = connection.ops.quote_name
+    columns = "".join(f", r.{quote(column)}" for _p, column, _k in plan.columns)
+    where_status = "" if status == ALL else " AND r.status = %s"
+    # Names come from the models, values are parameters.
+    return (
+        f"SELECT r.id, r.page_seconds{columns} FROM {quote(Response._meta.db_table)} r "  # noqa: S608  # nosec B608  # quoted model names, values are parameters
+        f"WHERE r.survey_id = %s AND r.id > %s{where_status} ORDER BY r.id LIMIT %s"
+    )
+
+
+def _answers_sql() -> str:
+    # A range scan of the (response, question, row) index; answers of other surveys' or
+    # statuses' responses inside the range are skipped while reading. choices stays text: it is
+    # decoded only when an option was chosen.
+    table = connection.ops.quote_name(Answer._meta.db_table)
+    return (
+        "SELECT a.response_id, a.question_id, a.row, a.choice, a.choices::text, a.number, "  # noqa: S608  # nosec B608  # model names only, values are parameters
+        f"a.boolean, a.text FROM {table} a WHERE a.response_id BETWEEN %s AND %s"
+    )
+
+
+def _decode_choices(text: str) -> list[str]:
+    """The option codes of a stored multiple choice, from jsonb's text form."""
+    if text.startswith('["') and "\\" not in text:
+        # jsonb writes ["a", "b"]; without a backslash no code holds a quote, so split.
+        return text[2:-2].split('", "')
+    return json.loads(text)
+
+
+# A chunk as read: the responses' columns, their answers' columns, and the values of derived
+# variables as each provider gave them.
+_Chunk = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[dict[int, dict[str, Any]]]]
+
+
+def _fast_datetimes(cursor: Any) -> None:
+    """Load timestamptz with psycopg's C loader on this cursor: the same aware UTC datetimes.
+
+    Django's loader (registered on each cursor) is written in Python and only sets the time
+    zone, which the C loader also does when the session's time zone is UTC (USE_TZ).
+    """
+    if not settings.USE_TZ or connection.timezone_name != "UTC":
+        return
+    import psycopg
+
+    raw = getattr(cursor, "cursor", None)
+    types = psycopg.postgres.types
+    loader = psycopg.postgres.adapters.get_loader(types["timestamptz"].oid, psycopg.pq.Format.TEXT)
+    if raw is not None and loader is not None:
+        raw.adapters.register_loader("timestamptz", loader)
+
+
+def _derived_values(
+    survey: Survey, plan: _ReadPlan, status: str, first_id: int, last_id: int
+) -> list[dict[int, dict[str, Any]]]:
+    if not plan.providers:
+        return []
+    # The chunk's ids as a subquery (the same responses: the same filter over their id range):
+    # one parameter pair instead of some 2,000 ids for Django to bind and send.
+    ids = (
+        survey_responses(survey=survey, status=status)
+        .filter(pk__range=(first_id, last_id))
+        .values_list("pk", flat=True)
+    )
+    return [provider.values(survey, wanted, ids) for provider, wanted in plan.providers]
+
+
+def _read_chunks(survey: Survey, plan: _ReadPlan, status: str) -> Generator[_Chunk, None, None]:
+    """Chunks of responses, their answers and derived values: all the reads of one export.
+
+    Each chunk is fetched whole (psycopg's C loaders, no ORM converter or model instance per
+    answer), so no query stays open while a slow client downloads. At most READ_CHUNK responses
+    a chunk, fewer after responses with long texts, so that memory stays flat.
+    """
+    responses_sql, answers_sql = _responses_sql(plan, status), _answers_sql()
+    last_id = 0
+    size = READ_CHUNK_FIRST
+    while True:
+        params: list[Any] = [survey.pk, last_id]
+        if status != ALL:
+            params.append(str(status))
+        with connection.cursor() as cursor:
+            _fast_datetimes(cursor)
+            cursor.execute(responses_sql, [*params, size])
+            found = cursor.fetchall()
+            if not found:
+                return
+            cursor.execute(answers_sql, [found[0][0], found[-1][0]])
+            answers = cursor.fetchall()
+        first_id, last_id = found[0][0], found[-1][0]
+        derived = _derived_values(survey, plan, status, first_id, last_id)
+        # Texts of other surveys' responses inside the id range count too: a little smaller
+        # chunks at worst.
+        text_chars = sum(map(len, filter(None, [answer[7] for answer in answers])))
+        per_response = text_chars / len(found)
+        size = max(1, min(READ_CHUNK, int(READ_CHUNK_TEXT / max(per_response, 1.0))))
+        yield found, answers, derived
+
+
+# What `_read_ahead` runs in its thread: a generator, so that it can be closed early.
+_Chunks = Callable[[], Generator[_Chunk, None, None]]
+# What the reading thread hands over: (True, a chunk), then (False, None) at the end or
+# (False, the exception it raised).
+_Handed = tuple[bool, Any]
+
+
+def _read_ahead(chunks: _Chunks, depth: int) -> Iterator[_Chunk]:
+    """The chunks of `chunks()`, read by a thread with its own connection, `depth` ahead.
+
+    PostgreSQL runs the next chunk's queries (and the client waits on them) while this thread
+    turns the current chunk into rows. The bounded queue keeps memory flat; the reader stops and
+    closes its connection when the rows are no longer wanted (a client gone, a time limit).
+    """
+    items: queue.Queue[_Handed] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=_read_into,
+        kwargs={"chunks": chunks, "items": items, "stop": stop},
+        name="export-reader",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        while True:
+            more, item = items.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _read_into(
+    *,
+    chunks: _Chunks,
+    items: queue.Queue[_Handed],
+    stop: threading.Event,
+) -> None:
+    """The reading thread of `_read_ahead`: every chunk, then the end or the error, queued."""
+    try:
+        with contextlib.closing(chunks()) as reader:
+            for chunk in reader:
+                if not _hand_over(item=(True, chunk), items=items, stop=stop):
+                    return
+        _hand_over(item=(False, None), items=items, stop=stop)
+    except BaseException as exc:  # handed to the consumer, raised there as it was
+        _hand_over(item=(False, exc), items=items, stop=stop)
+    finally:
+        connection.close()  # this thread's own connection, not the caller's
+
+
+def _hand_over(*, item: _Handed, items: queue.Queue[_Handed], stop: threading.Event) -> bool:
+    """Queue `item` once there is room; False if the consumer stopped first."""
+    while not stop.is_set():
+        try:
+            items.put(item, timeout=0.1)
+        except queue.Full:
+            continue
+        return True
+    return False
+
+
+def _chunks(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[_Chunk]:
+    # A transaction's uncommitted rows are visible to its own connection only: read in turn.
+    if READ_AHEAD > 0 and not connection.in_atomic_block:
+        return _read_ahead(lambda: _read_chunks(survey, plan, status), READ_AHEAD)
+    return _read_chunks(survey, plan, status)
+
+
+def postgresql_rows(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[list[Any]]:
+    """Rows built from plain-column chunks (`_read_chunks`), one list per response in id order.
+
+    Outside a transaction the chunks are read READ_AHEAD ahead by a second connection. Blank
+    values of non-text variables are made missing (None) here, where they arise.
+    """
+    columns = [(position, position not in plan.text) for position, _c, _k in plan.columns]
+    questions = {
+        pk: (q.cells, q.flags, q.flag_positions, q.other) for pk, q in plan.questions.items()
+    }
+    derive = [
+        [(v.name, plan.by_name[v.name], v.kind != "text") for v in wanted]
+        for _provider, wanted in plan.providers
+    ]
+    for found, answers, derived in _chunks(survey, plan, status):
+        rows, order = _chunk_rows(found, plan.width, columns, plan.duration)
+        _chunk_answers(answers, rows, questions)
+        _chunk_derived(derived, derive, rows)
+        del found, answers, rows, derived
+        yield from order
+
+
+def _chunk_rows(
+    found: list[tuple[Any, ...]],
+    width: int,
+    columns: list[tuple[int, bool]],
+    duration: list[int],
+) -> tuple[dict[int, list[Any]], list[list[Any]]]:
+    """One row per response read, its own columns filled in; by id and in order."""
+    rows: dict[int, list[Any]] = {}
+    order: list[list[Any]] = []
+    for response_id, pages, *values in found:
+        row: list[Any] = [None] * width
+        for (position, blank_is_missing), value in zip(columns, values, strict=True):
+            row[position] = None if blank_is_missing and value == "" else value
+        if duration:
+            seconds = seconds_spent(json.loads(pages) if isinstance(pages, str) else pages)
+            for position in duration:
+                row[position] = seconds
+        rows[response_id] = row
+        order.append(row)
+    return rows, order
+
+
+def _chunk_answers(
+    answers: list[tuple[Any, ...]],
+    rows: dict[int, list[Any]],
+    questions: dict[int, tuple[Any, ...]],
+) -> None:
+    """Put a chunk's answers into their rows (answers of responses not read are skipped)."""
+    current: Any = None
+    row: list[Any] | None = None
+    text_mode = AnswerMode.TEXT
+    for response_id, question_id, row_code, choice, choices, number, boolean, text in answers:
+        if response_id != current:  # the index scan returns a response's answers together
+            current, row = response_id, rows.get(response_id)
+        question = questions.get(question_id)
+        if row is None or question is None:
+            continue
+        cells, flags, flag_positions, other = question
+        cell = cells.get(row_code)
+        if cell is not None:
+            position, mode = cell
+            value = answer_value(mode, choice, number, boolean, text)
+            row[position] = None if value == "" and mode != text_mode else value
+        if flags:  # flag_positions are some of the flags' positions: none without flags
+            _mark_flags(row, flags, flag_positions, choices)
+        if text and other is not None:
+            row[other] = text
+
+
+def _mark_flags(
+    row: list[Any], flags: dict[str, int], flag_positions: list[int], choices: str
+) -> None:
+    """Mark an answered multiple choice in `row`: 1 per option chosen, 0 in its empty flags."""
+    # Answered without an option is "not selected", not missing.
+    for position in flag_positions:
+        if row[position] is None:
+            row[position] = 0
+    if choices != "[]":
+        for code in _decode_choices(choices):
+            chosen = flags.get(code)
+            if chosen is not None:
+                row[chosen] = 1
+
+
+def _chunk_derived(
+    derived: list[dict[int, dict[str, Any]]],
+    derive: list[list[tuple[str, int, bool]]],
+    rows: dict[int, list[Any]],
+) -> None:
+    for values_by_response, wanted in zip(derived, derive, strict=True):
+        for response_id, values in values_by_response.items():
+            row = rows.get(response_id)
+            if row is None:
+                continue
+            for name, position, blank_is_missing in wanted:
+                if name in values:
+                    value = values[name]
+                    row[position] = None if blank_is_missing and value == "" else value
