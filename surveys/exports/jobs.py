@@ -81,6 +81,26 @@ def export_request(
     options = export_options(
         survey=survey, format=format, labels=labels, language=language, status=status
     )
+    same = _unfinished_twin(user=user, survey=survey, options=options)
+    if same is not None:
+        return same
+    rows = export_responses(survey=survey, responses=options.responses).count()
+    job = ExportJob.objects.create(
+        survey=survey,
+        requested_by_id=user.pk if user.is_authenticated else None,
+        format=options.format,
+        values=options.values,
+        language=options.language,
+        responses=options.responses,
+        rows_total=rows,
+    )
+    _audit_request(user=user, job=job, options=options)
+    transaction.on_commit(functools.partial(publish, EXPORT_RUN, job.pk))
+    return job
+
+
+def _unfinished_twin(*, user: User, survey: Survey, options: ExportOptions) -> ExportJob | None:
+    """The user's identical unfinished job; raises ExportTooMany when the user has enough."""
     unfinished = _unfinished_for(user)
     same = unfinished.filter(
         survey=survey,
@@ -97,22 +117,17 @@ def export_request(
             f"You already have {limit} exports being prepared: wait until one is ready "
             "(or has failed), then request this one."
         )
-    rows = export_responses(survey=survey, responses=options.responses).count()
-    job = ExportJob.objects.create(
-        survey=survey,
-        requested_by_id=user.pk if user.is_authenticated else None,
-        format=options.format,
-        values=options.values,
-        language=options.language,
-        responses=options.responses,
-        rows_total=rows,
-    )
+    return None
+
+
+def _audit_request(*, user: User, job: ExportJob, options: ExportOptions) -> None:
+    """Write the audit entry of a requested export."""
     audit_record(
         actor=user,
         action=AuditEntry.Action.EXPORT,
-        survey=survey,
+        survey=job.survey,
         summary=(
-            f"Requested a {options.format.upper()} export of {rows} responses "
+            f"Requested a {options.format.upper()} export of {job.rows_total} responses "
             f"({options.values}, {options.language})"
         ),
         details={
@@ -122,11 +137,9 @@ def export_request(
             "values": options.values,
             "language": options.language,
             "responses": options.responses,
-            "rows": rows,
+            "rows": job.rows_total,
         },
     )
-    transaction.on_commit(functools.partial(publish, EXPORT_RUN, job.pk))
-    return job
 
 
 def _unfinished_for(user: User) -> QuerySet[ExportJob]:
