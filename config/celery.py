@@ -9,4 +9,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 app = Celery("exposure")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Task modules live in feature packages; their wire names come from config.tasks.
-app.autodiscover_tasks(["surveys.exports", "classifier.runs", "classifier.training"])
+app.autodiscover_tasks(
+    ["surveys.exports", "surveys.respondent", "classifier.runs", "classifier.training"]
+)

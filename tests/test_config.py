@@ -91,6 +91,7 @@ WIRE_NAMES = {
     "classifier.tasks.reclassify_all": "default",
     "surveys.tasks.export_run": "exports",
     "surveys.tasks.exports_sweep": "exports",
+    "surveys.tasks.responses_purge": "default",
 }
 
 
@@ -99,7 +100,11 @@ def test_settings_route_and_schedule_by_the_wire_names() -> None:
         WIRE_NAMES
     )
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert scheduled == {"classifier.tasks.sweep", "surveys.tasks.exports_sweep"}
+    assert scheduled == {
+        "classifier.tasks.sweep",
+        "surveys.tasks.exports_sweep",
+        "surveys.tasks.responses_purge",
+    }
 
 
 def test_publish_sends_by_name_when_a_broker_takes_messages(monkeypatch, eager_celery) -> None:

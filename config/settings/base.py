@@ -203,6 +203,8 @@ SPECTACULAR_SETTINGS = {
 
 # Exposure's own settings.
 EXPOSURE_RESUME_DAYS = env.int("EXPOSURE_RESUME_DAYS", default=30)
+# Delete unsubmitted responses once their resume link has expired (beat, hourly; responses_purge).
+EXPOSURE_PURGE_UNSUBMITTED = env.bool("EXPOSURE_PURGE_UNSUBMITTED", default=True)
 EXPOSURE_RATE_LIMIT = env("EXPOSURE_RATE_LIMIT", default="120/600")  # requests/seconds per client
 # Sign-in attempts (admin login and API token alike, right or wrong) per client address and per
 # username tried, as attempts/seconds; past either, even the right password is refused.
@@ -246,6 +248,7 @@ CELERY_TASK_ROUTES = {
     tasks.CLASSIFIER_SWEEP: {"queue": EXPOSURE_QUEUE_DEFAULT},
     tasks.RETRAIN: {"queue": EXPOSURE_QUEUE_TRAINING},
     tasks.RECLASSIFY_ALL: {"queue": EXPOSURE_QUEUE_TRAINING},
+    tasks.RESPONSES_PURGE: {"queue": EXPOSURE_QUEUE_DEFAULT},
 }
 CELERY_BEAT_SCHEDULE = {
     "classifier-sweep": {
@@ -253,6 +256,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(EXPOSURE_CLASSIFY_SWEEP_SECONDS),
         # A sweep that waited longer than its interval is superseded by the next one.
         "options": {"expires": max(1, EXPOSURE_CLASSIFY_SWEEP_SECONDS * 11 // 12)},
+    },
+    # Unsubmitted responses whose resume link expired (a no-op with EXPOSURE_PURGE_UNSUBMITTED off).
+    "responses-purge": {
+        "task": tasks.RESPONSES_PURGE,
+        "schedule": 3600.0,
+        "options": {"expires": 3300},
     },
 }
 # --- end classifier ---------------------------------------------------------------------------

@@ -434,6 +434,49 @@ def response_withdraw(*, receipt_code: str) -> None:
 
 
 @transaction.atomic
+def response_discard(*, response: Response) -> None:
+    """Delete the unsubmitted `response` and its answers at its respondent's request.
+
+    Raises ResponseAlreadySubmitted when it is complete (withdrawal by receipt code is the way).
+    """
+    locked = _lock_in_progress(response)
+    # As for a withdrawal: API clients that synced the response learn to delete it too.
+    ResponseTombstone.objects.bulk_create(
+        [ResponseTombstone(survey_id=locked.survey_id, public_id=locked.public_id)],
+        ignore_conflicts=True,
+    )
+    locked.delete()
+
+
+@transaction.atomic
+def responses_purge_unsubmitted() -> int:
+    """Delete unsubmitted responses whose resume link has expired; returns how many.
+
+    Does nothing when settings.EXPOSURE_PURGE_UNSUBMITTED is off. Nobody can open such a
+    response again, so keeping its answers would only keep data nobody agreed to hand in.
+    """
+    if not settings.EXPOSURE_PURGE_UNSUBMITTED:
+        return 0
+    expired = Response.objects.filter(
+        status=Response.Status.IN_PROGRESS, resume_expires_at__lte=timezone.now()
+    )
+    rows = list(
+        expired.select_for_update().order_by("pk").values_list("pk", "survey_id", "public_id")
+    )
+    if not rows:
+        return 0
+    ResponseTombstone.objects.bulk_create(
+        [
+            ResponseTombstone(survey_id=survey_id, public_id=public_id)
+            for _pk, survey_id, public_id in rows
+        ],
+        ignore_conflicts=True,
+    )
+    Response.objects.filter(pk__in=[pk for pk, _survey_id, _public_id in rows]).delete()
+    return len(rows)
+
+
+@transaction.atomic
 def responses_touch(*, ids: Iterable[int]) -> int:
     """Mark responses changed (updated_at now) after data derived from them changed; returns count.
 

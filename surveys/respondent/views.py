@@ -265,7 +265,7 @@ def _post_page(
     request: HttpRequest, response: Response, token: str, shown: _Shown, language: str
 ) -> HttpResponse:
     action = request.POST.get("action", "next")
-    if action not in ("back", "save", "next", "submit"):
+    if action not in ("back", "save", "next", "submit", _DISCARD):
         action = "next"  # an unknown action must not skip the check of required answers
     form = _page_form(
         request.POST, response, shown, language, enforce_required=action in ("next", "submit")
@@ -285,6 +285,8 @@ def _post_page(
             "That form was out of date, so it was not saved. This is the page you are on now."
         )
         return _render_page(request, response, token, shown, current, notice=notice, status=409)
+    if action == _DISCARD:
+        return _discard(request, response)
     if binding == _REPEAT:
         # The same form sent again (a double click): answered as the first sending was.
         if request.POST.get(_PAGE_FIELD) != str(shown.page.pk) or form.is_valid():
@@ -307,6 +309,30 @@ def _post_page(
 
 
 _CURRENT, _REPEAT, _STALE = "current", "repeat", "stale"
+_DISCARD = "discard"
+
+
+def _discard(request: HttpRequest, response: Response) -> HttpResponse:
+    """Delete the response at its respondent's request and say so."""
+    survey = response.survey
+    services.response_discard(response=response)
+    started = request.session.get(_STARTED_SESSION_KEY) or {}
+    if survey.slug in started:
+        request.session[_STARTED_SESSION_KEY] = {
+            slug: value for slug, value in started.items() if slug != survey.slug
+        }
+    return render(
+        request,
+        "surveys/message.html",
+        {
+            "survey": survey,
+            "title": _("Your answers have been deleted"),
+            "message": _(
+                "We deleted this response and all the answers you gave in it. Its link no longer "
+                "works. You are welcome to start again."
+            ),
+        },
+    )
 
 
 def _binding(request: HttpRequest, response: Response, page: Page, post: str) -> str:
@@ -440,6 +466,9 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     _activate(request, language)
     stored = request.session.get(_RECEIPT_SESSION_KEY) or {}
     receipt = stored.get("receipt") if stored.get("slug") == slug else None
+    if receipt is not None:
+        # Shown once: a reload, or the next person at this browser, sees only the thanks text.
+        request.session.pop(_RECEIPT_SESSION_KEY, None)
     return render(
         request,
         "surveys/thanks.html",
