@@ -265,7 +265,7 @@ def _post_page(
     request: HttpRequest, response: Response, token: str, shown: _Shown, language: str
 ) -> HttpResponse:
     action = request.POST.get("action", "next")
-    if action not in ("back", "save", "next", "submit", _DISCARD):
+    if action not in ("back", "save", "next", "submit", _DISCARD, _DISCARD_CONFIRMED):
         action = "next"  # an unknown action must not skip the check of required answers
     form = _page_form(
         request.POST, response, shown, language, enforce_required=action in ("next", "submit")
@@ -286,6 +286,9 @@ def _post_page(
         )
         return _render_page(request, response, token, shown, current, notice=notice, status=409)
     if action == _DISCARD:
+        # One click must not delete everything: the respondent confirms on a page of its own.
+        return _discard_confirmation(request, response, token)
+    if action == _DISCARD_CONFIRMED:
         return _discard(request, response)
     if binding == _REPEAT:
         # The same form sent again (a double click): answered as the first sending was.
@@ -310,6 +313,22 @@ def _post_page(
 
 _CURRENT, _REPEAT, _STALE = "current", "repeat", "stale"
 _DISCARD = "discard"
+_DISCARD_CONFIRMED = "discard-confirmed"
+
+
+def _discard_confirmation(request: HttpRequest, response: Response, token: str) -> HttpResponse:
+    """Ask the respondent to confirm deleting their response; nothing is changed yet."""
+    return render(
+        request,
+        "surveys/discard.html",
+        {
+            "survey": response.survey,
+            "token": token,
+            "page_id": request.POST.get(_PAGE_FIELD, ""),
+            "version": request.POST.get(_VERSION_FIELD, ""),
+            "action": _DISCARD_CONFIRMED,
+        },
+    )
 
 
 def _discard(request: HttpRequest, response: Response) -> HttpResponse:

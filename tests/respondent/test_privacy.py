@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -18,7 +19,7 @@ from surveys.core.errors import ResponseAlreadySubmitted
 from surveys.models import Answer, Response, ResponseTombstone
 from surveys.respondent import services
 from tests.respondent.helpers import page_form
-from tests.surveys.helpers import message, receipt_code, response_of, start, ui, url
+from tests.surveys.helpers import Document, message, receipt_code, response_of, start, ui, url
 
 DISCARDED = "Your answers have been deleted"
 
@@ -53,7 +54,11 @@ def test_a_respondent_deletes_their_unsubmitted_answers(client, survey):
     assert Answer.objects.filter(response=response).exists()
     page = client.get(url(token)).content.decode()
     assert 'value="discard"' in page
-    result = client.post(url(token), page_form(client, token, {"q_hobby": "Chess"}, "discard"))
+    asked = client.post(url(token), page_form(client, token, {"q_hobby": "Chess"}, "discard"))
+    assert asked.status_code == 200
+    # One click deletes nothing: the respondent confirms first.
+    assert Response.objects.filter(pk=response.pk).exists()
+    result = client.post(url(token), confirmation_form(asked), **{})
     assert result.status_code == 200
     assert ui(DISCARDED) in message(result) or ui(DISCARDED) in result.content.decode()
     assert not Response.objects.filter(pk=response.pk).exists()
@@ -66,10 +71,36 @@ def test_a_respondent_deletes_their_unsubmitted_answers(client, survey):
 def test_the_deletion_page_is_translated(client, survey):
     token = start(client, survey, HTTP_ACCEPT_LANGUAGE="zh-hans")
     body = page_form(client, token, {}, "discard")
-    result = client.post(url(token), body, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    asked = client.post(url(token), body, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    result = client.post(url(token), confirmation_form(asked), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert result.status_code == 200
     assert ui(DISCARDED, "zh-hans") != DISCARDED
     assert ui(DISCARDED, "zh-hans") in result.content.decode()
+
+
+@pytest.mark.django_db
+def test_declining_the_confirmation_keeps_every_answer(client, survey):
+    token = start(client, survey)
+    client.post(url(token), page_form(client, token, {"q_name": "Ada"}, "next"))
+    response = response_of(token)
+    asked = client.post(url(token), page_form(client, token, {}, "discard"))
+    back = Document(asked.content.decode()).find("a", href=url(token))
+    assert back, "the confirmation offers a way back to the survey"
+    assert client.get(url(token)).status_code == 200
+    assert Answer.objects.filter(response=response).exists()
+
+
+def confirmation_form(asked: Any) -> dict[str, str]:
+    """The body a browser sends when the respondent confirms the deletion."""
+    form = Document(asked.content.decode()).find("form")
+    assert form, "the deletion is confirmed on a page of its own"
+    fields = {
+        e["attrs"]["name"]: e["attrs"].get("value", "")
+        for e in Document(asked.content.decode()).find("input", type="hidden")
+    }
+    fields.pop("csrfmiddlewaretoken", None)
+    button = Document(asked.content.decode()).find("button", type="submit")
+    return {**fields, "action": button[-1]["attrs"]["value"]}
 
 
 @pytest.mark.django_db
