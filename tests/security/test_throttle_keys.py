@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
-from django.test import Client
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
 ADDRESS = "198.51.100.77"
+# Whatever cache the leg runs on (Redis in the second), the keys are read from a local one.
+LOCAL_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
+@override_settings(CACHES=LOCAL_CACHE)
 def test_no_cache_key_holds_an_address(db, default_survey, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     throttles = LocMemCache("throttle-keys", {})
     monkeypatch.setattr(SimpleRateThrottle, "cache", throttles)
