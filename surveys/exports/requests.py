@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 
 from surveys.core.access import PermissionDenied, User, has_permission
 from surveys.models import ExportJob, Response, Survey
-from surveys.variables.reader import survey_responses
+from surveys.variables.sources import survey_responses
 
 Format = ExportJob.Format
 Status = ExportJob.Status

@@ -19,15 +19,14 @@ from django.db.models.functions import TruncDate
 from surveys import reference
 from surveys.core.i18n import translate
 from surveys.models import Question, Response, Survey, time_spent
+from surveys.statistics.published import Cell, Total
 from surveys.statistics.selectors import grouped_counts
 from surveys.statistics.tables import (
-    Cell,
-    Total,
     crosstab_from_counts,
     frequency_table_from_counts,
 )
 from surveys.variables.catalogue import SurveyVariable, derived_variables, survey_variables
-from surveys.variables.reader import survey_responses
+from surveys.variables.sources import survey_responses
 
 OTHER_GROUP = {"en": "Other", "zh-hans": "其他"}
 _MAX_DAILY_BARS = 92  # beyond about three months, bars are per week

@@ -32,14 +32,13 @@ from surveys.statistics.estimators import (
     poststratification_factors,
     poststratification_weights,
 )
+from surveys.statistics.published import CrossTable, FrequencyTable
 from surveys.statistics.requests import (
     StatisticsInputError,
     StatisticsRequest,
     _is_likert,
 )
 from surveys.statistics.tables import (
-    CrossTable,
-    FrequencyTable,
     crosstab_from_counts,
     frequency_table_from_counts,
 )

@@ -28,17 +28,11 @@ from surveys.statistics.published import (
     Cell,
     CrossTable,
     FrequencyTable,
-    Table,
     Total,
 )
 
 # The table shapes are named from here by the selectors, the dashboard and notebooks.
 __all__ = [
-    "Cell",
-    "CrossTable",
-    "FrequencyTable",
-    "Table",
-    "Total",
     "crosstab",
     "crosstab_from_counts",
     "frequency_table",

@@ -23,7 +23,6 @@ from surveys.models import Answer, Question, Response, Survey
 from surveys.variables.catalogue import SurveyVariable, provider_of
 from surveys.variables.postgresql import postgresql_rows, read_plan
 from surveys.variables.sources import (
-    ALL,
     QUESTION_ORIGINS,
     AnswerMode,
     answer_mode,
@@ -32,19 +31,7 @@ from surveys.variables.sources import (
     survey_responses,
 )
 
-# The shared rules are named from here by the exports, statistics and admin.
-__all__ = [
-    "ALL",
-    "PORTABLE_CHUNK",
-    "QUESTION_ORIGINS",
-    "AnswerMode",
-    "answer_mode",
-    "answer_value",
-    "response_rows",
-    "seconds_spent",
-    "survey_responses",
-    "variable_rows",
-]
+__all__ = ["PORTABLE_CHUNK", "response_rows", "variable_rows"]
 
 # Responses read per query by the portable reader when called through `variable_rows`.
 PORTABLE_CHUNK = 250

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
 from surveys.statistics.estimators import poststratification_factors, poststratification_weights
+from surveys.statistics.published import CrossTable
 from surveys.statistics.tables import (
-    CrossTable,
     crosstab,
     crosstab_from_counts,
     frequency_table,

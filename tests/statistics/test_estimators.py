@@ -35,7 +35,8 @@ from surveys.statistics.estimators import (
     poststratification_weights,
     wilson_interval,
 )
-from surveys.statistics.tables import CrossTable, FrequencyTable, crosstab, frequency_table
+from surveys.statistics.published import CrossTable, FrequencyTable
+from surveys.statistics.tables import crosstab, frequency_table
 
 FAST = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from surveys.models import Response, time_spent
-from surveys.variables.reader import seconds_spent
+from surveys.variables.sources import seconds_spent
 
 
 @pytest.mark.parametrize(
