@@ -223,6 +223,28 @@ class CodingAssignment(models.Model):
         return f"{self.classification} to {self.coder_id}"
 
 
+class CodingFlag(models.Model):
+    """A coder's mark that an answer needs discussion before it can be coded."""
+
+    classification = models.ForeignKey(
+        Classification, on_delete=models.CASCADE, related_name="flags"
+    )
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="coding_flags"
+    )
+    note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["classification", "coder"], name="codingflag_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.classification} flagged by {self.coder_id}"
+
+
 class Job(models.Model):
     """A long-running request started from the admin (retrain, re-classify everything)."""
 

@@ -11,13 +11,17 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.html import format_html_join
 from django.utils.text import Truncator
 
+from classifier.admin import workbench
 from classifier.admin.common import admin_user, fmt
 from classifier.coding.selectors import (
+    classification_is_blind,
     classifications_for_user,
     user_codes_anything,
+    user_has_blind_work,
     user_reviews_all,
 )
 from classifier.coding.services import classification_code, coding_assignments_create
@@ -105,7 +109,9 @@ class CodingForm(forms.ModelForm):
                 label="Code", choices=choices, widget=forms.RadioSelect
             )
         mine = self.instance.human_labels.filter(coder=self.coder).first() if self.coder else None
-        labels = mine.labels if mine else self.instance.labels
+        # Blind coding starts from nothing: pre-selecting the model's label would anchor the coder.
+        blind = classification_is_blind(classification=self.instance, user=self.coder)
+        labels = mine.labels if mine else ([] if blind else self.instance.labels)
         self.fields["codes"].initial = labels if codebook.multilabel else (labels or [None])[0]
         if mine:
             self.fields["note"].initial = mine.note
@@ -172,6 +178,41 @@ class ClassificationAdmin(admin.ModelAdmin):
         ),
         ("Your coding", {"fields": ["codes", "note"]}),
     ]
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        hidden = {"labels_display", "confidence_display", "source"}
+        if user_has_blind_work(user=request.user):
+            return [name for name in self.list_display if name not in hidden]
+        return self.list_display
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        if user_has_blind_work(user=request.user):
+            return [f for f in self.list_filter if f not in (LabelFilter, "source")]
+        return self.list_filter
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None or not classification_is_blind(classification=obj, user=request.user):
+            return self.fieldsets
+        hidden = {"model_output", "human_codings", "source"}
+        answer = [
+            field if isinstance(field, str) else tuple(f for f in field if f not in hidden)
+            for field in self.fieldsets[0][1]["fields"]
+            if field not in hidden
+        ]
+        return [("Answer", {"fields": answer}), self.fieldsets[1]]
+
+    def get_urls(self) -> list[Any]:
+        def view(request: HttpRequest) -> HttpResponse:
+            return workbench.workbench(request, model_admin=self)
+
+        urls = [
+            path(
+                "workbench/",
+                self.admin_site.admin_view(view),
+                name="classifier_classification_workbench",
+            )
+        ]
+        return urls + super().get_urls()
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Classification]:
         queryset = (

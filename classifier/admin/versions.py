@@ -161,7 +161,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 return
             per_codebook[version.codebook_id] = version
         for version in per_codebook.values():
-            model_version_activate(version=version)
+            model_version_activate(version=version, actor=admin_user(request))
             self.message_user(request, f"{version} is now active.", messages.SUCCESS)
 
     @admin.action(description="Retrain (seed corpus + human labels; new version, not activated)")

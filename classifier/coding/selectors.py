@@ -12,7 +12,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from classifier.coding import agreement
-from classifier.models import Classification, Codebook, HumanLabel
+from classifier.models import Category, Classification, Codebook, CodingAssignment, HumanLabel
 from surveys.core import access
 
 
@@ -46,6 +46,147 @@ def classifications_for_user(*, user: User | AnonymousUser) -> QuerySet[Classifi
 def user_codes_anything(*, user: User | AnonymousUser) -> bool:
     """Whether `user` reaches the review queue at all (a coding role or review_all)."""
     return user_reviews_all(user=user) or access.surveys_for(user=user, permission="code").exists()
+
+
+def assignment_is_blind(assignment: CodingAssignment) -> bool:
+    """Whether the coder of `assignment` must code without seeing the model's label.
+
+    Double coding (a row assigned to more than one coder) is blind, so that each coding is
+    independent of the model and of the other coder.
+    """
+    others = CodingAssignment.objects.filter(classification_id=assignment.classification_id)
+    return others.exclude(pk=assignment.pk).exists()
+
+
+def classification_is_blind(*, classification: Classification, user: User | AnonymousUser) -> bool:
+    """Whether `user` codes `classification` blind (their assignment on it is blind)."""
+    if not user.is_authenticated:
+        return True
+    assignment = CodingAssignment.objects.filter(classification=classification, coder=user).first()
+    return assignment is not None and assignment_is_blind(assignment)
+
+
+def user_has_blind_work(*, user: User | AnonymousUser) -> bool:
+    """Whether `user` still has a blind assignment to code (lists then hide the model's labels)."""
+    if not user.is_authenticated:
+        return False
+    pending = CodingAssignment.objects.filter(coder=user).exclude(
+        classification__human_labels__coder=user
+    )
+    return any(assignment_is_blind(assignment) for assignment in pending.iterator())
+
+
+def coding_queue(*, user: User | AnonymousUser, codebook: str = "") -> QuerySet[Classification]:
+    """The rows waiting for `user`'s coding, oldest first.
+
+    Rows assigned to them, and rows needing review on surveys they may code; never a row they
+    already coded or flagged. `codebook` (a slug) narrows the queue to one codebook.
+    """
+    if not user.is_authenticated:
+        return Classification.objects.none()
+    rows = classifications_for_user(user=user).filter(
+        Q(assignments__coder=user) | Q(review_status=Classification.ReviewStatus.NEEDS_REVIEW)
+    )
+    if codebook:
+        rows = rows.filter(codebook__slug=codebook)
+    return rows.exclude(human_labels__coder=user).exclude(flags__coder=user).order_by("pk")
+
+
+@dataclass(frozen=True)
+class CodingProgress:
+    assigned: int  # rows assigned to the coder
+    assigned_coded: int  # of which they have coded
+    remaining: int  # rows left in their queue (skipped ones included)
+    flagged: int
+
+
+def coding_progress(*, user: User, codebook: str = "") -> CodingProgress:
+    """How far `user` has come through their assignments and their queue."""
+    assigned = CodingAssignment.objects.filter(coder=user)
+    if codebook:
+        assigned = assigned.filter(classification__codebook__slug=codebook)
+    coded = assigned.filter(classification__human_labels__coder=user).distinct()
+    flags = user.coding_flags.all()
+    if codebook:
+        flags = flags.filter(classification__codebook__slug=codebook)
+    return CodingProgress(
+        assigned=assigned.count(),
+        assigned_coded=coded.count(),
+        remaining=coding_queue(user=user, codebook=codebook).count(),
+        flagged=flags.count(),
+    )
+
+
+@dataclass(frozen=True)
+class CategoryGuide:
+    """One category as the coder sees it: its key, label, definition and examples."""
+
+    key: str
+    code: str
+    label: str
+    definition: str
+    examples: list[str]
+
+
+@dataclass(frozen=True)
+class CodingItem:
+    """Everything the workbench shows for one answer."""
+
+    classification: Classification
+    title: str
+    question: str
+    answer: str
+    categories: list[CategoryGuide]
+    blind: bool
+    suggestion: list[str]  # the model's labels; empty when blind or not classified yet
+    confidence: float | None
+    chosen: list[str]  # the codes ticked when the page opens
+    note: str
+
+
+def _guide(position: int, category: Category, language: str) -> CategoryGuide:
+    examples = category.examples if isinstance(category.examples, list) else []
+    return CategoryGuide(
+        key=str(position + 1) if position < 9 else "",
+        code=category.code,
+        label=category.text("label", language),
+        definition=category.text("definition", language),
+        examples=[
+            str(example.get(language) or example.get("en") or "")
+            if isinstance(example, dict)
+            else str(example)
+            for example in examples
+        ],
+    )
+
+
+def coding_item(*, classification: Classification, user: User, language: str = "en") -> CodingItem:
+    """One answer to code: its question, the codebook's guide and, unless blind, the model's label.
+
+    In blind mode nothing is pre-selected; otherwise the coder's own earlier coding, else the
+    model's label, is.
+    """
+    row = classification
+    blind = classification_is_blind(classification=row, user=user)
+    mine = row.human_labels.filter(coder=user).first()
+    question = row.answer.question
+    suggestion = [] if blind or row.model_version_id is None else list(row.model_labels)
+    chosen = list(mine.labels) if mine else ([] if blind else list(row.labels))
+    return CodingItem(
+        classification=row,
+        title=f"Answer {row.answer_id} · {question.code} · {row.codebook.text('name', language)}",
+        question=str(question.text.get(language) or question.text.get("en") or ""),
+        answer=row.answer.text,
+        categories=[
+            _guide(i, c, language)
+            for i, c in enumerate(row.codebook.categories.order_by("position"))
+        ],
+        blind=blind,
+        suggestion=suggestion,
+        confidence=None if blind else row.confidence,
+        chosen=chosen,
+        note=mine.note if mine else "",
+    )
 
 
 @dataclass(frozen=True)

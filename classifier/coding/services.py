@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from classifier.coding.selectors import classification_is_blind
 from classifier.errors import CodingError
-from classifier.models import Classification, Codebook, CodingAssignment, HumanLabel
-from surveys.models import Answer
+from classifier.models import Classification, Codebook, CodingAssignment, CodingFlag, HumanLabel
+from surveys.core.access import audit_record
+from surveys.models import Answer, AuditEntry
 from surveys.respondent.services import responses_touch
 
 
@@ -38,13 +40,15 @@ def classification_code(
     """
     row = (
         Classification.objects.select_for_update()
-        .select_related("codebook")
+        .select_related("codebook", "answer__response__survey")
         .get(pk=classification.pk)
     )
     labels = _check_codes(codebook=row.codebook, labels=labels)
+    before = row.human_labels.filter(coder=coder).values_list("labels", flat=True).first()
     human, _ = HumanLabel.objects.update_or_create(
         classification=row, coder=coder, defaults={"labels": labels, "note": note}
     )
+    _audit_coding(row, coder=coder, labels=labels, before=before)
     # The final coding is the latest human one; with double coding it equals the agreed one.
     row.labels = labels
     row.source = Classification.Source.CODER
@@ -77,3 +81,45 @@ def coding_assignments_create(
         CodingAssignment.objects.bulk_create(rows, ignore_conflicts=True)
         after = CodingAssignment.objects.filter(classification_id__in=classification_ids).count()
     return after - before
+
+
+def _audit_coding(
+    row: Classification, *, coder: User, labels: list[str], before: list[str] | None
+) -> None:
+    verb = "coded" if before is None else "recoded"
+    audit_record(
+        actor=coder,
+        action=AuditEntry.Action.LABEL,
+        survey=row.answer.response.survey,
+        summary=f"{verb} answer {row.answer_id} ({row.codebook.slug}): {', '.join(labels)}",
+        details={
+            "classification": row.pk,
+            "answer": row.answer_id,
+            "codebook": row.codebook.slug,
+            "labels": labels,
+            "previous": before,
+            "model_labels": list(row.model_labels),
+            "blind": classification_is_blind(classification=row, user=coder),
+        },
+    )
+
+
+@transaction.atomic
+def classification_flag(
+    *, classification: Classification, coder: User, note: str = ""
+) -> CodingFlag:
+    """Mark a row as needing discussion: it leaves `coder`'s queue until the flag is removed."""
+    row = Classification.objects.select_related("codebook", "answer__response__survey").get(
+        pk=classification.pk
+    )
+    flag, _ = CodingFlag.objects.update_or_create(
+        classification=row, coder=coder, defaults={"note": note}
+    )
+    audit_record(
+        actor=coder,
+        action=AuditEntry.Action.LABEL,
+        survey=row.answer.response.survey,
+        summary=f"flagged answer {row.answer_id} ({row.codebook.slug}) for discussion",
+        details={"classification": row.pk, "answer": row.answer_id, "flag": True, "note": note},
+    )
+    return flag

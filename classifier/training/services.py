@@ -13,6 +13,8 @@ from django.db.models import Max
 from classifier import pipeline
 from classifier.models import Codebook, ModelVersion
 from classifier.training.data import TrainingData, codebook_training_data
+from surveys.core.access import audit_record
+from surveys.models import AuditEntry
 
 
 def _metrics(model: pipeline.TextClassifier, sources: dict[str, int]) -> dict[str, Any]:
@@ -90,17 +92,33 @@ def model_version_train(
     with transaction.atomic():
         version = _model_version_record(codebook=codebook, model=model, data=data, user=user)
         if activate:
-            model_version_activate(version=version)
+            model_version_activate(version=version, actor=user)
     return version
 
 
 @transaction.atomic
-def model_version_activate(*, version: ModelVersion) -> ModelVersion:
-    """Make `version` its codebook's only active version (the previous one is deactivated)."""
-    Codebook.objects.select_for_update().get(pk=version.codebook_id)
-    ModelVersion.objects.filter(codebook_id=version.codebook_id, is_active=True).exclude(
-        pk=version.pk
-    ).update(is_active=False)
+def model_version_activate(*, version: ModelVersion, actor: User | None = None) -> ModelVersion:
+    """Make `version` its codebook's only active version (the previous one is deactivated).
+
+    Audited: who activated which version, and which one it replaced.
+    """
+    codebook = Codebook.objects.select_for_update().get(pk=version.codebook_id)
+    previous = ModelVersion.objects.filter(codebook=codebook, is_active=True).exclude(pk=version.pk)
+    replaced = [str(old) for old in previous]
+    previous.update(is_active=False)
     ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
     version.is_active = True
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.MODEL,
+        summary=f"activated {codebook.slug} v{version.version}"
+        + (f" (replacing {', '.join(replaced)})" if replaced else ""),
+        details={
+            "codebook": codebook.slug,
+            "version": version.version,
+            "model_version": version.pk,
+            "replaced": replaced,
+            "threshold": version.threshold,
+        },
+    )
     return version
