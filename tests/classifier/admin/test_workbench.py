@@ -169,3 +169,9 @@ def test_model_activation_is_audited(admin_client, admin_user, active_models):
     # The audit log's own filter finds it.
     log = admin_client.get(reverse("admin:surveys_auditentry_changelist"), {"action": "model"})
     assert log.context["cl"].result_count == 1
+
+
+def test_the_review_queue_links_to_the_workbench(client, rows, double):
+    client.force_login(double[0])
+    page = client.get(reverse("admin:classifier_classification_changelist"))
+    assert WORKBENCH in page.content.decode()
