@@ -15,6 +15,7 @@ from django.utils import timezone
 from surveys.core.access import User
 from surveys.core.i18n import translate
 from surveys.exports.formats import Codebook, Variable, render_codebook
+from surveys.exports.missing import NOT_ANSWERED, NOT_SHOWN, REASON_LABELS, has_reasons
 from surveys.exports.requests import (
     CODEBOOK_FORMATS,
     CONTENT_TYPES,
@@ -50,6 +51,10 @@ def export_variable(variable: SurveyVariable, language: str) -> Variable:
     labels = {
         code: translate(texts, language) or code for code, texts in variable.value_labels.items()
     }
+    missing = {code for code in variable.missing if code in labels}
+    if has_reasons(variable):
+        labels.update({code: translate(texts, language) for code, texts in REASON_LABELS.items()})
+        missing |= set(REASON_LABELS)
     definitions = {}
     for code, texts in variable.definitions.items():
         text = translate(texts, language)
@@ -63,7 +68,7 @@ def export_variable(variable: SurveyVariable, language: str) -> Variable:
         measure=variable.measure,
         description=_description(variable),
         value_definitions=definitions,
-        missing_codes=frozenset(code for code in variable.missing if code in labels),
+        missing_codes=frozenset(missing),
     )
 
 
@@ -100,6 +105,12 @@ def codebook_for(
         "classifier (the category, or 0/1 per category of a multi-label codebook, the "
         "confidence between 0 and 1, and the review status); they are empty where an answer "
         "has not been coded.",
+        f"An empty answer to a question says why: {NOT_SHOWN} = not shown (the survey's skip "
+        f"logic hid the question from this respondent), {NOT_ANSWERED} = shown but not answered. "
+        "CSV and Excel exports write the code (or its label); SPSS declares both user-missing "
+        "and Stata stores them as the extended missing values .a (not shown) and .b (not "
+        "answered). Numbers, free text and the 0/1 columns of multiple-choice questions stay "
+        "empty in both cases.",
         "Resume links and receipt codes are never exported.",
     ]
     return Codebook(

@@ -39,6 +39,7 @@ from surveys.exports.formats import (
     write_sav,
     write_xlsx,
 )
+from surveys.exports.missing import rows_with_reasons
 from surveys.exports.requests import (
     _SAFE_NAME,
     WITHDRAWN_MESSAGE,
@@ -232,7 +233,11 @@ def _write(job: ExportJob, token: str) -> None:
     source, variables = export_variables(survey=survey, language=job.language)
     codebook = codebook_for(survey, options, variables, rows=total, when=job.created_at)
     rows = _with_progress(
-        variable_rows(survey=survey, variables=source, status=job.responses),
+        rows_with_reasons(
+            variable_rows(survey=survey, variables=source, status=job.responses),
+            survey=survey,
+            variables=source,
+        ),
         job_id=job.pk,
         token=token,
         every=max(1, settings.EXPORT_PROGRESS_EVERY),

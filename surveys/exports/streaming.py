@@ -11,6 +11,7 @@ from django.utils import timezone
 from surveys.core.access import User, audit_record
 from surveys.exports.codebook import export_variables
 from surveys.exports.formats import iter_csv
+from surveys.exports.missing import rows_with_reasons
 from surveys.exports.requests import (
     CONTENT_TYPES,
     ExportTooLarge,
@@ -74,7 +75,11 @@ def export_stream_csv(
         },
     )
     chunks = iter_csv(
-        variable_rows(survey=survey, variables=source, status=options.responses),
+        rows_with_reasons(
+            variable_rows(survey=survey, variables=source, status=options.responses),
+            survey=survey,
+            variables=source,
+        ),
         variables,
         labels=options.labels,
         bom=True,

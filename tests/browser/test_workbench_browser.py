@@ -119,8 +119,7 @@ def test_a_coder_codes_ten_answers_blind_from_the_keyboard(
     assert not problems, problems
     order = ["displaced", "substitution", "augmentation", "not-exposed", "uncodeable"] * 2
     coded = {
-        label.classification_id: label.labels
-        for label in HumanLabel.objects.filter(coder=coder)
+        label.classification_id: label.labels for label in HumanLabel.objects.filter(coder=coder)
     }
     assert [coded[row.pk] for row in rows] == [[code] for code in order]
     entries = AuditEntry.objects.filter(action=AuditEntry.Action.LABEL, actor=coder)

@@ -207,8 +207,12 @@ def test_xlsx_has_data_and_codebook_sheets(  # type: ignore[no-untyped-def]
     ]
     choices = codebook[(codebook["name"] == "employment_type") & codebook["code"].notna()]
     assert dict(zip(choices["code"], choices["value_label"], strict=True)) == {
-        c["code"]: c["label"]["en"]
-        for c in question(default_definition, "employment_type")["choices"]
+        **{
+            c["code"]: c["label"]["en"]
+            for c in question(default_definition, "employment_type")["choices"]
+        },
+        -99: "Not shown (skip logic)",  # why a cell is empty: numbers, as in the data sheet
+        -98: "Shown but not answered",
     }
     displaced = codebook[(codebook["name"] == DISPLACEMENT) & (codebook["code"] == "displaced")]
     assert displaced["value_label"].tolist() == ["Displaced"]
@@ -247,7 +251,12 @@ def _check_statistical(  # type: ignore[no-untyped-def]
     employment = {
         c["code"]: c["label"][language] for c in question(definition, "employment_type")["choices"]
     }
-    assert set(value_labels["employment_type"].values()) == set(employment.values())
+    reasons = {"en": {"Not shown (skip logic)", "Shown but not answered"}}
+    reasons["zh-hans"] = {"未显示（跳转逻辑）", "已显示但未回答"}
+    assert (
+        set(value_labels["employment_type"].values())
+        == set(employment.values()) | reasons[language]
+    )
     assert value_labels["employment_type"][english["employment_type"]] == employment["freelance"]
     assert value_labels["employment_type"][chinese["employment_type"]] == employment["staff"]
     # Integer codes keep their value (likert 1..5 with "na" are numbered instead: not asserted).

@@ -77,7 +77,11 @@ def test_sav_declares_dont_know_missing_and_agrees_with_the_api(  # type: ignore
         raw, declared = pyreadstat.read_sav(str(path), user_missing=True)
     na_code = next(code for code, label in meta.variable_value_labels[variable].items()
                    if "know" in label.lower())  # fmt: skip
-    assert declared.missing_ranges[variable] == [{"lo": na_code, "hi": na_code}]
+    # Beside "don't know", the two reasons a cell is empty (not shown, not answered).
+    reasons = {code for code, label in meta.variable_value_labels[variable].items()
+               if label in {"Not shown (skip logic)", "Shown but not answered"}}  # fmt: skip
+    declared_codes = {r["lo"] for r in declared.missing_ranges[variable]}
+    assert declared_codes == {na_code, *reasons}
     assert (raw[variable] == na_code).sum() == 2  # the answers are kept, declared missing
     assert frame[variable].isna().sum() == 2
     assert frame[variable].mean() == pytest.approx(_api_mean(people.viewer, answered, variable))
@@ -95,10 +99,11 @@ def test_dta_stores_dont_know_as_extended_missing_and_agrees_with_the_api(  # ty
         path.write_bytes(content)
         frame, _meta = pyreadstat.read_dta(str(path))
         _, user = pyreadstat.read_dta(str(path), user_missing=True)
-    assert user.missing_user_values.get(variable) == ["a"], user.missing_user_values
-    assert "a" in user.variable_value_labels[variable]
+    # .a and .b say why a cell is empty (not shown, not answered); "don't know" comes next.
+    assert user.missing_user_values.get(variable) == ["c"], user.missing_user_values
+    assert "know" in user.variable_value_labels[variable]["c"].lower()
     assert frame[variable].isna().sum() == 2
     assert frame[variable].mean() == pytest.approx(_api_mean(people.viewer, answered, variable))
     # An independent reader sees Stata's .a, not a number.
     stata = pd.read_stata(io.BytesIO(content), convert_missing=True, convert_categoricals=False)
-    assert sum(str(value) == ".a" for value in stata[variable]) == 2
+    assert sum(str(value) == ".c" for value in stata[variable]) == 2

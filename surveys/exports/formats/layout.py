@@ -110,14 +110,20 @@ class VariableLayout:
         missing = list(self.missing_numeric)
         if len(missing) <= SPSS_MISSING_DISCRETE_MAX:
             return missing
-        low, high = missing[0], missing[-1]
         valid = set(self.numeric_codes.values()) - set(missing)
-        if any(low <= n <= high for n in valid):
-            raise ExportError(
-                f"{self.variable.name}: more than {SPSS_MISSING_DISCRETE_MAX} missing codes "
-                "with valid codes between them cannot be declared missing in SPSS"
-            )
-        return [{"lo": low, "hi": high}]
+        # One range, or one range plus one discrete value at either end (all SPSS allows).
+        for spread, single in (
+            (missing, []),
+            (missing[1:], missing[:1]),
+            (missing[:-1], missing[-1:]),
+        ):
+            low, high = spread[0], spread[-1]
+            if not any(low <= n <= high for n in valid):
+                return [{"lo": low, "hi": high}, *single]
+        raise ExportError(
+            f"{self.variable.name}: more than {SPSS_MISSING_DISCRETE_MAX} missing codes "
+            "with valid codes between them cannot be declared missing in SPSS"
+        )
 
     @property
     def dta_missing(self) -> dict[int, str]:
@@ -226,9 +232,16 @@ def numeric_codes(variable: Variable) -> tuple[CodeScheme, Mapping[str, int]]:
     as_ints = [int(code) for code in codes if _fits_stata_int(code)]
     if len(as_ints) == len(codes) and len(set(as_ints)) == len(codes):
         return "integer", MappingProxyType(dict(zip(codes, as_ints, strict=True)))
-    # Missing codes are numbered last, so that SPSS can declare them as one range if need be.
+    # Missing codes are numbered last, so that SPSS can declare them as one range if need be;
+    # reserved negative ones (-99 not shown, -98 not answered) first, so that they get Stata's
+    # first letters (.a, .b) in every variable.
     missing = variable.missing_codes
-    ordered = [code for code in codes if code not in missing] + [c for c in codes if c in missing]
+    reserved = [c for c in codes if c in missing and _fits_stata_int(c) and int(c) < 0]
+    ordered = (
+        [code for code in codes if code not in missing]
+        + reserved
+        + [c for c in codes if c in missing and c not in reserved]
+    )
     return "enumerated", MappingProxyType({code: i for i, code in enumerate(ordered, start=1)})
 
 

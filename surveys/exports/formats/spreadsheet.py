@@ -11,7 +11,7 @@ from typing import Any
 
 import xlsxwriter
 
-from .cells import iter_cells
+from .cells import is_canonical_int, iter_cells
 from .codebook import FORMAT_NOTES, TABLE_COLUMNS, codebook_table
 from .safety import neutralise, truncate_utf16
 from .schema import Codebook, ExportError, Variable, WriteReport
@@ -56,6 +56,13 @@ class _SheetWriter:
             self.text(row, col, neutralise(str(value)), name)
 
 
+def _codebook_cell(value: Any) -> Any:
+    # A code such as "-99" is a number, as in the data sheet, not a formula to neutralise.
+    if not isinstance(value, str):
+        return value
+    return int(value) if value.startswith("-") and is_canonical_int(value) else neutralise(value)
+
+
 def _write_codebook_sheets(workbook: Any, codebook: Codebook, report: WriteReport) -> None:
     # Codebook text goes through the same string-only writer; its truncations are not data.
     scratch = WriteReport()
@@ -68,7 +75,7 @@ def _write_codebook_sheets(workbook: Any, codebook: Codebook, report: WriteRepor
     for row, entry in enumerate(codebook_table(codebook), start=1):
         for col, key in enumerate(TABLE_COLUMNS):
             value = entry[key]
-            writer.cell(row, col, neutralise(value) if isinstance(value, str) else value)
+            writer.cell(row, col, _codebook_cell(value))
 
     about = workbook.add_worksheet("about")
     about_writer = _SheetWriter(workbook, about, scratch)

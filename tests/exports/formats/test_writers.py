@@ -797,3 +797,25 @@ def test_export_library_imports_no_django() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sav_declares_four_missing_codes_as_a_range_and_one_value(tmp_path: Path) -> None:
+    # 1-5 valid; -99 not shown, -98 not answered, -97 refused and 9 don't know: SPSS takes one
+    # range plus one discrete value, so the three negative codes form the range.
+    labels = {str(n): f"point {n}" for n in range(1, 6)}
+    labels |= {"-99": "not shown", "-98": "not answered", "-97": "refused", "9": "don't know"}
+    variable = Variable(
+        name="scale",
+        label="Scale",
+        kind="categorical",
+        value_labels=labels,
+        missing_codes=frozenset({"-99", "-98", "-97", "9"}),
+    )
+    path = tmp_path / "four.sav"
+    write_sav([["1"], ["-99"], ["-98"], ["9"], ["5"]], [variable], path)
+    frame, _meta = pyreadstat.read_sav(str(path))
+    _raw, declared = pyreadstat.read_sav(str(path), user_missing=True)
+    ranges = declared.missing_ranges["scale"]
+    assert {"lo": -99.0, "hi": -97.0} in ranges and {"lo": 9.0, "hi": 9.0} in ranges
+    assert frame["scale"].tolist()[0] == 1 and frame["scale"].tolist()[4] == 5
+    assert frame["scale"].isna().tolist() == [False, True, True, True, False]
