@@ -127,11 +127,14 @@ def _minutes(seconds: float | None) -> str:
 
 def dashboard(request: HttpRequest, *, model_admin: Any, pk: int) -> HttpResponse:
     survey = _survey(request, pk, "view")
+    # Owners and editors may download the raw data: their dashboard hides no count from them.
+    internal = access.has_permission(user=request.user, survey=survey, permission="edit")
     data = survey_dashboard(
         survey=survey,
         language=_admin_language(survey),
         risk=request.GET.get("risk"),
         concerns=request.GET.get("concerns"),
+        suppress=not internal,
     )
     context = {
         **_context(request, model_admin, survey, f"Dashboard: {survey.slug}"),

@@ -19,8 +19,15 @@ from django.db.models.functions import TruncDate
 from surveys import reference
 from surveys.core.i18n import translate
 from surveys.models import Question, Response, Survey, time_spent
+from surveys.statistics.internal import crosstab_unsuppressed, frequency_table_unsuppressed
 from surveys.statistics.published import Cell, Total
 from surveys.statistics.selectors import grouped_counts
+from surveys.statistics.summaries import (
+    ClassifierShares,
+    QuestionSummary,
+    classifier_shares,
+    question_summaries,
+)
 from surveys.statistics.tables import (
     crosstab_from_counts,
     frequency_table_from_counts,
@@ -118,6 +125,9 @@ class Dashboard:
     concern_choices: list[tuple[str, str]]
     concerns: ConcernView | None
     notes: list[str] = field(default_factory=list)
+    questions: list[QuestionSummary] = field(default_factory=list)
+    classifier: list[ClassifierShares] = field(default_factory=list)
+    suppressed: bool = True  # False: the internal view of owners and editors, every count shown
 
 
 # --- variables ------------------------------------------------------------------------------------
@@ -254,9 +264,9 @@ def _cross_row(
 
 
 def risk_by_occupation(
-    *, survey: Survey, variable: SurveyVariable, language: str
+    *, survey: Survey, variable: SurveyVariable, language: str, suppress: bool = True
 ) -> CrossView | None:
-    """A cross-tab of occupation group by `variable`, with the survey's disclosure control."""
+    """A cross-tab of occupation group by `variable`; disclosure control unless not `suppress`."""
     question = (
         Question.objects.filter(survey=survey, type=Question.Type.OCCUPATION)
         .order_by("page__position", "position")
@@ -282,7 +292,10 @@ def risk_by_occupation(
     seen = {group for group, _value in counts}
     present = [g for g in dict.fromkeys(groups.values()) if g in seen]
     codes = list(variable.value_labels)
-    table = crosstab_from_counts(counts, row_categories=present, col_categories=codes, k=k)
+    if suppress:
+        table = crosstab_from_counts(counts, row_categories=present, col_categories=codes, k=k)
+    else:
+        table = crosstab_unsuppressed(counts, row_categories=present, col_categories=codes)
     rows = [
         _cross_row(label, line, total, variable=variable, codes=codes, language=language, k=k)
         for label, line, total in zip(present, table.cells, table.row_totals, strict=True)
@@ -300,9 +313,9 @@ def risk_by_occupation(
 
 
 def concern_counts(
-    *, survey: Survey, variables: list[SurveyVariable], language: str
+    *, survey: Survey, variables: list[SurveyVariable], language: str, suppress: bool = True
 ) -> ConcernView:
-    """How many coded responses name each category; counts under k are suppressed."""
+    """How many coded responses name each category; counts under k suppressed if `suppress`."""
     k = survey.min_cell_size
     selected = [0] * len(variables)
     coded = 0
@@ -319,7 +332,12 @@ def concern_counts(
                 selected[position] += n
     bars = []
     for variable, chosen in zip(variables, selected, strict=True):
-        table = frequency_table_from_counts({0: coded - chosen, 1: chosen}, categories=[0, 1], k=k)
+        both = {0: coded - chosen, 1: chosen}
+        table = (
+            frequency_table_from_counts(both, categories=[0, 1], k=k)
+            if suppress
+            else frequency_table_unsuppressed(both, categories=[0, 1])
+        )
         cell = table.cells[1]
         label = variable.label_in(language)
         label = label.rsplit(":", 1)[-1].strip() if ":" in label else label
@@ -343,24 +361,46 @@ def concern_counts(
     )
 
 
+def _concern_view(
+    *,
+    survey: Survey,
+    groups: dict[str, list[SurveyVariable]],
+    chosen: str | None,
+    language: str,
+    suppress: bool,
+) -> ConcernView | None:
+    if chosen in groups:
+        return concern_counts(
+            survey=survey, variables=groups[chosen], language=language, suppress=suppress
+        )
+    view = None
+    # The first group that holds codings (several questions may share one codebook).
+    for variables in groups.values():
+        view = concern_counts(
+            survey=survey, variables=variables, language=language, suppress=suppress
+        )
+        if view.coded:
+            break
+    return view
+
+
 def survey_dashboard(
-    *, survey: Survey, language: str, risk: str | None = None, concerns: str | None = None
+    *,
+    survey: Survey,
+    language: str,
+    risk: str | None = None,
+    concerns: str | None = None,
+    suppress: bool = True,
 ) -> Dashboard:
-    """Everything the dashboard shows; `risk` and `concerns` pick a variable and a group by name."""
+    """Everything the dashboard shows; `risk` and `concerns` pick a variable and a group by name.
+
+    `suppress=False` is the internal view for the survey's owners and editors: every count shown.
+    """
     candidates = risk_candidates(survey=survey)
     risk_variable = next((v for v in candidates if v.name == risk), None) or (
         candidates[0] if candidates else None
     )
     groups = concern_groups(survey=survey)
-    concern_view = None
-    if concerns in groups:
-        concern_view = concern_counts(survey=survey, variables=groups[concerns], language=language)
-    else:
-        # The first group that holds codings (several questions may share one codebook).
-        for variables in groups.values():
-            concern_view = concern_counts(survey=survey, variables=variables, language=language)
-            if concern_view.coded:
-                break
     notes = []
     if not candidates and not groups:
         notes.append("No classified free-text question: category charts appear once one exists.")
@@ -371,11 +411,18 @@ def survey_dashboard(
         timeline=survey_timeline(survey=survey),
         risk_choices=[(v.name, v.label_in(language)) for v in candidates],
         risk=(
-            risk_by_occupation(survey=survey, variable=risk_variable, language=language)
+            risk_by_occupation(
+                survey=survey, variable=risk_variable, language=language, suppress=suppress
+            )
             if risk_variable
             else None
         ),
         concern_choices=[(name, _group_label(vs, language)) for name, vs in groups.items()],
-        concerns=concern_view,
+        concerns=_concern_view(
+            survey=survey, groups=groups, chosen=concerns, language=language, suppress=suppress
+        ),
         notes=notes,
+        questions=question_summaries(survey=survey, language=language, suppress=suppress),
+        classifier=classifier_shares(survey=survey, language=language, suppress=suppress),
+        suppressed=suppress,
     )
