@@ -332,7 +332,7 @@ def concern_counts(
                 selected[position] += n
     bars = []
     for variable, chosen in zip(variables, selected, strict=True):
-        both = {0: coded - chosen, 1: chosen}
+        both: dict[int | None, int] = {0: coded - chosen, 1: chosen}
         table = (
             frequency_table_from_counts(both, categories=[0, 1], k=k)
             if suppress
