@@ -109,8 +109,8 @@ def codebook_for(
         f"logic hid the question from this respondent), {NOT_ANSWERED} = shown but not answered. "
         "CSV and Excel exports write the code (or its label); SPSS declares both user-missing "
         "and Stata stores them as the extended missing values .a (not shown) and .b (not "
-        "answered). Numbers, free text and the 0/1 columns of multiple-choice questions stay "
-        "empty in both cases.",
+        "answered); so do numbers and the 0/1 columns of multiple-choice questions. Free-text "
+        "answers stay empty in both cases.",
         "Resume links and receipt codes are never exported.",
     ]
     return Codebook(

@@ -1,8 +1,9 @@
 """Why a question's cell is empty: not shown (its skip logic hid it) or shown but not answered.
 
-A categorical question variable gets two reserved codes, declared missing like a "don't know"
-choice (`Choice.missing`): SAV declares them user-missing, DTA writes them as the extended
-missing values .a (not shown) and .b (not answered), CSV and XLSX write the code or its label.
+A question's categorical, number and 0/1 flag variables get two reserved codes, declared missing
+like a "don't know" choice (`Choice.missing`): SAV declares them user-missing, DTA writes them as
+the extended missing values .a (not shown) and .b (not answered), CSV and XLSX write the code or
+its label. Free text stays empty (a string has no missing codes in SAV or DTA).
 Which of the two a response gets is decided by the survey's own skip logic
 (`surveys.definitions.conditions.evaluate`) on that response's answers, rebuilt from its row.
 """
@@ -25,13 +26,14 @@ REASON_LABELS: dict[str, dict[str, str]] = {
 }
 
 
+_KINDS = {"answer": {"categorical", "numeric"}, "flag": {"multi_flag"}}
+
+
 def has_reasons(variable: SurveyVariable) -> bool:
-    """Whether an empty cell of `variable` says why: categorical answers to a question."""
-    return (
-        variable.kind == "categorical"
-        and bool(variable.source)
-        and variable.source[0] == "answer"
-        and not (set(REASON_LABELS) & set(variable.value_labels))
+    """Whether an empty cell of `variable` says why: a question's category, number or flag."""
+    origin = variable.source[0] if variable.source else ""
+    return variable.kind in _KINDS.get(origin, set()) and not (
+        set(REASON_LABELS) & set(variable.value_labels)
     )
 
 

@@ -34,9 +34,20 @@ PAY_KIND = {
         {"code": "fees", "label": {"en": "Fees", "zh-hans": "费用"}},
     ],
 }
+PAY_DAYS = {
+    "code": "pay_days",
+    "type": "number",
+    "text": {"en": "Paid days a month?", "zh-hans": "每月有报酬的天数？"},
+    "min_value": 0,
+    "max_value": 31,
+}
 # (answers, expected pay_kind cell in codes, expected pet cell in codes)
 PEOPLE: list[tuple[dict[str, Any], str, str]] = [
-    ({"pet": "cat", "paid": True, "pay_kind": "fees"}, "fees", "cat"),
+    (
+        {"pet": "cat", "paid": True, "pay_kind": "fees", "pay_days": 12, "media": ["video"]},
+        "fees",
+        "cat",
+    ),
     ({"pet": "cat", "paid": True}, "-98", "cat"),  # shown, not answered
     ({"pet": "cat", "paid": False}, "-99", "cat"),  # hidden by skip logic
     ({"paid": False, "nickname": "x", "named": "y"}, "-99", "-98"),
@@ -47,7 +58,7 @@ PEOPLE: list[tuple[dict[str, Any], str, str]] = [
 def survey_and_owner():  # type: ignore[no-untyped-def]
     definition = copy.deepcopy(helpers.SKIP_LOGIC_DEFINITION)
     paid_page = next(p for p in definition["pages"] if p["code"] == "paid_page")
-    paid_page["questions"].append(PAY_KIND)
+    paid_page["questions"] += [PAY_KIND, PAY_DAYS]
     survey = survey_import(definition=definition)
     owner = get_user_model().objects.create_user("reasons-owner", password="pw")
     SurveyRole.objects.create(survey=survey, user=owner, role=SurveyRole.Role.OWNER)
@@ -68,6 +79,9 @@ def test_csv_writes_the_reason_codes(survey_and_owner, run_export):  # type: ign
     frame = pd.read_csv(io.BytesIO(_data(owner, job, ".csv")), dtype=str, encoding="utf-8-sig")
     assert frame["pay_kind"].tolist() == [pay for _a, pay, _p in PEOPLE]
     assert frame["pet"].tolist() == [pet for _a, _pay, pet in PEOPLE]
+    # Numbers and multiple-choice flags say why too.
+    assert [float(v) for v in frame["pay_days"]] == [12, -98, -99, -99]
+    assert frame["media_video"].tolist() == ["1", "-98", "-98", "-98"]
     labelled = run_export(owner, survey, format="csv", labels=True)
     frame = pd.read_csv(io.BytesIO(_data(owner, labelled, ".csv")), dtype=str, encoding="utf-8-sig")
     assert frame["pay_kind"].tolist() == [
@@ -95,6 +109,11 @@ def test_sav_declares_both_reasons_user_missing(survey_and_owner, run_export):  
     assert {r["lo"] for r in declared.missing_ranges["pay_kind"]} == {shown_not, unanswered}
     assert raw["pay_kind"].tolist() == [by_label["Fees"], unanswered, shown_not, shown_not]
     assert frame["pay_kind"].isna().tolist() == [False, True, True, True]
+    assert raw["pay_days"].tolist() == [12, -98, -99, -99]
+    assert frame["pay_days"].isna().tolist() == [False, True, True, True]
+    assert {r["lo"] for r in declared.missing_ranges["pay_days"]} == {-99, -98}
+    assert raw["media_video"].tolist() == [1, -98, -98, -98]
+    assert frame["media_video"].isna().tolist() == [False, True, True, True]
 
 
 def test_dta_stores_not_shown_as_a_and_not_answered_as_b(survey_and_owner, run_export):  # type: ignore[no-untyped-def]
@@ -105,6 +124,8 @@ def test_dta_stores_not_shown_as_a_and_not_answered_as_b(survey_and_owner, run_e
     stata = pd.read_stata(io.BytesIO(content), convert_missing=True, convert_categoricals=False)
     assert [str(v) for v in stata["pay_kind"]][1:] == [".b", ".a", ".a"]
     assert [str(v) for v in stata["pet"]][3] == ".b"
+    assert [str(v) for v in stata["pay_days"]] == ["12.0", ".b", ".a", ".a"]
+    assert [str(v) for v in stata["media_video"]] == ["1", ".b", ".b", ".b"]
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "data.dta"
         path.write_bytes(content)

@@ -7,6 +7,7 @@ import enum
 import math
 import numbers
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -128,10 +129,29 @@ def to_datetime(value: Any, variable: Variable) -> dt.datetime | dt.date | None:
     raise ExportError(f"{variable.name}: {value!r} is not a date or datetime")
 
 
+def _missing_cells(variable: Variable, labels: bool) -> dict[Any, Cell]:
+    """The cells of a number's or flag's missing codes (not shown, ...): the code or its label."""
+    if variable.kind not in {"numeric", "multi_flag"}:
+        return {}
+    return {
+        code: neutralise(variable.value_labels[code]) if labels else int(code)
+        for code in variable.missing_codes
+    }
+
+
 def converter_for(variable: Variable, *, labels: bool) -> Converter:
     """The function that turns one raw value of ``variable`` into a safe spreadsheet cell."""
     if variable.kind == "categorical":
         return _categorical(variable, labels)
+    reasons = _missing_cells(variable, labels)
+    if reasons:
+        plain = converter_for(replace(variable, missing_codes=frozenset()), labels=labels)
+
+        def with_reasons(value: Any) -> Cell:
+            cell = reasons.get(value) if value.__class__ is str else None
+            return plain(value) if cell is None else cell
+
+        return with_reasons
     if variable.kind == "multi_flag":
 
         def flag(value: Any) -> Cell:
@@ -154,6 +174,7 @@ def _common_cells(variable: Variable, *, labels: bool) -> dict[Any, Cell]:
         common.update(_known_cells(variable, labels))
     elif variable.kind == "multi_flag":
         common.update({0: 0, 1: 1})
+    common.update(_missing_cells(variable, labels))
     return common
 
 

@@ -220,7 +220,8 @@ def spss_names(names: Sequence[str]) -> list[str]:
 def numeric_codes(variable: Variable) -> tuple[CodeScheme, Mapping[str, int]]:
     """The SAV/DTA coding of a variable: integer codes as-is, other codes numbered 1..n."""
     if variable.kind == "multi_flag":
-        return "flag", MappingProxyType({"0": 0, "1": 1})
+        reasons = {code: int(code) for code in sorted(variable.missing_codes, key=int)}
+        return "flag", MappingProxyType({"0": 0, "1": 1, **reasons})
     codes = list(variable.value_labels)
     if variable.kind == "numeric":
         # Labelled points of a numeric scale (e.g. the ends of a slider) keep their own values.

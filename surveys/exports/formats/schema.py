@@ -49,6 +49,13 @@ def _frozen_str_mapping(value: Mapping[Any, object], what: str) -> Mapping[str, 
     return MappingProxyType(result)
 
 
+def _is_int(code: str) -> bool:
+    try:
+        return str(int(code)) == code
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class Variable:
     """One column of an export: its name, wording, kind and (for categories) value labels.
@@ -83,8 +90,12 @@ class Variable:
         if unknown:
             raise ExportError(f"{self.name}: definitions for codes without a label: {unknown}")
         missing = frozenset(str(code) for code in self.missing_codes)
-        if missing and self.kind != "categorical":
-            raise ExportError(f"{self.name}: only categorical variables have missing codes")
+        if missing and self.kind not in {"categorical", "numeric", "multi_flag"}:
+            raise ExportError(f"{self.name}: {self.kind} variables have no missing codes")
+        if self.kind != "categorical" and not all(_is_int(code) for code in missing):
+            raise ExportError(f"{self.name}: missing codes of {self.kind} variables are integers")
+        if self.kind == "multi_flag" and missing & {"0", "1"}:
+            raise ExportError(f"{self.name}: 0 and 1 are a flag's values, not missing codes")
         unlabelled = sorted(code for code in missing if code not in labels)
         if unlabelled:
             raise ExportError(f"{self.name}: missing codes without a label: {unlabelled}")

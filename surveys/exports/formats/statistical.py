@@ -110,30 +110,52 @@ class _CodeColumn(_Column):
         return cells
 
 
+def _with_letters(values: np.ndarray, letters: dict[int, str], missing: Any) -> Any:
+    """An object column with Stata's extended missing letters where `letters` codes stand."""
+    cells = values.astype(object)
+    cells[values == missing] = np.nan
+    for number, letter in letters.items():
+        cells[values == number] = letter
+    return cells
+
+
 class _FlagColumn(_Column):
-    def __init__(self, layout: VariableLayout) -> None:
+    def __init__(self, layout: VariableLayout, letters: dict[int, str] | None = None) -> None:
         super().__init__(layout)
         self.values = array("b")
+        self.reasons = {code: int(code) for code in self.variable.missing_codes}
+        self.letters = letters or {}
 
     def append(self, value: Any) -> None:
+        reason = self.reasons.get(value) if value.__class__ is str else None
+        if reason is not None:
+            self.values.append(reason)
+            return
         flag = to_flag(value, self.variable)
         self.values.append(-1 if flag is None else flag)
 
     def to_array(self) -> Any:
-        return _compact_ints(np.frombuffer(self.values, dtype=np.int8), -1)
+        raw = np.frombuffer(self.values, dtype=np.int8)
+        if self.letters and np.isin(raw, list(self.letters)).any():
+            return _with_letters(raw, self.letters, -1)
+        return _compact_ints(raw, -1)
 
 
 class _NumberColumn(_Column):
-    def __init__(self, layout: VariableLayout) -> None:
+    def __init__(self, layout: VariableLayout, letters: dict[int, str] | None = None) -> None:
         super().__init__(layout)
         self.values = array("d")
+        self.letters = letters or {}
 
     def append(self, value: Any) -> None:
         number = to_number(value, self.variable)
         self.values.append(math.nan if number is None else float(number))
 
     def to_array(self) -> Any:
-        return np.frombuffer(self.values, dtype=np.float64)
+        raw = np.frombuffer(self.values, dtype=np.float64)
+        if self.letters and np.isin(raw, list(self.letters)).any():
+            return _with_letters(raw, self.letters, math.nan)
+        return raw
 
 
 class _DatetimeColumn(_Column):
@@ -184,10 +206,11 @@ def _column_for(layout: VariableLayout, fmt: StatFormat, report: WriteReport) ->
     kind = layout.variable.kind
     if kind == "categorical":
         return _CodeColumn(layout, layout.dta_missing if fmt == "dta" else None)
+    letters = layout.dta_missing if fmt == "dta" else None
     if kind == "multi_flag":
-        return _FlagColumn(layout)
+        return _FlagColumn(layout, letters)
     if kind == "numeric":
-        return _NumberColumn(layout)
+        return _NumberColumn(layout, letters)
     if kind == "datetime":
         return _DatetimeColumn(layout)
     limit = SPSS_STRING_MAX_BYTES if fmt == "sav" else STATA_STRL_MAX_BYTES
