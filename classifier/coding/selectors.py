@@ -152,10 +152,14 @@ def _guide(position: int, category: Category, language: str) -> CategoryGuide:
         label=category.text("label", language),
         definition=category.text("definition", language),
         examples=[
-            str(example.get(language) or example.get("en") or "")
-            if isinstance(example, dict)
-            else str(example)
-            for example in examples
+            text
+            for text in (
+                str(example.get(language) or example.get("en") or "")
+                if isinstance(example, dict)
+                else str(example)
+                for example in examples
+            )
+            if text
         ],
     )
 

@@ -175,3 +175,11 @@ def test_the_review_queue_links_to_the_workbench(client, rows, double):
     client.force_login(double[0])
     page = client.get(reverse("admin:classifier_classification_changelist"))
     assert WORKBENCH in page.content.decode()
+
+
+def test_the_shipped_codebooks_show_examples_beside_the_definitions(client, rows, double):
+    client.force_login(double[0])
+    page = client.get(WORKBENCH)
+    guide = {category.code: category for category in page.context["item"].categories}
+    assert len(guide["displaced"].examples) == 2
+    assert "e-learning narration clients" in page.content.decode()
