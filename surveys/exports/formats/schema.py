@@ -65,7 +65,9 @@ class Variable:
     codes are not integers. ``value_definitions`` maps codes to longer definitions (for example a
     classifier category's definition) that only the codebook carries. ``missing_codes`` are
     the labelled codes of non-substantive answers (don't know, refused): SAV declares them
-    user-missing and DTA stores them as extended missing values (.a, .b, ...).
+    user-missing and DTA stores them as extended missing values (.a, .b, ...). Numbers and flags
+    may have integer missing codes too (the reasons a cell is empty: -99 not shown, -98 not
+    answered); CSV and XLSX write their code, or their label when writing labels.
     """
 
     name: str
