@@ -21,7 +21,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from surveys.core import ratelimit, tokens
-from surveys.core.errors import ResponseAlreadySubmitted, SurveyClosed, SurveyError
+from surveys.core.errors import (
+    RateLimited,
+    ResponseAlreadySubmitted,
+    SurveyClosed,
+    SurveyError,
+)
 from surveys.models import Answer, Page, Response, Survey
 from surveys.respondent import selectors, services
 from surveys.respondent.forms import ConsentForm, PageForm, WithdrawForm
@@ -270,7 +275,11 @@ def _post_page(
     form = _page_form(
         request.POST, response, shown, language, enforce_required=action in ("next", "submit")
     )
-    ratelimit.check_rate(request, "page")
+    try:
+        # Counted per response, not per address: colleagues on one network never stop each other.
+        ratelimit.check_rate(request, "page", identity=token)
+    except RateLimited:
+        return _rate_limited_page(request, response, token, shown, language)
     if form.is_bot():
         return _error_page(
             request, SurveyError(_("Your answers could not be accepted.")), response.survey
@@ -309,6 +318,20 @@ def _post_page(
         post=post,
     )
     return _render_page(request, response, token, shown, form, status=400)
+
+
+def _rate_limited_page(
+    request: HttpRequest, response: Response, token: str, shown: _Shown, language: str
+) -> HttpResponse:
+    """The page again with what was just sent in it, unsaved, and the resume link."""
+    kept = _page_form(request.POST, response, shown, language, enforce_required=False)
+    notice = _(
+        "This response has sent pages faster than we accept, so this page was not saved yet. "
+        "Your answers are still on it: wait a few minutes, then send the page again."
+    )
+    return _render_page(
+        request, response, token, shown, kept, notice=notice, show_resume=True, status=429
+    )
 
 
 _CURRENT, _REPEAT, _STALE = "current", "repeat", "stale"
@@ -395,6 +418,7 @@ def _render_page(
     *,
     saved_message: str = "",
     notice: str = "",
+    show_resume: bool = False,
     status: int = 200,
 ) -> HttpResponse:
     survey = response.survey
@@ -422,6 +446,7 @@ def _render_page(
             "resume_url": request.build_absolute_uri(reverse("surveys:respond", args=[token])),
             "resume_days": settings.EXPOSURE_RESUME_DAYS,
             "saved_message": saved_message,
+            "show_resume": show_resume or bool(saved_message),
             "notice": notice,
         },
         status=status,
