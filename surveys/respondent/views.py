@@ -55,6 +55,20 @@ def _language(request: HttpRequest, survey: Survey) -> str:
     return survey.default_language
 
 
+def _response_language(request: HttpRequest, response: Response) -> str:
+    """The response's own language, unless this browser chose one with the language switcher.
+
+    A resume link opened on another device (another Accept-Language) keeps the response's
+    language; the switcher's choice, kept in the language cookie, still wins.
+    """
+    survey = response.survey
+    if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or response.language not in (
+        survey.languages
+    ):
+        return _language(request, survey)
+    return response.language
+
+
 def _activate(request: HttpRequest, language: str) -> None:
     translation.activate(language)
     request.LANGUAGE_CODE = language
@@ -215,7 +229,7 @@ def _respond(request: HttpRequest, token: str, *, lock: bool) -> HttpResponse:
             return redirect("surveys:thanks", slug=slug)
         return _error_page(request, error)
     survey = response.survey
-    language = _language(request, survey)
+    language = _response_language(request, response)
     _activate(request, language)
     if not survey.is_accepting():
         return _error_page(
@@ -424,7 +438,7 @@ def _render_page(
     survey = response.survey
     language = form.language
     index = shown.visible.index(shown.page)
-    total = len(shown.visible)
+    is_last = index == len(shown.visible) - 1
     return render(
         request,
         "surveys/page.html",
@@ -437,10 +451,12 @@ def _render_page(
             "items": form.items(),
             "form": form,
             "number": index + 1,
-            "total": total,
-            "percent": int(100 * index / max(total, 1)),
+            # Not "of N": N would change as skip logic opens and closes branches.
+            "percent": selectors.progress_percent(
+                pages=shown.pages, visible=shown.visible, page=shown.page
+            ),
             "is_first": index == 0,
-            "is_last": index == total - 1,
+            "is_last": is_last,
             "timer": _timer_value(),
             "version": response.page_version,
             "resume_url": request.build_absolute_uri(reverse("surveys:respond", args=[token])),
