@@ -1,4 +1,4 @@
-"""Rate limits: starting counts per address, pages per response; a limited page keeps its answers."""
+"""Rate limits: starts count per address, pages per response; a limited page keeps its answers."""
 
 from __future__ import annotations
 
