@@ -40,9 +40,7 @@ def test_the_first_submit_button_goes_forward_on_every_page(client, default_surv
 
 
 @pytest.mark.django_db
-def test_other_boxes_can_be_hidden_and_the_occupation_select_names_its_box(
-    client, default_survey
-):
+def test_other_boxes_can_be_hidden_and_the_occupation_select_names_its_box(client, default_survey):
     token = start(client, default_survey)
     doc = Document(client.get(url(token)).content.decode())
     select = doc.by_id("q_occupation")

@@ -78,6 +78,9 @@ def test_starting_is_limited_per_address(default_survey):
         if result.status_code == 429:
             break
     assert statuses[-1] == 429
-    assert Client(REMOTE_ADDR=_address()).post(
-        f"/s/{default_survey.slug}/", {"consent": "on", "adult": "on"}
-    ).status_code == 302
+    assert (
+        Client(REMOTE_ADDR=_address())
+        .post(f"/s/{default_survey.slug}/", {"consent": "on", "adult": "on"})
+        .status_code
+        == 302
+    )
