@@ -43,6 +43,30 @@
     sync();
   });
 
+  // The occupation search: picking a job title from the list chooses its occupation group
+  // (the server does the same for a title sent without JavaScript).
+  var fold = function (text) {
+    return text.replace(/（/g, "(").replace(/）/g, ")").trim().replace(/\s+/g, " ").toLowerCase();
+  };
+  document.querySelectorAll("[data-occupation-search]").forEach(function (box) {
+    var select = document.getElementById(box.getAttribute("data-occupation-search"));
+    var list = box.list;
+    if (!select || !list) { return; }
+    var groups = {};
+    Array.prototype.forEach.call(list.options, function (option) {
+      groups[fold(option.value)] = option.getAttribute("data-isco");
+    });
+    var choose = function () {
+      var code = groups[fold(box.value)];
+      if (code && select.value !== code) {
+        select.value = code;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    };
+    box.addEventListener("input", choose);
+    box.addEventListener("change", choose);
+  });
+
   // Warn before leaving a page with unsaved edits.
   var form = document.querySelector("form.survey-page");
   if (form) {
