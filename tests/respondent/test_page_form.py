@@ -8,7 +8,14 @@ import pytest
 from django.contrib.staticfiles import finders
 
 from surveys.models import Response
-from tests.surveys.helpers import DEFAULT_ANSWERS, DEFAULT_PAGES_SHOWN, Document, post, start, url
+from tests.surveys.helpers import (
+    DEFAULT_ANSWERS,
+    DEFAULT_PAGES_SHOWN,
+    Document,
+    page_title,
+    start,
+    url,
+)
 
 
 def _submit_buttons(result) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -25,18 +32,22 @@ def test_the_first_submit_button_goes_forward_on_every_page(client, default_surv
     # A browser submits a form with its first submit button when Enter is pressed in a field.
     token = start(client, default_survey)
     for index, code in enumerate(DEFAULT_PAGES_SHOWN):
-        last = index == len(DEFAULT_PAGES_SHOWN) - 1
         buttons = _submit_buttons(client.get(url(token)))
         first = buttons[0]["attrs"]
-        assert first["value"] == ("submit" if last else "next")
-        # Out of the tab order and of the accessibility tree: the visible buttons are unchanged.
+        # It sends no action (a page sent without one goes forward), and it is out of the tab
+        # order and of the accessibility tree: the visible buttons are unchanged.
+        assert "name" not in first and "value" not in first
         assert first["tabindex"] == "-1" and first["aria-hidden"] == "true"
         visible = [b["attrs"]["value"] for b in buttons[1:]]
-        if index:
-            assert visible[0] == "back"
-        assert ("submit" if last else "next") in visible
-        post(client, token, DEFAULT_ANSWERS[code], "submit" if last else "next")
-    assert Response.objects.get().status == Response.Status.COMPLETE
+        assert visible[0] == ("back" if index else "next")
+        # What Enter sends: the page's fields and no action.
+        result = client.post(url(token), DEFAULT_ANSWERS[code])
+        assert result.status_code == 302
+        if index < len(DEFAULT_PAGES_SHOWN) - 1:
+            assert page_title(client.get(url(token))) != ""
+    response = Response.objects.get()
+    assert response.status == Response.Status.COMPLETE
+    assert set(response.page_seconds or DEFAULT_PAGES_SHOWN) == set(DEFAULT_PAGES_SHOWN)
 
 
 @pytest.mark.django_db
