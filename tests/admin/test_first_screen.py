@@ -82,5 +82,17 @@ def test_the_first_screen(tmp_path, default_survey, language, header, roles):
     assert roles in body
     # Their survey and role, above the models; no account administration for a researcher.
     assert default_survey.slug in body
-    assert body.index("workbench-roles") < body.index('id="content-main"')
+    assert body.index("workbench-roles") < body.index('class="app-surveys')
     assert "/admin/auth/user/" not in body and "/admin/authtoken/" not in body
+
+
+@pytest.mark.django_db
+def test_the_researcher_manages_codebooks_and_models_through_its_group(tmp_path):
+    user, password = _researcher(tmp_path)
+    assert user.groups.filter(name="Researchers").exists()
+    client = Client()
+    assert client.login(username="researcher", password=password)
+    for url in ["/admin/classifier/codebook/", "/admin/classifier/modelversion/"]:
+        assert client.get(url).status_code == 200, url
+    # Accounts stay with operators (a superuser made with createsuperuser).
+    assert client.get("/admin/auth/user/").status_code == 403

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
@@ -13,6 +14,18 @@ from surveys.definitions.services import survey_make_owner
 from surveys.management.commands.survey_import import DEFAULT_SURVEY
 from surveys.models import Survey
 
+# Codebooks, model versions and classifier jobs belong to no survey, so survey roles do not
+# cover them: this group holds the Django permissions to manage them.
+RESEARCHERS_GROUP = "Researchers"
+# The apps whose models researchers manage through Django's own permissions.
+RESEARCHER_APPS = ("classifier",)
+
+
+def _researchers_group() -> Group:
+    group, _created = Group.objects.get_or_create(name=RESEARCHERS_GROUP)
+    group.permissions.add(*Permission.objects.filter(content_type__app_label__in=RESEARCHER_APPS))
+    return group
+
 
 def _default_slug() -> str:
     return str(json.loads(DEFAULT_SURVEY.read_text(encoding="utf-8"))["slug"])
@@ -20,8 +33,9 @@ def _default_slug() -> str:
 
 class Command(BaseCommand):
     help = (
-        "Create a researcher account once (staff, not a superuser), make it an owner of the "
-        "default survey and print its credentials; idempotent."
+        "Create a researcher account once (staff, not a superuser, in the Researchers group that "
+        "manages codebooks and classifier models), make it an owner of the default survey and "
+        "print its credentials; idempotent."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -76,6 +90,7 @@ class Command(BaseCommand):
             path.write_text(f"{username}:{password}\n")
             path.chmod(0o600)
         user.save()
+        user.groups.add(_researchers_group())
         return user, password
 
     def _own(self, user: Any, survey: Survey | None) -> str | None:
