@@ -462,7 +462,7 @@ def _render_page(
             "resume_url": request.build_absolute_uri(reverse("surveys:respond", args=[token])),
             "resume_days": settings.EXPOSURE_RESUME_DAYS,
             "saved_message": saved_message,
-            "show_resume": show_resume or bool(saved_message),
+            "show_resume": show_resume,
             "notice": notice,
         },
         status=status,
