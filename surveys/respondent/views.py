@@ -513,7 +513,11 @@ def _save_and_continue(
         post=post,
     )
     if receipt is not None:
-        request.session[_RECEIPT_SESSION_KEY] = {"slug": response.survey.slug, "receipt": receipt}
+        request.session[_RECEIPT_SESSION_KEY] = {
+            "slug": response.survey.slug,
+            "receipt": receipt,
+            "language": form.language,  # the thank-you page speaks the response's language
+        }
         return redirect("surveys:thanks", slug=response.survey.slug)
     return _continue_redirect(token, action)
 
@@ -522,10 +526,13 @@ def _save_and_continue(
 @handles_survey_errors
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     survey = selectors.survey_for_respondent(slug=slug)
-    language = _language(request, survey)
-    _activate(request, language)
     stored = request.session.get(_RECEIPT_SESSION_KEY) or {}
     receipt = stored.get("receipt") if stored.get("slug") == slug else None
+    language = _language(request, survey)
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if receipt is not None and not chosen and stored.get("language") in survey.languages:
+        language = stored["language"]
+    _activate(request, language)
     if receipt is not None:
         # Shown once: a reload, or the next person at this browser, sees only the thanks text.
         request.session.pop(_RECEIPT_SESSION_KEY, None)

@@ -13,6 +13,7 @@ from surveys.models import Response
 from tests.surveys.helpers import (
     ALL_TYPES_DEFINITION,
     DEFAULT_ANSWERS,
+    DEFAULT_PAGES_SHOWN,
     document,
     message,
     page_title,
@@ -160,6 +161,13 @@ def test_a_resume_link_on_another_device_keeps_the_response_language(default_sur
     assert page_title(page) == "生成式AI工具"
     post(laptop, token, DEFAULT_ANSWERS["tools"])
     assert response_of(token).language == "zh-hans"
-    # Choosing a language in the switcher on the laptop still wins.
+    # Choosing a language in the switcher on the laptop still wins (it is saved with a page sent).
     laptop.post("/i18n/setlang/", {"language": "en", "next": url(token)})
     assert _lang(laptop.get(url(token))) == "en"
+    # Finished on a third device: the thank-you page and its receipt in the response's language too.
+    finisher = Client(HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
+    rest = DEFAULT_PAGES_SHOWN[2:]
+    for index, code in enumerate(rest):
+        post(finisher, token, DEFAULT_ANSWERS[code], "submit" if index == len(rest) - 1 else "next")
+    thanks = finisher.get(f"/s/{default_survey.slug}/thanks/")
+    assert _lang(thanks) == "zh-hans" and 'id="receipt-code"' in thanks.content.decode()
