@@ -28,7 +28,7 @@ from surveys.core.errors import (
     SurveyError,
 )
 from surveys.models import Answer, Page, Response, Survey
-from surveys.respondent import selectors, services
+from surveys.respondent import languages, selectors, services
 from surveys.respondent.forms import ConsentForm, PageForm, WithdrawForm
 
 _TIMER_SALT = "surveys.page-timer"
@@ -41,37 +41,6 @@ _START_REMEMBERED_SECONDS = 12 * 3600
 _START_FIELD = "start"
 _PAGE_FIELD = "page"
 _VERSION_FIELD = "version"
-
-
-def _language(request: HttpRequest, survey: Survey) -> str:
-    """The request's language when the survey offers it, else the survey's default."""
-    language = translation.get_language() or settings.LANGUAGE_CODE
-    if language in survey.languages:
-        return language
-    base = language.split("-")[0]
-    for offered in survey.languages:
-        if offered.split("-")[0] == base:
-            return offered
-    return survey.default_language
-
-
-def _response_language(request: HttpRequest, response: Response) -> str:
-    """The response's own language, unless this browser chose one with the language switcher.
-
-    A resume link opened on another device (another Accept-Language) keeps the response's
-    language; the switcher's choice, kept in the language cookie, still wins.
-    """
-    survey = response.survey
-    if request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or response.language not in (
-        survey.languages
-    ):
-        return _language(request, survey)
-    return response.language
-
-
-def _activate(request: HttpRequest, language: str) -> None:
-    translation.activate(language)
-    request.LANGUAGE_CODE = language
 
 
 def _error_page(
@@ -112,8 +81,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @handles_survey_errors
 def landing(request: HttpRequest, slug: str) -> HttpResponse:
     survey = selectors.survey_for_respondent(slug=slug)
-    language = _language(request, survey)
-    _activate(request, language)
+    language = languages.for_survey(request, survey)
+    languages.activate(request, language)
     invitation = request.GET.get("invitation", "")[:64]
     # Not `request.POST or None`: a POST with no boxes ticked must still show what is missing.
     data = request.POST if request.method == "POST" else None
@@ -229,8 +198,8 @@ def _respond(request: HttpRequest, token: str, *, lock: bool) -> HttpResponse:
             return redirect("surveys:thanks", slug=slug)
         return _error_page(request, error)
     survey = response.survey
-    language = _response_language(request, response)
-    _activate(request, language)
+    language = languages.for_response(request, response)
+    languages.activate(request, language)
     if not survey.is_accepting():
         return _error_page(
             request,
@@ -528,11 +497,9 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     survey = selectors.survey_for_respondent(slug=slug)
     stored = request.session.get(_RECEIPT_SESSION_KEY) or {}
     receipt = stored.get("receipt") if stored.get("slug") == slug else None
-    language = _language(request, survey)
-    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-    if receipt is not None and not chosen and stored.get("language") in survey.languages:
-        language = stored["language"]
-    _activate(request, language)
+    kept = stored.get("language") if receipt is not None else None
+    language = languages.for_survey(request, survey, kept=kept)
+    languages.activate(request, language)
     if receipt is not None:
         # Shown once: a reload, or the next person at this browser, sees only the thanks text.
         request.session.pop(_RECEIPT_SESSION_KEY, None)
