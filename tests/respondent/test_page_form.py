@@ -32,7 +32,9 @@ def test_the_first_submit_button_goes_forward_on_every_page(client, default_surv
     # A browser submits a form with its first submit button when Enter is pressed in a field.
     token = start(client, default_survey)
     for index, code in enumerate(DEFAULT_PAGES_SHOWN):
-        buttons = _submit_buttons(client.get(url(token)))
+        shown = client.get(url(token))
+        assert "{#" not in shown.content.decode()  # no template comment leaks onto the page
+        buttons = _submit_buttons(shown)
         first = buttons[0]["attrs"]
         # It sends no action (a page sent without one goes forward), and it is out of the tab
         # order and of the accessibility tree: the visible buttons are unchanged.
