@@ -6,7 +6,7 @@
 Both servers run under gunicorn (2 sync workers) with production settings on the same PostgreSQL
 database (`exposure_bench_submit`, or BENCH_SUBMIT_DATABASE) and a private redis-server serving the
 cache, the rate-limit counters and the Celery broker, as in production; the respondent rate limit
-is raised through EXPOSURE_RATE_LIMIT so one loopback client is not throttled.
+are raised through EXPOSURE_RATE_LIMIT_START and _PAGE so one loopback client is not throttled.
 
 Ours: each simulated respondent does what a browser does: GET the landing page (CSRF cookie and
 token), POST consent, then for every page GET it (signed timer, the questions skip logic shows)
@@ -371,7 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     with services.private_redis() as redis_url:
         # Past any respondent's pace: the bench is one client address sending thousands of pages.
         env = services.live_env(
-            database=database, redis_url=redis_url, EXPOSURE_RATE_LIMIT="100000000/60"
+            database=database,
+            redis_url=redis_url,
+            EXPOSURE_RATE_LIMIT="100000000/60",
+            EXPOSURE_RATE_LIMIT_START="100000000/60",
+            EXPOSURE_RATE_LIMIT_PAGE="100000000/60",
         )
         baseline_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.baseline.settings"}
         services.ensure_database(services.database_url(database))

@@ -205,7 +205,12 @@ SPECTACULAR_SETTINGS = {
 EXPOSURE_RESUME_DAYS = env.int("EXPOSURE_RESUME_DAYS", default=30)
 # Delete unsubmitted responses once their resume link has expired (beat, hourly; responses_purge).
 EXPOSURE_PURGE_UNSUBMITTED = env.bool("EXPOSURE_PURGE_UNSUBMITTED", default=True)
-EXPOSURE_RATE_LIMIT = env("EXPOSURE_RATE_LIMIT", default="120/600")  # requests/seconds per client
+# Respondent rate limits, as requests/seconds. Starting a response counts per client address, with
+# room for a lecture hall or an office behind one address; the pages of a response count per
+# resume token, so people sharing an address never stop each other; withdrawal per address.
+EXPOSURE_RATE_LIMIT = env("EXPOSURE_RATE_LIMIT", default="120/600")
+EXPOSURE_RATE_LIMIT_START = env("EXPOSURE_RATE_LIMIT_START", default="300/600")
+EXPOSURE_RATE_LIMIT_PAGE = env("EXPOSURE_RATE_LIMIT_PAGE", default="60/600")
 # Sign-in attempts (admin login and API token alike, right or wrong) per client address and per
 # username tried, as attempts/seconds; past either, even the right password is refused.
 EXPOSURE_LOGIN_LIMIT_ADDRESS = env("EXPOSURE_LOGIN_LIMIT_ADDRESS", default="30/900")

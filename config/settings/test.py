@@ -4,6 +4,8 @@ from .base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EXPOSURE_RATE_LIMIT = "100000/60"
+EXPOSURE_RATE_LIMIT_START = "100000/60"
+EXPOSURE_RATE_LIMIT_PAGE = "100000/60"
 DEBUG = False
 # Tests sign in many times from one address within minutes; tests of the limits set their own.
 EXPOSURE_LOGIN_LIMIT_ADDRESS = "100000/60"

@@ -41,6 +41,16 @@ def role_of(*, user: User, survey: Survey) -> str | None:
     return role.first()
 
 
+def roles_of(*, user: User) -> list[tuple[Survey, str]]:
+    """(survey, role) for every survey the user holds a role on (superusers: owner of all)."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    if user.is_superuser:
+        return [(survey, Role.OWNER) for survey in Survey.objects.order_by("slug")]
+    held = SurveyRole.objects.filter(user=user).select_related("survey").order_by("survey__slug")
+    return [(role.survey, role.role) for role in held]
+
+
 def has_permission(*, user: User, survey: Survey, permission: str) -> bool:
     """True when the user's role on `survey` allows `permission` (see PERMISSIONS)."""
     role = role_of(user=user, survey=survey)

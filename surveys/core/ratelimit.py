@@ -1,4 +1,10 @@
-"""Per-client rate limits keyed by a short-lived keyed hash of the address, only in the cache."""
+"""Rate limits keyed by a short-lived keyed hash of who is counted, only in the cache.
+
+New responses are counted per client address (EXPOSURE_RATE_LIMIT_START, with a budget a shared
+network can live with); the pages of a response per resume token (EXPOSURE_RATE_LIMIT_PAGE), so
+that colleagues behind one address never stop each other mid-survey; other respondent forms
+(withdrawal) per address (EXPOSURE_RATE_LIMIT).
+"""
 
 from __future__ import annotations
 
@@ -42,11 +48,25 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def check_rate(request: HttpRequest, scope: str) -> None:
-    """Count one request of this client in `scope`; raise RateLimited past the limit."""
-    count, seconds = parse_limit(settings.EXPOSURE_RATE_LIMIT)
+# The setting holding each scope's "count/seconds"; any other scope uses EXPOSURE_RATE_LIMIT.
+SCOPE_SETTINGS = {"start": "EXPOSURE_RATE_LIMIT_START", "page": "EXPOSURE_RATE_LIMIT_PAGE"}
+
+
+def scope_limit(scope: str) -> tuple[int, int]:
+    """(count, seconds) allowed in `scope`."""
+    name = SCOPE_SETTINGS.get(scope, "EXPOSURE_RATE_LIMIT")
+    return parse_limit(getattr(settings, name, settings.EXPOSURE_RATE_LIMIT))
+
+
+def check_rate(request: HttpRequest, scope: str, *, identity: str | None = None) -> None:
+    """Count one request in `scope`; raise RateLimited past the limit.
+
+    `identity` is who is counted (a response's resume token); by default the client's address.
+    """
+    count, seconds = scope_limit(scope)
+    who = client_address(request) if identity is None else identity
     try:
-        hits = count_hit(scope=scope, identity=client_address(request), seconds=seconds)
+        hits = count_hit(scope=scope, identity=who, seconds=seconds)
     except CACHE_ERRORS as error:
         logger.warning("rate limit not applied, the cache is unavailable: %s", error)
         return

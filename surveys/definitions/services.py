@@ -31,14 +31,14 @@ def audit_survey_change(
     )
 
 
-def survey_make_owner(*, survey: Survey, user: Any) -> None:
-    """Make the creator of a new survey its owner (audited as a role change)."""
+def survey_make_owner(*, survey: Survey, user: Any, reason: str = "created the survey") -> None:
+    """Make `user` an owner of `survey`: its creator, or the set-up's researcher (audited)."""
     SurveyRole.objects.update_or_create(survey=survey, user=user, defaults={"role": Role.OWNER})
     access.audit_record(
         actor=user,
         action=AuditEntry.Action.ROLE,
         survey=survey,
-        summary=f"{user.get_username()}: none → owner (created the survey)",
+        summary=f"{user.get_username()}: none → owner ({reason})",
         details={"user": user.get_username(), "from": None, "to": Role.OWNER},
     )
 

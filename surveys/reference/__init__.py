@@ -79,3 +79,36 @@ def countries(language: str) -> tuple[tuple[str, str], ...]:
 
     pairs = [(country.alpha_2, name(country)) for country in pycountry.countries]
     return tuple(sorted(pairs, key=lambda pair: pair[1]))
+
+
+def _title_key(title: str) -> str:
+    """A job title as matched: case and spacing ignored, full-width brackets as ASCII."""
+    folded = title.replace("（", "(").replace("）", ")")
+    return " ".join(folded.casefold().split())
+
+
+@cache
+def occupation_titles(language: str) -> tuple[tuple[str, str], ...]:
+    """(job title, ISCO code) for the occupation search: `language`'s titles first, each sorted.
+
+    The other language's titles follow, so that a title typed in either language is offered;
+    the occupation groups' own labels are titles too.
+    """
+    data = json.loads((_HERE / "occupation_titles.json").read_text(encoding="utf-8"))
+    languages = [language, *(code for code in _PYCOUNTRY_LOCALES if code != language)]
+    titles: list[tuple[str, str]] = []
+    for code in languages:
+        pairs = {(title, item["isco"]) for item in data["titles"] for title in item.get(code, [])}
+        pairs |= {(o.label[code], o.isco) for o in occupations() if o.label.get(code)}
+        titles += sorted(pairs, key=lambda pair: _title_key(pair[0]))
+    return tuple(titles)
+
+
+@cache
+def _codes_by_title() -> dict[str, str]:
+    return {_title_key(title): code for title, code in occupation_titles("en")}
+
+
+def occupation_for_title(title: str) -> str | None:
+    """The ISCO code of a job title from the search list (either language), else None."""
+    return _codes_by_title().get(_title_key(title))

@@ -18,6 +18,7 @@ from surveys import reference
 from surveys.core.i18n import translate
 from surveys.definitions.question_types import CodedList, QuestionType, question_type
 from surveys.models import Question
+from surveys.respondent import occupations
 from surveys.respondent.services import PageValue
 
 HONEYPOT = "website"
@@ -99,6 +100,10 @@ class Item:
     # The <option>s of a long coded list (occupation, country), built in Python: as template
     # loops they cost more than the rest of the page.
     options_html: str = ""
+    # The occupation search: the job-title box and its datalist.
+    title_name: str = ""
+    title_value: str = ""
+    titles_html: str = ""
 
     @property
     def error_id(self) -> str:
@@ -134,6 +139,8 @@ class PageForm(forms.Form):
         initial_others: dict[str, str] | None = None,
         enforce_required: bool = True,
     ) -> None:
+        if data is not None:
+            data = occupations.data_with_titles_resolved(data, questions)
         super().__init__(data)
         self.questions = questions
         self.language = language
@@ -187,6 +194,10 @@ class PageForm(forms.Form):
             )
         if self._has_other(question):
             self.fields[f"{name}__other"] = forms.CharField(required=False, strip=True)
+        if occupations.is_occupation(question):
+            self.fields[name + occupations.TITLE_SUFFIX] = forms.CharField(
+                required=False, strip=True, max_length=occupations.TITLE_MAX_LENGTH
+            )
 
     @staticmethod
     def _has_other(question: Question) -> bool:
@@ -201,6 +212,8 @@ class PageForm(forms.Form):
         cleaned = self.cleaned_data
         for question in self.questions:
             name = f"q_{question.code}"
+            if occupations.is_occupation(question):
+                self._check_title(name)
             if name in self.errors:
                 continue
             try:
@@ -208,6 +221,19 @@ class PageForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error(name, error)
         return cleaned
+
+    def _check_title(self, name: str) -> None:
+        """A job title typed but found in no group must not be dropped silently."""
+        title = occupations.unmatched_title(self.data, name)
+        if title and name + occupations.TITLE_SUFFIX not in self.errors:
+            self.add_error(
+                name + occupations.TITLE_SUFFIX,
+                _(
+                    "We found no occupation for “%(title)s”. Choose the closest group in the "
+                    "list, or choose Other and describe your work."
+                )
+                % {"title": title[:80]},
+            )
 
     def _clean_question(self, question: Question, name: str, cleaned: dict[str, Any]) -> None:
         kind = question_type(question.type)
@@ -325,6 +351,11 @@ class PageForm(forms.Form):
                 item.other_name, self.initial_others.get(question.code, "")
             )
             errors += [str(error) for error in self.errors.get(item.other_name, [])]
+        if occupations.is_occupation(question):
+            item.title_name = name + occupations.TITLE_SUFFIX
+            item.title_value = self._raw(item.title_name, "")
+            item.titles_html = occupations.titles_html(self.language)
+            errors += [str(error) for error in self.errors.get(item.title_name, [])]
         self._add_options(item, kind)
         if kind.has_rows:
             errors += self._add_rows(item, initial if isinstance(initial, dict) else {})

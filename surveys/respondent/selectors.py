@@ -188,5 +188,17 @@ def visible_pages(*, pages: list[Page], answers: dict[str, Any]) -> list[Page]:
     return [page for page in pages if conditions.evaluate(page.condition, answers)]
 
 
+def progress_percent(*, pages: list[Page], visible: list[Page], page: Page) -> int:
+    """How far a respondent on `page` is, in percent of the longest path still open to them.
+
+    The visible pages before `page` are done; every page from `page` on counts as still to come,
+    whether skip logic will show it or not. Each step forward adds one page done and removes at
+    least one to come, so the figure only grows going forward, however branches open or close.
+    """
+    done = sum(1 for other in visible if other.position < page.position)
+    to_come = sum(1 for other in pages if other.position >= page.position)
+    return int(100 * done / max(done + to_come, 1))
+
+
 def visible_questions(*, page: Page, answers: dict[str, Any]) -> list[Question]:
     return [q for q in page.questions.all() if conditions.evaluate(q.condition, answers)]

@@ -21,9 +21,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from surveys.core import ratelimit, tokens
-from surveys.core.errors import ResponseAlreadySubmitted, SurveyClosed, SurveyError
+from surveys.core.errors import (
+    RateLimited,
+    ResponseAlreadySubmitted,
+    SurveyClosed,
+    SurveyError,
+)
 from surveys.models import Answer, Page, Response, Survey
-from surveys.respondent import selectors, services
+from surveys.respondent import languages, selectors, services
 from surveys.respondent.forms import ConsentForm, PageForm, WithdrawForm
 
 _TIMER_SALT = "surveys.page-timer"
@@ -36,23 +41,6 @@ _START_REMEMBERED_SECONDS = 12 * 3600
 _START_FIELD = "start"
 _PAGE_FIELD = "page"
 _VERSION_FIELD = "version"
-
-
-def _language(request: HttpRequest, survey: Survey) -> str:
-    """The request's language when the survey offers it, else the survey's default."""
-    language = translation.get_language() or settings.LANGUAGE_CODE
-    if language in survey.languages:
-        return language
-    base = language.split("-")[0]
-    for offered in survey.languages:
-        if offered.split("-")[0] == base:
-            return offered
-    return survey.default_language
-
-
-def _activate(request: HttpRequest, language: str) -> None:
-    translation.activate(language)
-    request.LANGUAGE_CODE = language
 
 
 def _error_page(
@@ -93,8 +81,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @handles_survey_errors
 def landing(request: HttpRequest, slug: str) -> HttpResponse:
     survey = selectors.survey_for_respondent(slug=slug)
-    language = _language(request, survey)
-    _activate(request, language)
+    language = languages.for_survey(request, survey)
+    languages.activate(request, language)
     invitation = request.GET.get("invitation", "")[:64]
     # Not `request.POST or None`: a POST with no boxes ticked must still show what is missing.
     data = request.POST if request.method == "POST" else None
@@ -210,8 +198,8 @@ def _respond(request: HttpRequest, token: str, *, lock: bool) -> HttpResponse:
             return redirect("surveys:thanks", slug=slug)
         return _error_page(request, error)
     survey = response.survey
-    language = _language(request, survey)
-    _activate(request, language)
+    language = languages.for_response(request, response)
+    languages.activate(request, language)
     if not survey.is_accepting():
         return _error_page(
             request,
@@ -270,7 +258,11 @@ def _post_page(
     form = _page_form(
         request.POST, response, shown, language, enforce_required=action in ("next", "submit")
     )
-    ratelimit.check_rate(request, "page")
+    try:
+        # Counted per response, not per address: colleagues on one network never stop each other.
+        ratelimit.check_rate(request, "page", identity=token)
+    except RateLimited:
+        return _rate_limited_page(request, response, token, shown, language)
     if form.is_bot():
         return _error_page(
             request, SurveyError(_("Your answers could not be accepted.")), response.survey
@@ -309,6 +301,20 @@ def _post_page(
         post=post,
     )
     return _render_page(request, response, token, shown, form, status=400)
+
+
+def _rate_limited_page(
+    request: HttpRequest, response: Response, token: str, shown: _Shown, language: str
+) -> HttpResponse:
+    """The page again with what was just sent in it, unsaved, and the resume link."""
+    kept = _page_form(request.POST, response, shown, language, enforce_required=False)
+    notice = _(
+        "This response has sent pages faster than we accept, so this page was not saved yet. "
+        "Your answers are still on it: wait a few minutes, then send the page again."
+    )
+    return _render_page(
+        request, response, token, shown, kept, notice=notice, show_resume=True, status=429
+    )
 
 
 _CURRENT, _REPEAT, _STALE = "current", "repeat", "stale"
@@ -395,12 +401,13 @@ def _render_page(
     *,
     saved_message: str = "",
     notice: str = "",
+    show_resume: bool = False,
     status: int = 200,
 ) -> HttpResponse:
     survey = response.survey
     language = form.language
     index = shown.visible.index(shown.page)
-    total = len(shown.visible)
+    is_last = index == len(shown.visible) - 1
     return render(
         request,
         "surveys/page.html",
@@ -413,15 +420,18 @@ def _render_page(
             "items": form.items(),
             "form": form,
             "number": index + 1,
-            "total": total,
-            "percent": int(100 * index / max(total, 1)),
+            # Not "of N": N would change as skip logic opens and closes branches.
+            "percent": selectors.progress_percent(
+                pages=shown.pages, visible=shown.visible, page=shown.page
+            ),
             "is_first": index == 0,
-            "is_last": index == total - 1,
+            "is_last": is_last,
             "timer": _timer_value(),
             "version": response.page_version,
             "resume_url": request.build_absolute_uri(reverse("surveys:respond", args=[token])),
             "resume_days": settings.EXPOSURE_RESUME_DAYS,
             "saved_message": saved_message,
+            "show_resume": show_resume,
             "notice": notice,
         },
         status=status,
@@ -472,7 +482,11 @@ def _save_and_continue(
         post=post,
     )
     if receipt is not None:
-        request.session[_RECEIPT_SESSION_KEY] = {"slug": response.survey.slug, "receipt": receipt}
+        request.session[_RECEIPT_SESSION_KEY] = {
+            "slug": response.survey.slug,
+            "receipt": receipt,
+            "language": form.language,  # the thank-you page speaks the response's language
+        }
         return redirect("surveys:thanks", slug=response.survey.slug)
     return _continue_redirect(token, action)
 
@@ -481,10 +495,11 @@ def _save_and_continue(
 @handles_survey_errors
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     survey = selectors.survey_for_respondent(slug=slug)
-    language = _language(request, survey)
-    _activate(request, language)
     stored = request.session.get(_RECEIPT_SESSION_KEY) or {}
     receipt = stored.get("receipt") if stored.get("slug") == slug else None
+    kept = stored.get("language") if receipt is not None else None
+    language = languages.for_survey(request, survey, kept=kept)
+    languages.activate(request, language)
     if receipt is not None:
         # Shown once: a reload, or the next person at this browser, sees only the thanks text.
         request.session.pop(_RECEIPT_SESSION_KEY, None)

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 
 from surveys.models import SurveyRole
 from tests.admin.conftest import code_responses, make_responses
-from tests.browser.test_respondent_browser import CHROMIUM, LAUNCH_ARGS
+from tests.browser.chromium import CHROMIUM, LAUNCH_ARGS
 
 pytestmark = pytest.mark.browser
 

@@ -112,6 +112,16 @@ def test_preview_renders_every_page_of_a_draft_and_stores_nothing(survey, accoun
     assert not Response.objects.exists() and not Answer.objects.exists()
 
 
+def test_preview_says_nothing_is_saved_and_enter_goes_forward(survey, accounts):
+    client = accounts.client("viewer")
+    url = reverse("admin:surveys_preview", args=[survey.pk])
+    saved = client.post(f"{url}?page=7", {"action": "save"})
+    assert "Preview: nothing is saved, and no link is sent." in saved.content.decode()
+    # What Enter sends (the form's default button has no action): the next page.
+    moved = client.post(f"{url}?page=7", {"q_gained_work_text": "hi"})
+    assert moved.status_code == 302 and "page=8" in moved["Location"]
+
+
 def test_preview_escapes_survey_texts(survey, accounts):
     question = survey.questions.get(code="occupation")
     question.text = {"en": EVIL, "zh-hans": EVIL}

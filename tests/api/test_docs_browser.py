@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_respondent_browser import CHROMIUM, LAUNCH_ARGS
+from tests.browser.chromium import CHROMIUM, LAUNCH_ARGS
 
 pytestmark = pytest.mark.browser
 

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from surveys.models import Response
+from tests.browser.chromium import CHROMIUM, LAUNCH_ARGS  # noqa: F401  (imported from here too)
 from tests.surveys.helpers import DEFAULT_ANSWERS, DEFAULT_PAGES_SHOWN, ui
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TOTALS = [6, 6, 7, 7, 7, 8, 8, 8]  # visible pages grow as answers reveal tool_use, loss_details
+# Of the longest path still open: it only grows, though answers reveal tool_use and loss_details.
+PERCENTS = [0, 11, 22, 33, 44, 55, 75, 87]
+PROGRESS = "Page %(number)s · %(percent)s%% done"
 TITLES = {
     "en": "Generative video AI and creative work",
     "zh-hans": "生成式视频人工智能与创意工作",
@@ -31,53 +21,6 @@ TITLES = {
 FIRST_PAGE = {"en": "About you and your work", "zh-hans": "关于您和您的工作"}
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _allow_sync_orm_beside_playwright() -> Iterator[None]:
-    # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain sync
-    # code. Set only while these tests run, so that it leaks into no other test or subprocess.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing: install Chromium (apt-get install chromium) to run this"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests must run in CI, but {reason}", pytrace=False)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser) -> Iterator[Any]:
-    context = browser.new_context(locale="en-US")
-    context.set_default_timeout(15_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def survey(transactional_db, default_definition):  # type: ignore[no-untyped-def]
-    from surveys.definitions.transfer import survey_import
-
-    return survey_import(definition=default_definition)
 
 
 def _fill(page: Any, data: dict[str, Any]) -> None:
@@ -102,16 +45,14 @@ def _walk_the_survey(page: Any, live_server: Any, language: str) -> str:
     """Fill in every shown page of the default survey; returns the receipt code."""
     for number, code in enumerate(DEFAULT_PAGES_SHOWN, start=1):
         assert page.locator("html").get_attribute("lang") == language
-        expected = ui(
-            "Page %(number)s of %(total)s", language, number=number, total=TOTALS[number - 1]
-        )
+        expected = ui(PROGRESS, language, number=number, percent=PERCENTS[number - 1])
         assert _progress(page) == expected
         answers = dict(DEFAULT_ANSWERS[code])
         if code == "about_you":
-            # The keyboard: from the box before it, Tab reaches the first employment option
-            # and Space selects it.
+            # The keyboard: from the occupation list, Tab passes its hidden "please specify"
+            # box, reaches the first employment option, and Space selects it.
             answers.pop("q_employment_type")
-            page.focus("#q_occupation__other")
+            page.focus("#q_occupation")
             page.keyboard.press("Tab")
             focused = page.evaluate("document.activeElement.id")
             assert focused == "q_employment_type-1"

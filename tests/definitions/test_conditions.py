@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from surveys.definitions import conditions
 from surveys.definitions.conditions import ConditionError
-from tests.surveys.helpers import page_title, post, question_codes, start, ui, url
+from tests.surveys.helpers import page_title, post, question_codes, start, text, ui, url
 
 # Strategies ------------------------------------------------------------------------------------
 CODES = ["q1", "q2", "grid"]
@@ -262,14 +262,16 @@ def test_pages_follow_the_answers(client, skip_logic_survey):
 
 
 @pytest.mark.django_db
-def test_progress_counts_visible_pages(client, skip_logic_survey):
+def test_progress_never_moves_back_as_branches_open(client, skip_logic_survey):
     token = start(client, skip_logic_survey)
     first = client.get(url(token))
-    assert ui("Page %(number)s of %(total)s", number=1, total=3) in first.content.decode()
+    progress = "Page %(number)s · %(percent)s%% done"
+    assert ui(progress, number=1, percent=0) in text(first)
     post(client, token, {"q_paid": "yes", "q_media": ["video"]})
     second = client.get(url(token))
     assert page_title(second) == "About pay"
-    assert ui("Page %(number)s of %(total)s", number=2, total=5) in second.content.decode()
+    # Opening branches adds pages to the path, but never moves the figure back.
+    assert ui(progress, number=2, percent=20) in text(second)
 
 
 @pytest.mark.django_db
@@ -321,3 +323,21 @@ def test_hidden_required_question_does_not_block(client, skip_logic_survey):
     post(client, token, {"q_pet": "cat"})
     assert post(client, token, {"q_always": "x"}).status_code == 302
     assert page_title(client.get(url(token))) == "End"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("paid", ["yes", "no"])
+@pytest.mark.parametrize("media", [["video"], ["image"]])
+def test_progress_only_grows_going_forward_on_every_path(client, skip_logic_survey, paid, media):
+    token = start(client, skip_logic_survey)
+    seen: list[int] = []
+    for _ in range(6):
+        page = client.get(url(token))
+        found = re.search(r"· (\d+)% done", text(page))
+        assert found, text(page)
+        seen.append(int(found.group(1)))
+        result = post(client, token, {"q_paid": paid, "q_media": media, "q_pet": "cat"})
+        assert result.status_code == 302
+        if result["Location"].endswith("/thanks/"):
+            break
+    assert seen == sorted(set(seen)) and seen[0] == 0 and len(seen) >= 3, seen

@@ -19,10 +19,11 @@ The site runs as in production: `config.settings.production` under gunicorn with
 PostgreSQL, Redis for the cache (rate limits, throttles) and the Celery broker (each submitted
 response queues its classification there, as in production).
 
-Rate limits stay at production values, set explicitly below: EXPOSURE_RATE_LIMIT 120/600 per
-respondent address, API_USER_THROTTLE 1000/hour, API_ANON_THROTTLE 200/hour. Every simulated
-respondent and reader has an address of its own, appended to X-Forwarded-For as the reverse
-proxy does, so limits apply per person as they would on the day. A 429 is not a server error;
+Rate limits stay at production values, set explicitly below: EXPOSURE_RATE_LIMIT_START 300/600
+per respondent address, EXPOSURE_RATE_LIMIT_PAGE 60/600 per response, API_USER_THROTTLE
+1000/hour, API_ANON_THROTTLE 200/hour. Every simulated respondent and reader has an address of
+its own, appended to X-Forwarded-For as the reverse proxy does, so limits apply per person as they
+would on the day. A 429 is not a server error;
 they are counted and reported (none are expected at these rates).
 
 Asserted: no 5xx, no connection error, no unexpected status (a form the site refused), and
@@ -76,6 +77,8 @@ TOKEN_READERS = 2  # (6 + 2) / 2 s = 4 statistics requests/s, four times the pea
 BACKGROUND_RESPONSES = 2000
 RATE_LIMITS = {
     "EXPOSURE_RATE_LIMIT": "120/600",
+    "EXPOSURE_RATE_LIMIT_START": "300/600",
+    "EXPOSURE_RATE_LIMIT_PAGE": "60/600",
     "API_USER_THROTTLE": "1000/hour",
     "API_ANON_THROTTLE": "200/hour",
     "API_TOKEN_THROTTLE": "30/hour",

@@ -13,6 +13,7 @@ from surveys.models import Response
 from tests.surveys.helpers import (
     ALL_TYPES_DEFINITION,
     DEFAULT_ANSWERS,
+    DEFAULT_PAGES_SHOWN,
     document,
     message,
     page_title,
@@ -46,7 +47,7 @@ def test_chinese_from_accept_language(default_survey, default_definition):
     assert page_title(page) == "关于您和您的工作"
     assert "您的主要职业是什么？" in text(page)
     assert "What is your main occupation?" not in text(page)
-    assert ui("Page %(number)s of %(total)s", "zh-hans", number=1, total=6) in text(page)
+    assert ui("Page %(number)s · %(percent)s%% done", "zh-hans", number=1, percent=0) in text(page)
     # Reference lists follow too: occupations and countries in Chinese.
     assert ">演员<" in page.content.decode()
     assert ">中国<" in page.content.decode()
@@ -145,3 +146,28 @@ def test_error_pages_follow_the_language():
     assert result.status_code == 404
     assert _lang(result) == "zh-hans"
     assert message(result) == ui(str(SurveyNotFound.message), "zh-hans")
+
+
+@pytest.mark.django_db
+def test_a_resume_link_on_another_device_keeps_the_response_language(default_survey):
+    phone = Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    token = start(phone, default_survey)
+    post(phone, token, DEFAULT_ANSWERS["about_you"])
+    assert response_of(token).language == "zh-hans"
+    # The same link on an English-speaking laptop, with no language chosen there.
+    laptop = Client(HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
+    page = laptop.get(url(token))
+    assert _lang(page) == "zh-hans"
+    assert page_title(page) == "生成式AI工具"
+    post(laptop, token, DEFAULT_ANSWERS["tools"])
+    assert response_of(token).language == "zh-hans"
+    # Choosing a language in the switcher on the laptop still wins (it is saved with a page sent).
+    laptop.post("/i18n/setlang/", {"language": "en", "next": url(token)})
+    assert _lang(laptop.get(url(token))) == "en"
+    # Finished on a third device: the thank-you page and its receipt in the response's language too.
+    finisher = Client(HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
+    rest = DEFAULT_PAGES_SHOWN[2:]
+    for index, code in enumerate(rest):
+        post(finisher, token, DEFAULT_ANSWERS[code], "submit" if index == len(rest) - 1 else "next")
+    thanks = finisher.get(f"/s/{default_survey.slug}/thanks/")
+    assert _lang(thanks) == "zh-hans" and 'id="receipt-code"' in thanks.content.decode()

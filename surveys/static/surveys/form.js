@@ -21,19 +21,50 @@
     update();
   });
 
-  // "Other, please specify": show the text box only when its option is chosen.
-  document.querySelectorAll("input[data-other]").forEach(function (option) {
-    var box = document.getElementById(option.getAttribute("data-other"));
+  // "Other, please specify": show the text box only when its option is chosen (or it holds
+  // text). Without JavaScript the box is always shown, and an answer in it is kept.
+  document.querySelectorAll("[data-other]").forEach(function (control) {
+    var box = document.getElementById(control.getAttribute("data-other"));
     if (!box) { return; }
     var wrapper = box.closest(".other");
+    var isSelect = control.tagName === "SELECT";
     var sync = function () {
-      var shown = option.checked || box.value !== "";
-      if (wrapper) { wrapper.hidden = !shown; }
+      var chosen = isSelect ? control.value === control.getAttribute("data-other-value")
+                            : control.checked;
+      if (wrapper) { wrapper.hidden = !(chosen || box.value !== ""); }
     };
-    document.querySelectorAll('input[name="' + option.name + '"]').forEach(function (sibling) {
-      sibling.addEventListener("change", sync);
-    });
+    if (isSelect) {
+      control.addEventListener("change", sync);
+    } else {
+      document.querySelectorAll('input[name="' + control.name + '"]').forEach(function (sibling) {
+        sibling.addEventListener("change", sync);
+      });
+    }
     sync();
+  });
+
+  // The occupation search: picking a job title from the list chooses its occupation group
+  // (the server does the same for a title sent without JavaScript).
+  var fold = function (text) {
+    return text.replace(/（/g, "(").replace(/）/g, ")").trim().replace(/\s+/g, " ").toLowerCase();
+  };
+  document.querySelectorAll("[data-occupation-search]").forEach(function (box) {
+    var select = document.getElementById(box.getAttribute("data-occupation-search"));
+    var list = box.list;
+    if (!select || !list) { return; }
+    var groups = {};
+    Array.prototype.forEach.call(list.options, function (option) {
+      groups[fold(option.value)] = option.getAttribute("data-isco");
+    });
+    var choose = function () {
+      var code = groups[fold(box.value)];
+      if (code && select.value !== code) {
+        select.value = code;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    };
+    box.addEventListener("input", choose);
+    box.addEventListener("change", choose);
   });
 
   // Warn before leaving a page with unsaved edits.
