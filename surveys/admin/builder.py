@@ -29,6 +29,7 @@ from surveys.admin.forms import (
     with_survey_languages,
 )
 from surveys.admin.scoping import (
+    AnsweredChoiceGuard,
     AnsweredDeletionGuard,
     ProtectedSummaryMixin,
     ScopedInline,
@@ -461,6 +462,7 @@ class QuestionPartInline(ScopedInline, admin.TabularInline):
     """A question's choices or matrix rows, edited in the languages of its survey."""
 
     parent_survey = staticmethod(lambda question: question.survey)
+    formset = AnsweredChoiceGuard
     extra = 0
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
@@ -471,7 +473,7 @@ class QuestionPartInline(ScopedInline, admin.TabularInline):
 class ChoiceInline(QuestionPartInline):
     model = Choice
     form = ChoiceAdminForm
-    fields = ["position", "code", "label", "is_other", "exclusive"]
+    fields = ["position", "code", "label", "is_other", "exclusive", "hidden"]
 
 
 class MatrixRowInline(QuestionPartInline):

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from surveys.core.access import has_permission, surveys_for
 from surveys.core.i18n import translate
+from surveys.definitions.selectors import choice_answer_count
 from surveys.models import Answer, Page, Survey
 
 ADMIN_CSS = {"all": ["surveys/admin.css"]}
@@ -197,6 +198,39 @@ class AnsweredDeletionGuard(forms.BaseInlineFormSet):
     def _marked_for_deletion(form: forms.BaseForm) -> bool:
         # The test of Django's BaseFormSet._should_delete_form, which is not public API.
         return bool(form.cleaned_data.get(DELETION_FIELD_NAME, False))
+
+
+class AnsweredChoiceGuard(forms.BaseInlineFormSet):
+    """Keeps choices and matrix rows that respondents chose: no deleting them, no new code.
+
+    Exports label every stored code with its choice, so an answered choice is hidden from new
+    respondents instead (its "hidden" box); its label may still be reworded.
+    """
+
+    def clean(self) -> None:
+        for form in self.forms:
+            instance = form.instance
+            if not instance.pk or not hasattr(form, "cleaned_data"):
+                continue
+            deleting = self.can_delete and AnsweredDeletionGuard._marked_for_deletion(form)
+            recoded = "code" in form.changed_data
+            if not (deleting or recoded):
+                continue
+            original = type(instance).objects.get(pk=instance.pk)
+            count = choice_answer_count(question=original.question, code=original.code)
+            if count and deleting:
+                raise forms.ValidationError(
+                    f"“{original.code}” cannot be deleted: {count} answer(s) chose it, and exports "
+                    "label those answers with it. Tick “hidden” to stop offering it instead.",
+                    code="answered",
+                )
+            if count:
+                form.add_error(
+                    "code",
+                    f"“{original.code}” was chosen in {count} answer(s): its code cannot change "
+                    "(the label can).",
+                )
+        super().clean()
 
 
 def _protected_summary(objs: list[Any]) -> list[str]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.db.models import Prefetch
 
 from surveys.definitions.conditions import ConditionTarget
+from surveys.definitions.question_types import question_type
 from surveys.definitions.wording import QuestionWords
-from surveys.models import Choice, MatrixRow, Question, Survey
+from surveys.models import Answer, Choice, MatrixRow, Question, Survey
 
 
 def earlier_questions(*, survey: Survey | None, before_position: int | None) -> list[Question]:
@@ -59,3 +60,17 @@ def condition_words(*, survey: Survey) -> dict[str, QuestionWords]:
         question.code: question_words(question)
         for question in earlier_questions(survey=survey, before_position=None)
     }
+
+
+def choice_answer_count(*, question: Question, code: str) -> int:
+    """How many answers (test responses' too) chose `code` of `question`, or rated its row `code`.
+
+    A choice or matrix row with answers must stay: exports label the stored codes with it.
+    """
+    answers = Answer.objects.filter(question=question)
+    if question_type(question.type).has_rows:
+        return answers.filter(row=code).count()
+    single = answers.filter(choice=code).count()
+    # Multiple choice keeps a JSON list, which SQLite cannot search: read the lists themselves.
+    listed = answers.exclude(choices=[]).values_list("choices", flat=True).iterator()
+    return single + sum(1 for codes in listed if code in (codes or []))
