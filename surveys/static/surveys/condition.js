@@ -23,14 +23,23 @@
     });
     if (choice.selectedOptions.length && choice.selectedOptions[0].disabled) { choice.value = ""; }
     var needsValue = key && op.value !== "answered" && op.value !== "not_answered";
-    choice.hidden = !(needsValue && hasChoices);
-    typed.hidden = !(needsValue && !hasChoices);
+    // A class, not the hidden attribute: the admin's stylesheet sets inputs' display.
+    choice.classList.toggle("condition-off", !(needsValue && hasChoices));
+    typed.classList.toggle("condition-off", !(needsValue && !hasChoices));
     typed.placeholder = (picked && picked.getAttribute("data-hint")) || "value";
-    op.hidden = !key;
+    op.classList.toggle("condition-off", !key);
   }
-  document.querySelectorAll(".condition-row").forEach(function (row) {
-    row.querySelector(".condition-question").addEventListener("change", function () { syncRow(row); });
-    row.querySelector(".condition-op").addEventListener("change", function () { syncRow(row); });
-    syncRow(row);
-  });
+  function start() {
+    document.querySelectorAll(".condition-row").forEach(function (row) {
+      row.querySelector(".condition-question").addEventListener("change", function () { syncRow(row); });
+      row.querySelector(".condition-op").addEventListener("change", function () { syncRow(row); });
+      syncRow(row);
+    });
+  }
+  // The admin loads form media in the page's head, before the menus exist.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();
