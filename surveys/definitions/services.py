@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from surveys.core import access
 from surveys.definitions.transfer import (
@@ -121,6 +122,7 @@ def survey_move(*, survey: Survey, kind: str, pk: int, direction: str) -> None:
 
     Raises MoveError when there is no such item or no neighbour in that direction.
     """
+    siblings: QuerySet[Any]
     if kind == "page":
         siblings = Page.objects.filter(survey=survey)
     elif kind == "question":

@@ -12,7 +12,7 @@ from django.urls import reverse
 from surveys.models import Choice, Page, Question
 from surveys.respondent import selectors
 from tests.admin.conftest import make_responses
-from tests.admin.test_builder import _management, _question_data, _survey_data, menus
+from tests.admin.test_builder import _management, _question_data, _survey_data
 
 pytestmark = pytest.mark.django_db
 

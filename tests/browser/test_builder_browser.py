@@ -1,4 +1,4 @@
-"""The builder in headless Chromium: a branch built from menus, tested through both ways, cleaned up.
+"""The builder in headless Chromium: a branch built from menus, previewed both ways, cleaned up.
 
 Set SCREENSHOTS=<directory> to keep screenshots of the builder and the preview for a look.
 """
