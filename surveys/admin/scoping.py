@@ -21,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from surveys.core.access import has_permission, surveys_for
 from surveys.core.i18n import translate
 from surveys.definitions.selectors import choice_answer_count
-from surveys.models import Answer, Page, Survey
+from surveys.models import Answer, Page, Response, Survey
 
 ADMIN_CSS = {"all": ["surveys/admin.css"]}
 
@@ -243,6 +243,12 @@ def _protected_summary(objs: list[Any]) -> list[str]:
                 lines.append(
                     f"Survey “{obj.slug}” has {responses} response(s): a survey with responses "
                     "cannot be deleted (close it instead)."
+                )
+            tests = Response.all_objects.filter(survey=obj, is_test=True).count()
+            if tests:
+                lines.append(
+                    f"Survey “{obj.slug}” has {tests} test response(s): delete them on the "
+                    "survey's page first."
                 )
         else:
             answers = (

@@ -125,3 +125,11 @@ def test_viewers_preview_without_storing(skip_logic_survey):
     result = _post(viewer, skip_logic_survey, 1, {**START, "q_paid": "yes"})
     assert result.status_code == 302
     assert not Response.all_objects.exists()
+
+
+def test_a_survey_with_only_test_responses_says_why_it_cannot_be_deleted(skip_logic_survey):
+    survey = skip_logic_survey
+    owner = _client(survey, "owner")
+    _finish(owner, survey)
+    page = owner.get(reverse("admin:surveys_survey_delete", args=[survey.pk]))
+    assert "has 1 test response(s): delete them on the survey" in page.content.decode()
