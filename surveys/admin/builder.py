@@ -25,6 +25,7 @@ from surveys.admin.forms import (
     QuestionAdminForm,
     QuestionInlineForm,
     SurveyAdminForm,
+    SurveyQuestionInlineForm,
     next_page_position,
     with_survey_languages,
 )
@@ -133,6 +134,33 @@ class PageInline(ScopedInline, admin.StackedInline):
         )
 
 
+class SurveyQuestionInline(ScopedInline, admin.TabularInline):
+    """The survey's questions on its own page: add them, reword them, move them between pages.
+
+    Choices, type settings and skip logic are on the question's own page (its change link).
+    """
+
+    model = Question
+    fk_name = "survey"
+    form = SurveyQuestionInlineForm
+    formset = AnsweredDeletionGuard
+    extra = 0
+    show_change_link = True
+    fields = ["page", "code", "type", "text", "required"]
+    verbose_name_plural = "questions (choices, settings and skip logic: “change”)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
+        return super().get_queryset(request).order_by("page__position", "position")
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs["form"] = with_survey_languages(self.form, obj)
+        formset = super().get_formset(request, obj, **kwargs)
+        page_field = formset.form.base_fields["page"]
+        page_field.queryset = Page.objects.filter(survey=obj).order_by("position")
+        page_field.label_from_instance = lambda page: f"{page.position}. {page.code}"
+        return formset
+
+
 @admin.register(Survey)
 class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
     survey_path = ""
@@ -142,7 +170,7 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
     list_display = ["slug", "title_en", "status", "responses", "your_role", "links"]
     list_filter = ["status", "invitation_only", "public_statistics"]
     search_fields = ["slug", "title"]
-    inlines = [PageInline]
+    inlines = [PageInline, SurveyQuestionInline]
     actions = ["create_invitations", "delete_test_responses"]
     change_form_template = "admin/surveys/survey/change_form.html"
 
@@ -242,8 +270,16 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
                 summary=f"Changed settings of {obj.slug}: {', '.join(form.changed_data)}",
             )
 
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        inlines = super().get_inline_instances(request, obj)
+        # A new survey has no pages to put questions on yet.
+        return [i for i in inlines if obj is not None or not isinstance(i, SurveyQuestionInline)]
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        place_new_last(formset, form.instance.pages)
+        if formset.model is Question:
+            place_questions_last(formset)
+        else:
+            place_new_last(formset, form.instance.pages)
         super().save_formset(request, form, formset, change)
 
     def delete_model(self, request: HttpRequest, obj: Survey) -> None:
@@ -349,6 +385,23 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
 
 
 # --- pages and questions --------------------------------------------------------------------------
+
+
+def place_questions_last(formset: Any) -> None:
+    """New questions, and questions moved to another page, go last on their page."""
+    last: dict[int, int] = {}
+    for inline_form in formset.forms:
+        question = inline_form.instance
+        moved = question.pk is not None and "page" in inline_form.changed_data
+        if not question.page_id or not (
+            moved or (question.pk is None and inline_form.has_changed())
+        ):
+            continue
+        if question.page_id not in last:
+            top = Question.objects.filter(page_id=question.page_id).aggregate(last=Max("position"))
+            last[question.page_id] = top["last"] or 0
+        last[question.page_id] += 1
+        question.position = last[question.page_id]
 
 
 def place_new_last(formset: Any, existing: Any) -> None:

@@ -246,6 +246,15 @@ class QuestionInlineForm(QuestionAdminForm):
         fields = ["code", "type", "text", "required"]
 
 
+class SurveyQuestionInlineForm(QuestionAdminForm):
+    """A question as a row of its survey's page: which page, code, type, wording, required."""
+
+    text = TranslationField(required=True)
+
+    class Meta(QuestionAdminForm.Meta):
+        fields = ["page", "code", "type", "text", "required"]
+
+
 class ChoiceAdminForm(forms.ModelForm):
     label = TranslationField(required=True)
 

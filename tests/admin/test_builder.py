@@ -35,6 +35,7 @@ def _survey_data(slug: str, **extra: str) -> dict[str, object]:
         "default_language": "en",
         "min_cell_size": "10",
         **_management("pages"),
+        **_management("questions"),
     }
     data.update(extra)
     return data

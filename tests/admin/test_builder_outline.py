@@ -175,3 +175,37 @@ def test_an_unchosen_choice_can_still_be_deleted(survey, accounts):
     result = accounts.client("editor").post(url, _choice_data(question, agency={"DELETE": "on"}))
     assert result.status_code == 302
     assert not Choice.objects.filter(question=question, code="agency").exists()
+
+
+def test_questions_are_added_and_moved_on_the_survey_page(survey, accounts):
+    client = accounts.client("editor")
+    final = survey.pages.get(code="final")
+    words = survey.pages.get(code="your_words")
+    moved = survey.questions.get(code="anything_else")
+    data = _survey_data(survey.slug)
+    data.update(_management("questions", 2, 1))
+    data.update(
+        {
+            "questions-0-id": moved.pk,
+            "questions-0-survey": survey.pk,
+            "questions-0-page": words.pk,
+            "questions-0-code": moved.code,
+            "questions-0-type": moved.type,
+            "questions-0-text_en": moved.text["en"],
+            "questions-0-text_zh-hans": moved.text["zh-hans"],
+            "questions-1-survey": survey.pk,
+            "questions-1-page": final.pk,
+            "questions-1-code": "goodbye",
+            "questions-1-type": "short_text",
+            "questions-1-text_en": "Goodbye?",
+            "questions-1-text_zh-hans": "再见？",
+        }
+    )
+    result = client.post(reverse("admin:surveys_survey_change", args=[survey.pk]), data)
+    assert result.status_code == 302, result.context["adminform"].form.errors
+    assert list(words.questions.order_by("position").values_list("code", flat=True))[-1] == (
+        "anything_else"
+    )
+    assert list(final.questions.values_list("code", flat=True)) == ["goodbye"]
+    body = client.get(reverse("admin:surveys_survey_change", args=[survey.pk])).content.decode()
+    assert 'name="questions-0-page"' in body and "Goodbye?" in body
