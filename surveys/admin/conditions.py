@@ -81,7 +81,8 @@ def menu_targets(questions: Sequence[Question], language: str = "en") -> list[Me
         text = translate(question.text, language, "en")
         label = f"{question.code}: {text[:70]}"
         values, hint = _values(question, language), _hint(question)
-        rows = list(question.rows.all()) if QUESTION_TYPES.get(question.type, None) else []
+        kind = QUESTION_TYPES.get(question.type)
+        rows = list(question.rows.all()) if kind and kind.has_rows else []
         if rows:
             for row in rows:
                 row_label = f"{label} / {translate(row.text, language, 'en')[:40]}"
@@ -151,7 +152,6 @@ class ConditionWidget(forms.Widget):
             "rows": rows,
             "kept": data.get(f"{name}-kept", ""),
             "remove": bool(data.get(f"{name}-remove")),
-            "posted": f"{name}-match" in data or f"{name}-kept" in data,
         }
 
     def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:

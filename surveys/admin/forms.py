@@ -127,6 +127,8 @@ class PageAdminForm(forms.ModelForm):
         if self._inline_survey is not None:
             return self._inline_survey
         raw = self.data.get(self.add_prefix("survey")) if self.is_bound else None
+        if raw is None:
+            raw = self.initial.get("survey")  # "Add a page" from a survey: ?survey=<id>
         return Survey.objects.filter(pk=raw).first() if raw and str(raw).isdigit() else None
 
     def clean(self) -> dict[str, Any]:
