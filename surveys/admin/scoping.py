@@ -214,10 +214,18 @@ class AnsweredChoiceGuard(forms.BaseInlineFormSet):
                 continue
             deleting = self.can_delete and AnsweredDeletionGuard._marked_for_deletion(form)
             recoded = "code" in form.changed_data
-            if not (deleting or recoded):
+            unspecified = "is_other" in form.changed_data and not form.cleaned_data.get("is_other")
+            if not (deleting or recoded or unspecified):
                 continue
             original = type(instance).objects.get(pk=instance.pk)
             count = choice_answer_count(question=original.question, code=original.code)
+            if count and unspecified and not (deleting or recoded):
+                form.add_error(
+                    "is_other",
+                    f"“{original.code}” was chosen in {count} answer(s) that may have specified "
+                    "it: it stays a please-specify choice, so exports keep those texts.",
+                )
+                continue
             if count and deleting:
                 raise forms.ValidationError(
                     f"“{original.code}” cannot be deleted: {count} answer(s) chose it, and exports "

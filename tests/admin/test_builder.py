@@ -101,6 +101,9 @@ def _question_data(question: Question, **changes: object) -> dict[str, object]:
                 f"choices-{n}-label_zh-hans": choice.label["zh-hans"],
             }
         )
+        for flag in ("is_other", "exclusive", "hidden"):  # ticked boxes, as the browser sends
+            if getattr(choice, flag):
+                data[f"choices-{n}-{flag}"] = "on"
     data["choices-INITIAL_FORMS"] = str(question.choices.count())
     data.update(changes)
     return data

@@ -209,3 +209,14 @@ def test_questions_are_added_and_moved_on_the_survey_page(survey, accounts):
     assert list(final.questions.values_list("code", flat=True)) == ["goodbye"]
     body = client.get(reverse("admin:surveys_survey_change", args=[survey.pk])).content.decode()
     assert 'name="questions-0-page"' in body and "Goodbye?" in body
+
+
+def test_a_chosen_please_specify_choice_stays_one(survey, accounts):
+    make_responses(survey, 1)
+    question = survey.questions.get(code="employment_type")
+    survey.responses.get().answers.create(question=question, choice="other", text="puppeteer")
+    url = reverse("admin:surveys_question_change", args=[question.pk])
+    result = accounts.client("editor").post(url, _choice_data(question, other={"is_other": ""}))
+    assert result.status_code == 200
+    assert "stays a please-specify choice" in result.content.decode()
+    assert Choice.objects.get(question=question, code="other").is_other
