@@ -156,6 +156,8 @@ class SurveyQuestionInline(ScopedInline, admin.TabularInline):
         kwargs["form"] = with_survey_languages(self.form, obj)
         formset = super().get_formset(request, obj, **kwargs)
         page_field = formset.form.base_fields["page"]
+        # A plain menu: pages are added above, not through the related-object pop-ups.
+        page_field.widget = getattr(page_field.widget, "widget", page_field.widget)
         page_field.queryset = Page.objects.filter(survey=obj).order_by("position")
         page_field.label_from_instance = lambda page: f"{page.position}. {page.code}"
         return formset
