@@ -155,7 +155,7 @@ class SurveyQuestionInline(ScopedInline, admin.TabularInline):
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         kwargs["form"] = with_survey_languages(self.form, obj)
         formset = super().get_formset(request, obj, **kwargs)
-        page_field = formset.form.base_fields["page"]
+        page_field: Any = formset.form.base_fields["page"]  # a ModelChoiceField
         # A plain menu: pages are added above, not through the related-object pop-ups.
         page_field.widget = getattr(page_field.widget, "widget", page_field.widget)
         page_field.queryset = Page.objects.filter(survey=obj).order_by("position")
