@@ -177,6 +177,11 @@ class Choice(models.Model):
         help_text="A non-substantive answer (don't know, not applicable, refused): declared "
         "missing in SPSS and Stata files and left out of means.",
     )
+    hidden = models.BooleanField(
+        default=False,
+        help_text="No longer offered to respondents; answers that chose it keep it, and exports "
+        "still label it.",
+    )
 
     class Meta:
         ordering = ["question", "position"]
@@ -218,8 +223,19 @@ class Invitation(models.Model):
         return f"{self.survey.slug} invitation {self.pk}"
 
 
+class RealResponseManager(models.Manager):
+    """Responses of respondents: test responses (made in the builder's preview) left out."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(is_test=False)
+
+
 class Response(models.Model):
-    """One respondent's answers. Holds no IP address, user agent or other identifier."""
+    """One respondent's answers. Holds no IP address, user agent or other identifier.
+
+    ``Response.objects`` (and ``survey.responses``) leave test responses out, so that the
+    dashboard, statistics, API and exports never count them; ``Response.all_objects`` has them.
+    """
 
     class Status(models.TextChoices):
         IN_PROGRESS = "in_progress", _("In progress")
@@ -242,8 +258,17 @@ class Response(models.Model):
     resume_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
     resume_expires_at = models.DateTimeField(null=True, blank=True)
     receipt_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
+    # Made by a researcher testing the questionnaire in the preview, not by a respondent.
+    is_test = models.BooleanField(default=False, editable=False)
+
+    all_objects = models.Manager()
+    objects = RealResponseManager()
 
     class Meta:
+        # Filtered by default (survey.responses too); the plain manager for related lookups
+        # (answer.response) and deletion.
+        default_manager_name = "objects"
+        base_manager_name = "all_objects"
         ordering = ["-started_at"]
         indexes = [models.Index(fields=["survey", "status", "submitted_at"])]
         constraints = [

@@ -50,7 +50,8 @@ def classifications_enqueue(*, ids: Sequence[int]) -> None:
 
 
 def _classifiable_answers() -> Any:
-    return Answer.objects.filter(question__classify=True).exclude(text="")
+    # Not a researcher's test responses (surveys.respondent.testing): nothing about them is coded.
+    return Answer.objects.filter(question__classify=True, response__is_test=False).exclude(text="")
 
 
 def classifications_create(*, answer_ids: Iterable[int]) -> list[int]:

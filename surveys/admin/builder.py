@@ -11,8 +11,8 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Count, Max, OuterRef, Prefetch, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -25,9 +25,12 @@ from surveys.admin.forms import (
     QuestionAdminForm,
     QuestionInlineForm,
     SurveyAdminForm,
+    SurveyQuestionInlineForm,
+    next_page_position,
     with_survey_languages,
 )
 from surveys.admin.scoping import (
+    AnsweredChoiceGuard,
     AnsweredDeletionGuard,
     ProtectedSummaryMixin,
     ScopedInline,
@@ -37,31 +40,71 @@ from surveys.admin.scoping import (
 )
 from surveys.core.access import has_permission, surveys_for
 from surveys.definitions import services as survey_services
+from surveys.definitions.selectors import condition_words
+from surveys.definitions.wording import describe
 from surveys.models import Choice, MatrixRow, Page, Question, Survey, SurveyRole
 from surveys.respondent.services import invitations_create
+from surveys.respondent.testing import responses_test_delete
 
 # --- surveys --------------------------------------------------------------------------------------
 
 
-def _questions_outline(page: Page) -> SafeString:
-    if not page.pk:
-        return format_html("{}", "Save the page to add questions.")
+def _move_buttons(survey: Survey, kind: str, pk: int) -> SafeString:
+    # Submit buttons of the survey's own form, sent to the move view instead (no nested forms).
+    url = reverse("admin:surveys_move", args=[survey.pk])
+    return format_html(
+        '<span class="move-buttons">'
+        '<button type="submit" class="move" name="move" value="{}:{}:up" formaction="{}" '
+        'formnovalidate title="Move up" aria-label="Move {} up">↑</button>'
+        '<button type="submit" class="move" name="move" value="{}:{}:down" formaction="{}" '
+        'formnovalidate title="Move down" aria-label="Move {} down">↓</button></span>',
+        kind,
+        pk,
+        url,
+        kind,
+        kind,
+        pk,
+        url,
+        kind,
+    )
+
+
+def _condition_line(condition: Any, words: Any, survey: Survey) -> SafeString:
+    if not condition:
+        return format_html("{}", "")
+    return format_html(
+        '<div class="condition-words">{}</div>',
+        format_html_join(
+            "",
+            '<p lang="{}">{}</p>',
+            ((code, describe(condition, words, code)) for code in survey.languages or ["en"]),
+        ),
+    )
+
+
+def _questions_outline(page: Page, words: Any) -> SafeString:
+    survey = page.survey
     items = format_html_join(
         "",
-        '<li><a href="{}">{}</a> <span class="muted">{} · {}</span></li>',
+        '<li id="question-{}">{} <a href="{}">{}</a> <span class="muted">{} · {}</span>{}</li>',
         (
             (
+                q.code,
+                _move_buttons(survey, "question", q.pk),
                 reverse("admin:surveys_question_change", args=[q.pk]),
                 q.code,
                 q.get_type_display(),
-                english(q.text, page.survey),
+                english(q.text, survey),
+                _condition_line(q.condition, words, survey),
             )
-            for q in page.questions.order_by("position")
+            for q in page.questions.all()
         ),
     )
     add = reverse("admin:surveys_question_add") + f"?page={page.pk}"
     return format_html(
-        '<ol class="outline">{}</ol><a class="addlink" href="{}">Add a question</a>', items, add
+        '<ol class="outline">{}</ol><a class="addlink" href="{}">Add a question to this page</a>',
+        items,
+        add,
     )
 
 
@@ -71,7 +114,7 @@ class PageInline(ScopedInline, admin.StackedInline):
     formset = AnsweredDeletionGuard
     extra = 0
     show_change_link = True
-    fields = [("position", "code"), "title", "intro", "condition", "questions_summary"]
+    fields = ["code", "title", "intro", "condition", "questions_summary"]
     readonly_fields = ["questions_summary"]
     classes = ["page-inline"]
 
@@ -91,6 +134,35 @@ class PageInline(ScopedInline, admin.StackedInline):
         )
 
 
+class SurveyQuestionInline(ScopedInline, admin.TabularInline):
+    """The survey's questions on its own page: add them, reword them, move them between pages.
+
+    Choices, type settings and skip logic are on the question's own page (its change link).
+    """
+
+    model = Question
+    fk_name = "survey"
+    form = SurveyQuestionInlineForm
+    formset = AnsweredDeletionGuard
+    extra = 0
+    show_change_link = True
+    fields = ["page", "code", "type", "text", "required"]
+    verbose_name_plural = "questions (choices, settings and skip logic: “change”)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
+        return super().get_queryset(request).order_by("page__position", "position")
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs["form"] = with_survey_languages(self.form, obj)
+        formset = super().get_formset(request, obj, **kwargs)
+        page_field: Any = formset.form.base_fields["page"]  # a ModelChoiceField
+        # A plain menu: pages are added above, not through the related-object pop-ups.
+        page_field.widget = getattr(page_field.widget, "widget", page_field.widget)
+        page_field.queryset = Page.objects.filter(survey=obj).order_by("position")
+        page_field.label_from_instance = lambda page: f"{page.position}. {page.code}"
+        return formset
+
+
 @admin.register(Survey)
 class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
     survey_path = ""
@@ -100,8 +172,8 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
     list_display = ["slug", "title_en", "status", "responses", "your_role", "links"]
     list_filter = ["status", "invitation_only", "public_statistics"]
     search_fields = ["slug", "title"]
-    inlines = [PageInline]
-    actions = ["create_invitations"]
+    inlines = [PageInline, SurveyQuestionInline]
+    actions = ["create_invitations", "delete_test_responses"]
     change_form_template = "admin/surveys/survey/change_form.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Survey]:
@@ -166,6 +238,12 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
             path("<int:pk>/status/", bound(admin_views.set_status), name="surveys_status"),
             path("<int:pk>/roles/", bound(admin_views.roles), name="surveys_roles"),
             path("<int:pk>/export/", bound(admin_views.export), name="surveys_export"),
+            path("<int:pk>/move/", bound(admin_views.move), name="surveys_move"),
+            path(
+                "<int:pk>/test-responses/delete/",
+                bound(admin_views.delete_test_responses),
+                name="surveys_delete_tests",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -193,6 +271,18 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
                 survey=obj,
                 summary=f"Changed settings of {obj.slug}: {', '.join(form.changed_data)}",
             )
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        inlines = super().get_inline_instances(request, obj)
+        # A new survey has no pages to put questions on yet.
+        return [i for i in inlines if obj is not None or not isinstance(i, SurveyQuestionInline)]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is Question:
+            place_questions_last(formset)
+        else:
+            place_new_last(formset, form.instance.pages)
+        super().save_formset(request, form, formset, change)
 
     def delete_model(self, request: HttpRequest, obj: Survey) -> None:
         survey_services.audit_survey_change(
@@ -222,20 +312,28 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
 
     @admin.display(description="pages and questions")
     def outline(self, obj: Survey) -> SafeString:
-        pages = obj.pages.order_by("position").prefetch_related("questions")
+        pages = list(
+            obj.pages.order_by("position").prefetch_related(
+                Prefetch("questions", queryset=Question.objects.order_by("position"))
+            )
+        )
         if not pages:
             return format_html("{}", "No pages yet: add one below.")
+        words = condition_words(survey=obj)
         return format_html_join(
             "",
-            '<div class="outline-page"><a href="{}">{}. {}</a> {}</div>',
+            '<div class="outline-page" id="page-{}">{} <a href="{}">{}. {}</a>{}{}</div>',
             (
                 (
-                    reverse("admin:surveys_page_change", args=[page.pk]),
-                    page.position,
                     page.code,
-                    _questions_outline(page),
+                    _move_buttons(obj, "page", page.pk),
+                    reverse("admin:surveys_page_change", args=[page.pk]),
+                    number,
+                    page.code,
+                    _condition_line(page.condition, words, obj),
+                    _questions_outline(page, words),
                 )
-                for page in pages
+                for number, page in enumerate(pages, start=1)
             ),
         )
 
@@ -248,6 +346,20 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
             '<ul class="problems">{}</ul>',
             format_html_join("", "<li>{}</li>", ((p,) for p in problems)),
         )
+
+    @admin.action(description="Delete the test responses of the selected surveys (audited)")
+    def delete_test_responses(self, request: HttpRequest, queryset: QuerySet[Survey]) -> None:
+        deleted = 0
+        for survey in queryset:
+            if not has_permission(user=request.user, survey=survey, permission="edit"):
+                self.message_user(
+                    request,
+                    f"{survey.slug}: only its owners and editors can delete test responses.",
+                    messages.ERROR,
+                )
+                continue
+            deleted += responses_test_delete(survey=survey, actor=request.user)
+        self.message_user(request, f"Deleted {deleted} test response(s).", messages.SUCCESS)
 
     @admin.action(description="Create 20 single-use invitation links (shown once)")
     def create_invitations(
@@ -277,6 +389,33 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
 # --- pages and questions --------------------------------------------------------------------------
 
 
+def place_questions_last(formset: Any) -> None:
+    """New questions, and questions moved to another page, go last on their page."""
+    last: dict[int, int] = {}
+    for inline_form in formset.forms:
+        question = inline_form.instance
+        moved = question.pk is not None and "page" in inline_form.changed_data
+        if not question.page_id or not (
+            moved or (question.pk is None and inline_form.has_changed())
+        ):
+            continue
+        if question.page_id not in last:
+            top = Question.objects.filter(page_id=question.page_id).aggregate(last=Max("position"))
+            last[question.page_id] = top["last"] or 0
+        last[question.page_id] += 1
+        question.position = last[question.page_id]
+
+
+def place_new_last(formset: Any, existing: Any) -> None:
+    """Give the new rows of an inline formset the positions after the last existing one."""
+    last = existing.aggregate(last=Max("position"))["last"] or 0
+    for inline_form in formset.forms:
+        instance = inline_form.instance
+        if instance.pk is None and not instance.position and inline_form.has_changed():
+            last += 1
+            instance.position = last
+
+
 class QuestionInline(ScopedInline, admin.TabularInline):
     model = Question
     form = QuestionInlineForm
@@ -284,7 +423,7 @@ class QuestionInline(ScopedInline, admin.TabularInline):
     parent_survey = staticmethod(lambda page: page.survey)
     extra = 0
     show_change_link = True
-    fields = ["position", "code", "type", "text", "required"]
+    fields = ["code", "type", "text", "required"]
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         kwargs["form"] = with_survey_languages(self.form, obj.survey if obj else None)
@@ -301,6 +440,23 @@ class BuilderAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
         elif db_field.name == "page":
             kwargs["queryset"] = Page.objects.filter(survey__in=editable).select_related("survey")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _back_to_survey(self, request: HttpRequest, obj: Any, anchor: str) -> HttpResponse | None:
+        if "_continue" in request.POST or "_addanother" in request.POST:
+            return None
+        survey = self.survey_of(obj)
+        if survey is None:
+            return None
+        url = reverse("admin:surveys_survey_change", args=[survey.pk])
+        return HttpResponseRedirect(f"{url}#{anchor}-{obj.code}")
+
+    def response_add(self, request: HttpRequest, obj: Any, post_url_continue: Any = None) -> Any:
+        back = self._back_to_survey(request, obj, self.model._meta.model_name or "")
+        return back or super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: Any) -> Any:
+        back = self._back_to_survey(request, obj, self.model._meta.model_name or "")
+        return back or super().response_change(request, obj)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
@@ -324,7 +480,7 @@ class PageAdmin(BuilderAdmin):
     list_filter = [("survey", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["code", "survey__slug"]
     inlines = [QuestionInline]
-    fields = ["survey", ("position", "code"), "title", "intro", "condition"]
+    fields = ["survey", "code", "title", "intro", "condition"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Page]:
         return (
@@ -337,18 +493,15 @@ class PageAdmin(BuilderAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ["survey"] if obj else []
 
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        # Values are GET strings, and the position added below is an int.
-        initial: dict[str, Any] = super().get_changeform_initial_data(request)
-        survey = Survey.objects.filter(pk=initial.get("survey") or 0).first()
-        if survey and "position" not in initial:
-            last = survey.pages.order_by("-position").values_list("position", flat=True).first()
-            initial["position"] = (last or 0) + 1
-        return initial
+    def save_model(self, request: HttpRequest, obj: Page, form: Any, change: bool) -> None:
+        if not obj.position:
+            obj.position = next_page_position(obj.survey)
+        super().save_model(request, obj, form, change)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         for inline_form in formset.forms:
             inline_form.instance.survey = form.instance.survey
+        place_new_last(formset, form.instance.questions)
         super().save_formset(request, form, formset, change)
 
     @admin.display(description="title")
@@ -364,6 +517,7 @@ class QuestionPartInline(ScopedInline, admin.TabularInline):
     """A question's choices or matrix rows, edited in the languages of its survey."""
 
     parent_survey = staticmethod(lambda question: question.survey)
+    formset = AnsweredChoiceGuard
     extra = 0
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
@@ -374,7 +528,7 @@ class QuestionPartInline(ScopedInline, admin.TabularInline):
 class ChoiceInline(QuestionPartInline):
     model = Choice
     form = ChoiceAdminForm
-    fields = ["position", "code", "label", "is_other", "exclusive"]
+    fields = ["position", "code", "label", "is_other", "exclusive", "hidden"]
 
 
 class MatrixRowInline(QuestionPartInline):
@@ -391,7 +545,7 @@ class QuestionAdmin(BuilderAdmin):
     search_fields = ["code", "survey__slug"]
     inlines = [ChoiceInline, MatrixRowInline]
     fieldsets = [
-        (None, {"fields": ["page", ("position", "code"), "type", "text", "help_text"]}),
+        (None, {"fields": ["page", "code", "type", "text", "help_text"]}),
         ("Answering", {"fields": ["required", "condition"]}),
         (
             "Type settings",
@@ -412,15 +566,6 @@ class QuestionAdmin(BuilderAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Question]:
         return super().get_queryset(request).select_related("survey", "page")
 
-    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        # Values are GET strings, and the position added below is an int.
-        initial: dict[str, Any] = super().get_changeform_initial_data(request)
-        page = Page.objects.filter(pk=initial.get("page") or 0).first()
-        if page and "position" not in initial:
-            last = page.questions.order_by("-position").values_list("position", flat=True).first()
-            initial["position"] = (last or 0) + 1
-        return initial
-
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "page" and field is not None:
@@ -429,4 +574,8 @@ class QuestionAdmin(BuilderAdmin):
 
     def save_model(self, request: HttpRequest, obj: Question, form: Any, change: bool) -> None:
         obj.survey = obj.page.survey
+        if not obj.position or "page" in form.changed_data:
+            # A new question, or one moved to another page, goes last on its page.
+            last = obj.page.questions.exclude(pk=obj.pk).aggregate(last=Max("position"))["last"]
+            obj.position = (last or 0) + 1
         super().save_model(request, obj, form, change)

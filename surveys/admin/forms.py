@@ -7,10 +7,11 @@ from typing import Any
 
 from django import forms
 
+from surveys.admin.conditions import ConditionField
 from surveys.admin.widgets import LANGUAGE_NAMES, TranslationField, set_languages_needed
 from surveys.definitions.conditions import condition_problems
 from surveys.definitions.question_types import LIKERT_SCALES, QUESTION_TYPES
-from surveys.definitions.selectors import condition_targets
+from surveys.definitions.selectors import condition_targets, earlier_questions
 from surveys.definitions.transfer import SUPPORTED_LANGUAGES
 from surveys.models import Choice, MatrixRow, Page, Question, Survey
 
@@ -23,21 +24,20 @@ def skip_logic_problems(
     return condition_problems(condition, earlier=earlier)
 
 
-class ConditionField(forms.JSONField):
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault(
-            "widget", forms.Textarea(attrs={"rows": 2, "cols": 60, "class": "condition-input"})
-        )
-        kwargs.setdefault(
-            "help_text",
-            'Skip logic as JSON, e.g. {"question": "lost_work", "op": "equals", "value": true}; '
-            "empty means always shown.",
-        )
-        super().__init__(**kwargs)
+def next_page_position(survey: Survey | None) -> int:
+    """Where a new page of `survey` goes: after its last page."""
+    if survey is None or not survey.pk:
+        return 1
+    last = survey.pages.order_by("-position").values_list("position", flat=True).first()
+    return (last or 0) + 1
 
-    def prepare_value(self, value: Any) -> Any:
-        return "" if value is None else super().prepare_value(value)
+
+def offer_skip_logic(form: forms.BaseForm, survey: Survey | None, before_position: int) -> None:
+    """Fill the skip-logic menus of `form` with the questions on pages before `before_position`."""
+    field = form.fields.get("condition")
+    if isinstance(field, ConditionField):
+        questions = earlier_questions(survey=survey, before_position=before_position)
+        field.set_questions(questions, survey.languages if survey else ["en"])
 
 
 class SurveyAdminForm(forms.ModelForm):
@@ -107,17 +107,28 @@ class PageAdminForm(forms.ModelForm):
 
     class Meta:
         model = Page
-        fields = ["survey", "position", "code", "title", "intro", "condition"]
+        fields = ["survey", "code", "title", "intro", "condition"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         survey = self._survey()
         set_languages_needed(self, survey.languages if survey else None)
+        offer_skip_logic(self, survey, self._position(survey))
+
+    def _position(self, survey: Survey | None) -> int:
+        """The page's position; a new page goes last (the up and down buttons move it)."""
+        return self.instance.position or next_page_position(survey)
+
+    _inline_survey: Survey | None = None  # set when the form is a row of the survey's pages
 
     def _survey(self) -> Survey | None:
         if self.instance.survey_id:
             return self.instance.survey
+        if self._inline_survey is not None:
+            return self._inline_survey
         raw = self.data.get(self.add_prefix("survey")) if self.is_bound else None
+        if raw is None:
+            raw = self.initial.get("survey")  # "Add a page" from a survey: ?survey=<id>
         return Survey.objects.filter(pk=raw).first() if raw and str(raw).isdigit() else None
 
     def clean(self) -> dict[str, Any]:
@@ -128,7 +139,7 @@ class PageAdminForm(forms.ModelForm):
             cleaned["condition"] = None
         survey = cleaned.get("survey") or self._survey()
         for problem in skip_logic_problems(
-            condition, survey=survey, before_position=cleaned.get("position")
+            condition, survey=survey, before_position=self._position(survey)
         ):
             self.add_error("condition", problem)
         return cleaned
@@ -144,7 +155,6 @@ class QuestionAdminForm(forms.ModelForm):
         model = Question
         fields = [
             "page",
-            "position",
             "code",
             "type",
             "text",
@@ -164,6 +174,8 @@ class QuestionAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         page = self._page()
         set_languages_needed(self, page.survey.languages if page else None)
+        if page is not None:
+            offer_skip_logic(self, page.survey, page.position)
 
     def _error(self, name: str, message: str) -> None:
         self.add_error(name if name in self.fields else None, message)
@@ -233,7 +245,16 @@ class QuestionInlineForm(QuestionAdminForm):
     text = TranslationField(required=True)
 
     class Meta(QuestionAdminForm.Meta):
-        fields = ["position", "code", "type", "text", "required"]
+        fields = ["code", "type", "text", "required"]
+
+
+class SurveyQuestionInlineForm(QuestionAdminForm):
+    """A question as a row of its survey's page: which page, code, type, wording, required."""
+
+    text = TranslationField(required=True)
+
+    class Meta(QuestionAdminForm.Meta):
+        fields = ["page", "code", "type", "text", "required"]
 
 
 class ChoiceAdminForm(forms.ModelForm):
@@ -241,7 +262,7 @@ class ChoiceAdminForm(forms.ModelForm):
 
     class Meta:
         model = Choice
-        fields = ["position", "code", "label", "is_other", "exclusive"]
+        fields = ["position", "code", "label", "is_other", "exclusive", "hidden"]
 
 
 class MatrixRowAdminForm(forms.ModelForm):
@@ -259,6 +280,9 @@ def with_survey_languages(form_class: type[forms.ModelForm], survey: Survey | No
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             set_languages_needed(self, survey.languages if survey else None)
+            if isinstance(self, PageAdminForm) and survey is not None:
+                self._inline_survey = survey
+                offer_skip_logic(self, survey, self._position(survey))
 
     Form.__name__ = form_class.__name__
     return Form

@@ -20,7 +20,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from surveys.core.access import has_permission, surveys_for
 from surveys.core.i18n import translate
-from surveys.models import Answer, Page, Survey
+from surveys.definitions.selectors import choice_answer_count
+from surveys.models import Answer, Page, Response, Survey
 
 ADMIN_CSS = {"all": ["surveys/admin.css"]}
 
@@ -199,6 +200,47 @@ class AnsweredDeletionGuard(forms.BaseInlineFormSet):
         return bool(form.cleaned_data.get(DELETION_FIELD_NAME, False))
 
 
+class AnsweredChoiceGuard(forms.BaseInlineFormSet):
+    """Keeps choices and matrix rows that respondents chose: no deleting them, no new code.
+
+    Exports label every stored code with its choice, so an answered choice is hidden from new
+    respondents instead (its "hidden" box); its label may still be reworded.
+    """
+
+    def clean(self) -> None:
+        for form in self.forms:
+            instance = form.instance
+            if not instance.pk or not hasattr(form, "cleaned_data"):
+                continue
+            deleting = self.can_delete and AnsweredDeletionGuard._marked_for_deletion(form)
+            recoded = "code" in form.changed_data
+            unspecified = "is_other" in form.changed_data and not form.cleaned_data.get("is_other")
+            if not (deleting or recoded or unspecified):
+                continue
+            original = type(instance).objects.get(pk=instance.pk)
+            count = choice_answer_count(question=original.question, code=original.code)
+            if count and unspecified and not (deleting or recoded):
+                form.add_error(
+                    "is_other",
+                    f"“{original.code}” was chosen in {count} answer(s) that may have specified "
+                    "it: it stays a please-specify choice, so exports keep those texts.",
+                )
+                continue
+            if count and deleting:
+                raise forms.ValidationError(
+                    f"“{original.code}” cannot be deleted: {count} answer(s) chose it, and exports "
+                    "label those answers with it. Tick “hidden” to stop offering it instead.",
+                    code="answered",
+                )
+            if count:
+                form.add_error(
+                    "code",
+                    f"“{original.code}” was chosen in {count} answer(s): its code cannot change "
+                    "(the label can).",
+                )
+        super().clean()
+
+
 def _protected_summary(objs: list[Any]) -> list[str]:
     """One readable line per kind of protected object, instead of thousands of answer ids."""
     lines = []
@@ -209,6 +251,12 @@ def _protected_summary(objs: list[Any]) -> list[str]:
                 lines.append(
                     f"Survey “{obj.slug}” has {responses} response(s): a survey with responses "
                     "cannot be deleted (close it instead)."
+                )
+            tests = Response.all_objects.filter(survey=obj, is_test=True).count()
+            if tests:
+                lines.append(
+                    f"Survey “{obj.slug}” has {tests} test response(s): delete them on the "
+                    "survey's page first."
                 )
         else:
             answers = (

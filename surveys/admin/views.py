@@ -7,25 +7,27 @@ surveys.statistics.dashboard.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from surveys.admin.charts import timeline_chart
+from surveys.admin.preview import preview as preview_page
 from surveys.admin.widgets import LANGUAGE_NAMES
 from surveys.core import access
 from surveys.core.i18n import translate
 from surveys.definitions.services import (
+    MoveError,
     StatusError,
     survey_duplicate,
+    survey_move,
     survey_set_status,
 )
 from surveys.definitions.transfer import (
@@ -33,9 +35,8 @@ from surveys.definitions.transfer import (
     DefinitionError,
 )
 from surveys.exports import services as export_services
-from surveys.models import ExportJob, Page, Survey, SurveyRole
-from surveys.respondent import selectors
-from surveys.respondent.forms import PageForm
+from surveys.models import ExportJob, Survey, SurveyRole
+from surveys.respondent.testing import responses_test_count, responses_test_delete
 from surveys.statistics.dashboard import survey_dashboard
 
 Role = SurveyRole.Role
@@ -112,6 +113,15 @@ def survey_tools(request: HttpRequest, survey: Survey | None) -> dict[str, Any]:
                 "post": "duplicate",
             }
         )
+        tests = responses_test_count(survey=survey)
+        if tests:
+            tools.append(
+                {
+                    "label": f"Delete {tests} test response(s)",
+                    "url": reverse("admin:surveys_delete_tests", args=[survey.pk]),
+                    "post": "delete-tests",
+                }
+            )
     return {"survey_tools": tools}
 
 
@@ -147,129 +157,43 @@ def dashboard(request: HttpRequest, *, model_admin: Any, pk: int) -> HttpRespons
     return TemplateResponse(request, "surveys/admin/dashboard.html", context)
 
 
-# --- preview as a respondent ----------------------------------------------------------------------
+# --- preview and test mode (surveys.admin.preview) ------------------------------------------------
 
 
 def preview(request: HttpRequest, *, model_admin: Any, pk: int) -> HttpResponse:
-    """Each page as respondents see it, in any status; answers are checked but never stored."""
-    survey = _survey(request, pk, "view")
-    pages = selectors.survey_pages(survey=survey)
-    language = request.GET.get("lang", "")
-    if language not in survey.languages:
-        language = survey.default_language
-    raw = request.GET.get("page", "1")
-    number = int(raw) if raw.isdigit() else 1
-    finished = raw == "end"
-    number = min(max(number, 1), max(len(pages), 1))
-    banner = _preview_banner(survey, pages, language, raw, None if finished else number)
-    with translation.override(language):
-        if finished or not pages:
-            return _preview_end(request, survey, language, banner, empty=not pages)
-        return _preview_page(request, survey, pages, number, language, banner)
+    return preview_page(request, survey=_survey(request, pk, "view"))
 
 
-def _preview_url(survey: Survey, page: int | str, language: str) -> str:
-    return reverse("admin:surveys_preview", args=[survey.pk]) + f"?page={page}&lang={language}"
+def delete_test_responses(request: HttpRequest, *, model_admin: Any, pk: int) -> HttpResponse:
+    """Delete the survey's test responses (owners and editors; audited)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    survey = _survey(request, pk, "edit")
+    count = responses_test_delete(survey=survey, actor=request.user)
+    messages.success(request, f"Deleted {count} test response(s) of {survey.slug}.")
+    return redirect("admin:surveys_survey_change", survey.pk)
 
 
-def _preview_banner(
-    survey: Survey, pages: list[Page], language: str, raw: str, current: int | None
-) -> dict[str, Any]:
-    """The researcher's bar above the previewed page: languages, pages, the end, the survey."""
-    return {
-        "survey": survey,
-        "language": language,
-        "languages": [
-            {
-                "code": code,
-                "name": LANGUAGE_NAMES.get(code, code),
-                "url": _preview_url(survey, raw, code),
-            }
-            for code in survey.languages
-        ],
-        "pages": [
-            {"number": i, "code": p.code, "url": _preview_url(survey, i, language)}
-            for i, p in enumerate(pages, start=1)
-        ],
-        "current": current,
-        "end_url": _preview_url(survey, "end", language),
-        "change_url": reverse("admin:surveys_survey_change", args=[survey.pk]),
-    }
+# --- the order of pages and questions -------------------------------------------------------------
 
 
-def _preview_end(
-    request: HttpRequest, survey: Survey, language: str, banner: dict[str, Any], *, empty: bool
-) -> HttpResponse:
-    return render(
-        request,
-        "surveys/admin/preview_end.html",
-        {
-            "survey": survey,
-            "title": translate(survey.title, language, survey.default_language),
-            "thank_you": translate(survey.thank_you_text, language, survey.default_language),
-            "receipt": None,
-            "banner": banner,
-            "empty": empty,
-        },
-    )
-
-
-def _preview_page(
-    request: HttpRequest,
-    survey: Survey,
-    pages: list[Page],
-    number: int,
-    language: str,
-    banner: dict[str, Any],
-) -> HttpResponse:
-    """One previewed page: a POST is validated as the respondent's would be, then not stored."""
-    page = pages[number - 1]
-    questions = list(page.questions.all())
-    action = request.POST.get("action", "next") if request.method == "POST" else None
-    form = PageForm(
-        request.POST if request.method == "POST" else None,
-        questions=questions,
-        language=language,
-        fallback=survey.default_language,
-        enforce_required=action in (None, "next", "submit"),
-    )
-    saved_message = ""
-    if request.method == "POST":
-        valid = form.is_valid()  # shows the respondent's error messages; stores nothing
-        if valid and action == "back":
-            return redirect(_preview_url(survey, max(number - 1, 1), language))
-        if valid and action in ("next", "submit"):
-            target = "end" if number >= len(pages) else str(number + 1)
-            return redirect(_preview_url(survey, target, language))
-        if valid and action == "save":
-            saved_message = "Preview: nothing is saved, and no link is sent."
-    banner["page_condition"] = (
-        json.dumps(page.condition, ensure_ascii=False) if page.condition else ""
-    )
-    banner["question_conditions"] = [
-        (q.code, json.dumps(q.condition, ensure_ascii=False)) for q in questions if q.condition
-    ]
-    context = {
-        "survey": survey,
-        "title": translate(survey.title, language, survey.default_language),
-        "page": page,
-        "page_title": form.t(page.title),
-        "page_intro": form.t(page.intro),
-        "items": form.items(),
-        "form": form,
-        "number": number,
-        "total": len(pages),
-        "percent": int(100 * (number - 1) / max(len(pages), 1)),
-        "is_first": number == 1,
-        "is_last": number == len(pages),
-        "timer": "",
-        "resume_url": "",
-        "resume_days": 0,
-        "saved_message": saved_message,
-        "banner": banner,
-    }
-    status = 400 if request.method == "POST" and form.errors else 200
-    return render(request, "surveys/admin/preview.html", context, status=status)
+def move(request: HttpRequest, *, model_admin: Any, pk: int) -> HttpResponse:
+    """Move a page, or a question within its page, one place up or down (the outline's arrows)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    survey = _survey(request, pk, "edit")
+    kind, _sep, rest = request.POST.get("move", "").partition(":")
+    raw_id, _sep, direction = rest.partition(":")
+    anchor = ""
+    try:
+        if not raw_id.isdigit():
+            raise MoveError("Choose a page or a question to move.")
+        survey_move(survey=survey, kind=kind, pk=int(raw_id), direction=direction)
+    except MoveError as error:
+        messages.error(request, str(error))
+    else:
+        anchor = "#outline"
+    return redirect(reverse("admin:surveys_survey_change", args=[survey.pk]) + anchor)
 
 
 # --- duplicate, open, close -----------------------------------------------------------------------

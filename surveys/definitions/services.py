@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from surveys.core import access
 from surveys.definitions.transfer import (
@@ -12,7 +13,7 @@ from surveys.definitions.transfer import (
     survey_import,
     validate_definition,
 )
-from surveys.models import AuditEntry, Survey, SurveyRole
+from surveys.models import AuditEntry, Page, Question, Survey, SurveyRole
 
 Role = SurveyRole.Role
 _SLUG_MAX = Survey._meta.get_field("slug").max_length or 80
@@ -109,3 +110,47 @@ def survey_set_status(*, survey: Survey, actor: Any, status: str) -> Survey:
         details={"from": before, "to": status},
     )
     return survey
+
+
+class MoveError(ValueError):
+    """A page or question that cannot move that way (already first or last, or not found)."""
+
+
+@transaction.atomic
+def survey_move(*, survey: Survey, kind: str, pk: int, direction: str) -> None:
+    """Swap a page of `survey` (or a question within its page) with its neighbour up or down.
+
+    Raises MoveError when there is no such item or no neighbour in that direction.
+    """
+    siblings: QuerySet[Any]
+    if kind == "page":
+        siblings = Page.objects.filter(survey=survey)
+    elif kind == "question":
+        question = Question.objects.filter(survey=survey, pk=pk).first()
+        if question is None:
+            raise MoveError("There is no such question in this survey.")
+        siblings = Question.objects.filter(page_id=question.page_id)
+    else:
+        raise MoveError("Move a page or a question.")
+    before = set(survey_problems(survey=survey))
+    _swap(list(siblings.select_for_update().order_by("position")), kind, pk, direction)
+    broken = [p for p in survey_problems(survey=survey) if p not in before]
+    if broken:  # raised inside the transaction: the swap is undone
+        raise MoveError(f"The {kind} was not moved: skip logic would break: {broken[0]}")
+
+
+def _swap(ordered: list[Any], kind: str, pk: int, direction: str) -> None:
+    index = next((i for i, item in enumerate(ordered) if item.pk == pk), None)
+    if index is None:
+        raise MoveError(f"There is no such {kind} in this survey.")
+    other = index - 1 if direction == "up" else index + 1
+    if direction not in ("up", "down") or not 0 <= other < len(ordered):
+        raise MoveError(f"The {kind} is already the {'first' if direction == 'up' else 'last'}.")
+    first, second = ordered[index], ordered[other]
+    # Positions are unique: park one past the end while the two change places.
+    parked, target = ordered[-1].position + 1, second.position
+    second.position = parked
+    second.save(update_fields=["position"])
+    second.position, first.position = first.position, target
+    first.save(update_fields=["position"])
+    second.save(update_fields=["position"])

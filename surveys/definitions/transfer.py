@@ -349,6 +349,7 @@ def _create_question(page: Page, position: int, data: dict[str, Any]) -> Questio
             is_other=bool(choice.get("is_other", False)),
             exclusive=bool(choice.get("exclusive", False)),
             missing=_missing(data, choice),
+            hidden=bool(choice.get("hidden", False)),
         )
         for index, choice in enumerate(data.get("choices") or [], start=1)
     )
@@ -410,6 +411,7 @@ def _question_definition(question: Question) -> dict[str, Any]:
         {"code": c.code, "label": c.label}
         | ({"is_other": True} if c.is_other else {})
         | ({"exclusive": True} if c.exclusive else {})
+        | ({"hidden": True} if c.hidden else {})
         | (
             {"missing": c.missing}
             if c.missing or _missing_by_default(question.type, c.code)

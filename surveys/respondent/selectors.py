@@ -59,7 +59,8 @@ def _definition(survey: Survey) -> _Definition:
     if cached is not None and cached.updated_at == survey.updated_at:
         return cached
     questions = Question.objects.order_by("position").prefetch_related(
-        Prefetch("choices", queryset=Choice.objects.order_by("position")),
+        # Hidden choices are no longer offered (answers that chose one keep it).
+        Prefetch("choices", queryset=Choice.objects.filter(hidden=False).order_by("position")),
         Prefetch("rows", queryset=MatrixRow.objects.order_by("position")),
     )
     # Page.objects, not survey.pages: the cached pages must not hold this request's Survey.

@@ -243,7 +243,8 @@ def _check_locked_by_caller(stored: list[Answer] | None) -> None:
 
 
 def _lock_in_progress(response: Response) -> Response:
-    locked = Response.objects.select_for_update().get(pk=response.pk)
+    # all_objects: the builder's preview saves test responses through these services too.
+    locked = Response.all_objects.select_for_update().get(pk=response.pk)
     if locked.status == Response.Status.COMPLETE:
         raise ResponseAlreadySubmitted()
     return locked
@@ -391,6 +392,8 @@ def _mark_complete(response: Response) -> str:
 
 
 def _announce_complete(response: Response) -> None:
+    if response.is_test:
+        return  # a researcher's test: nothing to classify, export or count
     answer_ids = list(
         Answer.objects.filter(response_id=response.pk, question__classify=True)
         .exclude(text="")

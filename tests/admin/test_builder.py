@@ -35,6 +35,7 @@ def _survey_data(slug: str, **extra: str) -> dict[str, object]:
         "default_language": "en",
         "min_cell_size": "10",
         **_management("pages"),
+        **_management("questions"),
     }
     data.update(extra)
     return data
@@ -81,7 +82,7 @@ def _question_data(question: Question, **changes: object) -> dict[str, object]:
         "help_text_zh-hans": question.help_text.get("zh-hans", ""),
         "unit_en": "",
         "unit_zh-hans": "",
-        "condition": "",
+        **menus(),
         "scale": question.scale or "",
         "min_value": "",
         "max_value": "",
@@ -100,26 +101,41 @@ def _question_data(question: Question, **changes: object) -> dict[str, object]:
                 f"choices-{n}-label_zh-hans": choice.label["zh-hans"],
             }
         )
+        for flag in ("is_other", "exclusive", "hidden"):  # ticked boxes, as the browser sends
+            if getattr(choice, flag):
+                data[f"choices-{n}-{flag}"] = "on"
     data["choices-INITIAL_FORMS"] = str(question.choices.count())
     data.update(changes)
     return data
 
 
+def menus(*rows: tuple[str, ...], match: str = "all", **extra: str) -> dict[str, str]:
+    """The skip-logic menus as a browser sends them: (question, operator, answer, typed) rows."""
+    data = {"condition-match": match}
+    for n in range(3):
+        row = rows[n] if n < len(rows) else ("", "", "", "")
+        for part, value in zip(("question", "op", "choice", "typed"), row, strict=False):
+            data[f"condition-{n}-{part}"] = value
+    data.update({f"condition-{key}": value for key, value in extra.items()})
+    return data
+
+
 @pytest.mark.parametrize(
-    ("condition", "message"),
+    ("rows", "message"),
     [
-        ('{"question": "lost_work", "op": "sometimes"}', "Unknown operator"),
-        ('{"question": "nonexistent", "op": "answered"}', "not a question on an earlier page"),
-        ('{"question": "change_text", "op": "answered"}', "not a question on an earlier page"),
-        ('{"question": "employment_type", "op": "equals", "value": "pirate"}', "no choice"),
-        ('{"question": "exposure_matrix", "row": "nope", "op": "answered"}', "no matrix row"),
-        ("[1, 2", "Enter a valid JSON"),
+        ([("nonexistent", "answered")], "not a question on an earlier page"),
+        ([("change_text", "answered")], "not a question on an earlier page"),
+        ([("exposure_matrix:nope", "answered")], "not a question on an earlier page"),
+        ([("employment_type", "gt", '"staff"')], "cannot be compared"),
+        ([("employment_type", "equals", '"pirate"')], "Pick one of the answers"),
+        ([("years_experience", "gte", "", "many")], "is not a number"),
+        ([("", "equals")], "Pick the question"),
     ],
 )
-def test_bad_skip_logic_is_a_form_error(survey, accounts, condition, message):
+def test_bad_skip_logic_is_a_form_error(survey, accounts, rows, message):
     question = survey.questions.get(code="gained_work_text")
     url = reverse("admin:surveys_question_change", args=[question.pk])
-    page = accounts.client("editor").post(url, _question_data(question, condition=condition))
+    page = accounts.client("editor").post(url, {**_question_data(question), **menus(*rows)})
     assert page.status_code == 200
     errors = " ".join(page.context["adminform"].form.errors.get("condition", []))
     assert message in errors
@@ -127,17 +143,29 @@ def test_bad_skip_logic_is_a_form_error(survey, accounts, condition, message):
     assert question.condition is None
 
 
+def test_a_kept_condition_goes_through_the_one_skip_logic_check(survey, accounts):
+    question = survey.questions.get(code="gained_work_text")
+    url = reverse("admin:surveys_question_change", args=[question.pk])
+    kept = '{"not": {"question": "change_text", "op": "answered"}}'
+    page = accounts.client("editor").post(url, {**_question_data(question), **menus(kept=kept)})
+    assert page.status_code == 200
+    assert "earlier page" in " ".join(page.context["adminform"].form.errors["condition"])
+
+
 def test_good_skip_logic_is_saved(survey, accounts):
     question = survey.questions.get(code="gained_work_text")
     url = reverse("admin:surveys_question_change", args=[question.pk])
-    condition = '{"question": "employment_type", "op": "in", "value": ["freelance", "mixed"]}'
-    page = accounts.client("editor").post(url, _question_data(question, condition=condition))
+    rows = [("employment_type", "equals", '"freelance"'), ("years_experience", "gte", "", "2.5")]
+    page = accounts.client("editor").post(
+        url, {**_question_data(question), **menus(*rows, match="any")}
+    )
     assert page.status_code == 302
     question.refresh_from_db()
     assert question.condition == {
-        "question": "employment_type",
-        "op": "in",
-        "value": ["freelance", "mixed"],
+        "any": [
+            {"question": "employment_type", "op": "equals", "value": "freelance"},
+            {"question": "years_experience", "op": "gte", "value": 2.5},
+        ]
     }
 
 
@@ -145,13 +173,12 @@ def test_page_condition_validated_on_the_survey_page(survey, accounts):
     page = survey.pages.get(code="loss_details")
     url = reverse("admin:surveys_page_change", args=[page.pk])
     data = {
-        "position": page.position,
         "code": page.code,
         "title_en": page.title["en"],
         "title_zh-hans": page.title["zh-hans"],
         "intro_en": "",
         "intro_zh-hans": "",
-        "condition": '{"question": "change_text", "op": "answered"}',
+        **menus(("change_text", "answered")),
         **_management("questions"),
     }
     result = accounts.client("owner").post(url, data)

@@ -402,3 +402,13 @@ def test_import_accepts_skip_logic_on_real_codes_and_rows(all_types_definition):
         ]
     }
     assert validate_definition(all_types_definition) == []
+
+
+def test_hidden_choices_travel_through_json(db):
+    definition = copy.deepcopy(SKIP_LOGIC_DEFINITION)
+    definition["pages"][0]["questions"][0]["choices"][1]["hidden"] = True  # pet: dog
+    survey = survey_import(definition=definition)
+    assert Choice.objects.get(question__survey=survey, code="dog").hidden
+    exported = survey_export_definition(survey=survey)
+    choices = exported["pages"][0]["questions"][0]["choices"]
+    assert [c.get("hidden", False) for c in choices] == [False, True]
