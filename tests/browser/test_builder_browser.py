@@ -1,6 +1,6 @@
 """The builder in headless Chromium: a branch built from menus, previewed both ways, cleaned up.
 
-Set SCREENSHOTS=<directory> to keep screenshots of the builder and the preview for a look.
+Set EXPOSURE_SCREENSHOTS=<directory> to keep screenshots of the builder and the preview for a look.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def browser_page() -> Iterator[Any]:
 
 
 def _shot(page: Any, name: str) -> None:
-    directory = os.environ.get("SCREENSHOTS")
+    directory = os.environ.get("EXPOSURE_SCREENSHOTS")
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(directory) / f"{name}.png"), full_page=True)
