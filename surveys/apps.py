@@ -12,3 +12,11 @@ class SurveysConfig(AppConfig):
         response_withdrawn.connect(
             on_response_withdrawn, dispatch_uid="surveys.exports.response_withdrawn"
         )
+
+
+class ApiTokensConfig(AppConfig):
+    """django-rest-knox's token model, under a name researchers recognise in the admin."""
+
+    name = "knox"
+    label = "knox"
+    verbose_name = "API tokens"

@@ -3,4 +3,4 @@
 Importing the modules below registers their model admins; see README.md for what lives where.
 """
 
-from surveys.admin import builder, responses, roles  # noqa: F401  (registers the model admins)
+from surveys.admin import apitokens, builder, responses, roles  # noqa: F401  (registers the model admins)

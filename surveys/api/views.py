@@ -19,7 +19,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions, serializers
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -35,7 +34,7 @@ from surveys.api.selectors import (
     api_surveys_for,
     api_tombstones,
 )
-from surveys.api.throttling import AnonThrottle, LoginThrottle, TokenThrottle, UserThrottle
+from surveys.api.throttling import AnonThrottle, UserThrottle
 from surveys.core.access import audit_record, has_permission, role_of
 from surveys.core.middleware import DEFAULT_POLICY
 from surveys.models import AuditEntry, Survey
@@ -77,13 +76,6 @@ def _params(serializer_class: type[serializers.Serializer], request: Request) ->
 class JsonApiView(APIView):
     # JSON only: the browsable API's HTML would need inline script, which the CSP forbids.
     renderer_classes = [JSONRenderer]
-
-
-class TokenApi(ObtainAuthToken):
-    """Exchange a username and password for the user's API token."""
-
-    renderer_classes = [JSONRenderer]
-    throttle_classes = [TokenThrottle, LoginThrottle]
 
 
 class SurveyListApi(JsonApiView):

@@ -26,6 +26,9 @@ def test_schema_lists_every_operation(client):
     paths = response.json()["paths"]
     assert set(paths) == {
         "/api/v1/auth/token/",
+        "/api/v1/auth/token/rotate/",
+        "/api/v1/auth/logout/",
+        "/api/v1/auth/logout-all/",
         "/api/v1/surveys/",
         "/api/v1/surveys/{slug}/",
         "/api/v1/surveys/{slug}/statistics/",
@@ -81,10 +84,10 @@ def wsgi_keeps_the_test_connection() -> Iterator[None]:
 
 @pytest.fixture
 def owner_token(people, default_survey) -> str:  # type: ignore[no-untyped-def]
-    from rest_framework.authtoken.models import Token
+    from surveys.core.apitokens import api_token_issue
 
     Survey.objects.filter(pk=default_survey.pk).update(public_statistics=False)
-    return Token.objects.create(user=people.owner).key
+    return api_token_issue(user=people.owner).token
 
 
 # Real variables of the default survey: of every kind (choice, yes/no, multiple-choice flag,
@@ -139,6 +142,9 @@ def test_every_operation_of_the_schema_is_fuzzed() -> None:
     }
     assert operations == {
         ("POST", "/api/v1/auth/token/"),
+        ("POST", "/api/v1/auth/token/rotate/"),
+        ("POST", "/api/v1/auth/logout/"),
+        ("POST", "/api/v1/auth/logout-all/"),
         ("GET", "/api/v1/surveys/"),
         ("GET", "/api/v1/surveys/{slug}/"),
         ("GET", "/api/v1/surveys/{slug}/statistics/"),
