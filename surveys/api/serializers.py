@@ -321,6 +321,13 @@ class StatisticsVariableOutputSerializer(serializers.Serializer):
     measure = serializers.CharField()
     categorical = serializers.BooleanField()
     value_labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    missing_codes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=(
+            "Codes of non-substantive answers (don't know, not applicable, refused): counted in "
+            "the table's `missing`, never as categories, and left out of means."
+        ),
+    )
 
 
 class StatisticsOutputSerializer(serializers.Serializer):
