@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from surveys.api.schema import error_responses
 from surveys.api.throttling import LoginThrottle, TokenThrottle
 from surveys.core.apitokens import (
     IssuedToken,
@@ -76,7 +77,7 @@ class TokenApi(APIView):
     @extend_schema(
         summary="A username and password for a new API token",
         request=TokenInputSerializer,
-        responses=TokenOutputSerializer,
+        responses={200: TokenOutputSerializer, **error_responses(400, 429)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -97,14 +98,18 @@ class TokenRotateApi(_TokenHolderApi):
     @extend_schema(
         summary="Replace the token sent by a fresh one (the old one stops working)",
         request=None,
-        responses=TokenOutputSerializer,
+        responses={200: TokenOutputSerializer, **error_responses(401, 429)},
     )
     def post(self, request: Request) -> Response:
         return _issued(api_token_rotate(token=_current_token(request)))
 
 
 class LogoutApi(_TokenHolderApi):
-    @extend_schema(summary="Revoke the token sent", request=None, responses={204: None})
+    @extend_schema(
+        summary="Revoke the token sent",
+        request=None,
+        responses={204: None, **error_responses(401, 429)},
+    )
     def post(self, request: Request) -> Response:
         api_token_revoke(token=_current_token(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -114,7 +119,7 @@ class LogoutAllApi(_TokenHolderApi):
     @extend_schema(
         summary="Revoke every token of the caller (all devices)",
         request=None,
-        responses={204: None},
+        responses={204: None, **error_responses(401, 429)},
     )
     def post(self, request: Request) -> Response:
         api_tokens_revoke_all(user=request.user)  # type: ignore[arg-type]
