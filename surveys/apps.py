@@ -13,10 +13,3 @@ class SurveysConfig(AppConfig):
             on_response_withdrawn, dispatch_uid="surveys.exports.response_withdrawn"
         )
 
-
-class ApiTokensConfig(AppConfig):
-    """django-rest-knox's token model, under a name researchers recognise in the admin."""
-
-    name = "knox"
-    label = "knox"
-    verbose_name = "API tokens"

@@ -30,7 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "surveys.apps.ApiTokensConfig",  # django-rest-knox: hashed, expiring API tokens
+    "config.apps.ApiTokensConfig",  # django-rest-knox: hashed, expiring API tokens
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "surveys",
