@@ -12,4 +12,3 @@ class SurveysConfig(AppConfig):
         response_withdrawn.connect(
             on_response_withdrawn, dispatch_uid="surveys.exports.response_withdrawn"
         )
-
