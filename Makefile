@@ -10,11 +10,13 @@ LOCAL_REDIS ?= redis://127.0.0.1:6379/0
 
 # MYPY=0 leaves mypy out of `make lint` (a quicker check while editing; CI always runs it).
 MYPY ?= 1
+# AUDIT=0 leaves the dependency audit (network) out of `make lint`.
+AUDIT ?= 1
 # pytest-xdist workers for `make test-fast`; the full `make test` stays serial (the real-worker,
 # fault and load tests share one broker and purge its queues).
 FAST_WORKERS ?= 2
 
-.PHONY: run setup test test-fast lint dev worker bench clean
+.PHONY: run setup test test-fast lint audit dev worker bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -73,6 +75,14 @@ ifneq ($(MYPY),0)
 endif
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/bandit -c pyproject.toml -r config surveys classifier -ll -q
+ifneq ($(AUDIT),0)
+	$(PY) tools/audit.py --unreachable-ok
+endif
+
+# Known vulnerabilities of the pinned requirements: pip-audit where its service answers, else
+# PyPI's package-level JSON; tools/audit.py prints which, and what it could not check.
+audit: $(VENV)/.installed-dev
+	$(PY) tools/audit.py
 
 # Benchmarks against same-run baselines, with PostgreSQL and Redis started if they are down.
 # BENCH_COUNT responses in the database benches (default 1,000,000); BENCH_ONLY="submit classify"

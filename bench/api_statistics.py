@@ -90,16 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
+    from surveys.core.apitokens import api_token_issue
     from surveys.models import Question, Response
 
     responses = Response.objects.filter(survey=survey, status="complete").count()
     user = bench_user(survey)
-    token, _ = Token.objects.get_or_create(user=user)
+    token = api_token_issue(user=user).token
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     since = (timezone.now() - timedelta(days=365)).date()
     url = f"/api/v1/surveys/{survey.slug}/statistics/"
     params = {

@@ -181,3 +181,14 @@ def test_export_tasks_run_by_their_old_names(default_survey, settings, tmp_path,
     assert job.status == ExportJob.Status.DONE and (settings.EXPORT_DIR / job.file).is_file()
     swept = app.signature("surveys.tasks.exports_sweep").apply_async().get()
     assert swept["requeued"] == 0 and swept["failed"] == 0
+
+
+def test_the_surveys_app_runs_its_own_config():
+    """SurveysConfig.ready connects the app's receivers; a second AppConfig beside it in
+    surveys/apps.py would silently replace it by a bare AppConfig."""
+    from django.apps import apps
+
+    from surveys.apps import SurveysConfig
+
+    assert type(apps.get_app_config("surveys")) is SurveysConfig
+    assert apps.get_app_config("knox").verbose_name == "API tokens"

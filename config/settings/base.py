@@ -1,5 +1,6 @@
 """Settings shared by every environment; each value can be set from the environment."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -29,7 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "config.apps.ApiTokensConfig",  # django-rest-knox: hashed, expiring API tokens
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "surveys",
@@ -176,7 +177,7 @@ CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -189,6 +190,14 @@ REST_FRAMEWORK = {
         # limited apart from it, with the admin login (EXPOSURE_LOGIN_LIMIT_*)
         "token": env("API_TOKEN_THROTTLE", default="30/hour"),
     },
+}
+# API tokens (django-rest-knox): stored as SHA-512 digests, valid this many hours after they are
+# issued; clients rotate them (POST /api/v1/auth/token/rotate/) before they expire.
+EXPOSURE_API_TOKEN_TTL_HOURS = env.int("EXPOSURE_API_TOKEN_TTL_HOURS", default=72)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=EXPOSURE_API_TOKEN_TTL_HOURS),
+    "AUTO_REFRESH": False,  # a token in use still expires: rotation is explicit
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Exposure API",

@@ -3,4 +3,10 @@
 Importing the modules below registers their model admins; see README.md for what lives where.
 """
 
-from surveys.admin import builder, responses, roles, site  # noqa: F401  (registers the model admins)
+from surveys.admin import (  # noqa: F401  (registers the model admins)
+    apitokens,
+    builder,
+    responses,
+    roles,
+    site,
+)

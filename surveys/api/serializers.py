@@ -56,8 +56,11 @@ class StatisticsParamsSerializer(serializers.Serializer):
         required=False,
         max_length=20,
         help_text=(
-            "VAR:CODE, repeatable. Codes of one variable are alternatives (any may match); "
-            "different variables must all match."
+            "VARIABLE:CODE, repeatable (up to 20): only responses with that value. VARIABLE is a "
+            "name from the survey's variables, CODE one of its codes (1/0 for yes/no and "
+            "multiple-choice flags). Codes of one variable are alternatives (any may match); "
+            "different variables must all match: filter=country:US&filter=country:CN"
+            "&filter=lost_work:1."
         ),
     )
     k = serializers.IntegerField(
@@ -78,7 +81,10 @@ class StatisticsParamsSerializer(serializers.Serializer):
     targets = serializers.CharField(
         max_length=5000,
         required=False,
-        help_text="Target shares of the strata: CODE:SHARE,CODE:SHARE… (normalised to sum 1).",
+        help_text=(
+            "Target shares of the strata: CODE:SHARE,CODE:SHARE… (normalised to sum 1), e.g. "
+            "en:0.5,zh-hans:0.5; every stratum present in the selection needs one."
+        ),
     )
     lang = serializers.CharField(
         max_length=10, required=False, help_text="Language of labels (default: the survey's)."
@@ -321,6 +327,13 @@ class StatisticsVariableOutputSerializer(serializers.Serializer):
     measure = serializers.CharField()
     categorical = serializers.BooleanField()
     value_labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    missing_codes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=(
+            "Codes of non-substantive answers (don't know, not applicable, refused): counted in "
+            "the table's `missing`, never as categories, and left out of means."
+        ),
+    )
 
 
 class StatisticsOutputSerializer(serializers.Serializer):

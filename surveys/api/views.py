@@ -19,7 +19,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import exceptions, serializers
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -28,6 +27,7 @@ from rest_framework.views import APIView
 
 from surveys.api import serializers as io
 from surveys.api.pagination import KeysetPagination
+from surveys.api.schema import error_responses
 from surveys.api.selectors import (
     api_response_values,
     api_responses,
@@ -35,7 +35,7 @@ from surveys.api.selectors import (
     api_surveys_for,
     api_tombstones,
 )
-from surveys.api.throttling import AnonThrottle, LoginThrottle, TokenThrottle, UserThrottle
+from surveys.api.throttling import AnonThrottle, UserThrottle
 from surveys.core.access import audit_record, has_permission, role_of
 from surveys.core.middleware import DEFAULT_POLICY
 from surveys.models import AuditEntry, Survey
@@ -45,6 +45,25 @@ from surveys.statistics.selectors import statistics_compute
 logger = logging.getLogger(__name__)
 
 SLUG = OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH)
+STATISTICS_DESCRIPTION = """\
+Counts and percentages (with 95% Wilson intervals) of a categorical variable, alone or by a
+second one (`by`), or means with 95% t intervals (`stat=mean`). Cells of fewer than `k`
+respondents are suppressed (null), with complementary suppression.
+
+Selecting responses: `from`/`to` (submission dates, YYYY-MM-DD), `language`, `status`, and
+`filter=VARIABLE:CODE`, repeatable up to 20 times: VARIABLE is a name from the survey's
+`variables`, CODE one of its codes (see its `value_labels`; `1`/`0` for yes/no questions and
+multiple-choice flags). Codes of one variable are alternatives, different variables must all
+match: `filter=country:US&filter=country:CN&filter=lost_work:1` selects respondents in the US or
+China who lost work.
+
+Post-stratification: `weights=VARIABLE&targets=CODE:SHARE,CODE:SHARE`, e.g.
+`weights=language&targets=en:0.5,zh-hans:0.5`. Every value of the weighting variable present in
+the selection needs a target (narrow the selection with `filter` otherwise); shares are
+normalised to sum to 1.
+
+Answers marked as missing in the questionnaire (don't know, not applicable: the variable's
+`missing_codes`) are counted in the table's `missing`, never as categories."""
 
 
 def _survey_or_error(request: Request, slug: str, permission: str, *, public: bool) -> Survey:
@@ -79,17 +98,10 @@ class JsonApiView(APIView):
     renderer_classes = [JSONRenderer]
 
 
-class TokenApi(ObtainAuthToken):
-    """Exchange a username and password for the user's API token."""
-
-    renderer_classes = [JSONRenderer]
-    throttle_classes = [TokenThrottle, LoginThrottle]
-
-
 class SurveyListApi(JsonApiView):
     @extend_schema(
         summary="The caller's surveys",
-        responses=io.SurveyListOutputSerializer(many=True),
+        responses={200: io.SurveyListOutputSerializer(many=True), **error_responses(401, 429)},
     )
     def get(self, request: Request) -> Response:
         user = request.user
@@ -121,7 +133,7 @@ class SurveyDetailApi(JsonApiView):
     @extend_schema(
         summary="A survey's questions, variables and codebooks",
         parameters=[SLUG],
-        responses=io.SurveyDetailOutputSerializer,
+        responses={200: io.SurveyDetailOutputSerializer, **error_responses(401, 403, 404, 429)},
     )
     def get(self, request: Request, slug: str) -> Response:
         survey = _survey_or_error(request, slug, "statistics", public=True)
@@ -136,7 +148,8 @@ class StatisticsApi(JsonApiView):
     @extend_schema(
         summary="Counts, percentages or means of a variable, with disclosure control",
         parameters=[SLUG, io.StatisticsParamsSerializer],
-        responses=io.StatisticsOutputSerializer,
+        description=STATISTICS_DESCRIPTION,
+        responses={200: io.StatisticsOutputSerializer, **error_responses(400, 401, 403, 404, 429)},
     )
     def get(self, request: Request, slug: str) -> Response:
         survey = _survey_or_error(request, slug, "statistics", public=True)
@@ -189,7 +202,10 @@ class ResponseListApi(JsonApiView):
             "disappear from here and are listed by responses/deleted/."
         ),
         parameters=[SLUG, io.ResponsesParamsSerializer],
-        responses=io.ResponseOutputSerializer(many=True),
+        responses={
+            200: io.ResponseOutputSerializer(many=True),
+            **error_responses(400, 401, 403, 404, 429),
+        },
     )
     def get(self, request: Request, slug: str) -> Response:
         survey = _survey_or_error(request, slug, "view", public=False)
@@ -236,7 +252,10 @@ class TombstoneListApi(JsonApiView):
             "so far as deleted_since."
         ),
         parameters=[SLUG, io.TombstonesParamsSerializer],
-        responses=io.TombstoneOutputSerializer(many=True),
+        responses={
+            200: io.TombstoneOutputSerializer(many=True),
+            **error_responses(400, 401, 403, 404, 429),
+        },
     )
     def get(self, request: Request, slug: str) -> Response:
         survey = _survey_or_error(request, slug, "view", public=False)

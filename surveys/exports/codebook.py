@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from surveys.core.access import User
 from surveys.core.i18n import translate
-from surveys.exports.formats import Codebook, Variable, render_codebook
+from surveys.exports.formats import LIBRARY_TEXTS, Codebook, Variable, render_codebook
 from surveys.exports.missing import NOT_ANSWERED, NOT_SHOWN, REASON_LABELS, has_reasons
 from surveys.exports.requests import (
     CODEBOOK_FORMATS,
@@ -38,16 +40,27 @@ def _is_private(variable: SurveyVariable) -> bool:
 
 
 def _description(variable: SurveyVariable) -> str:
+    # Worded in the active language (export_variable activates the export's).
     origin = variable.source[0] if variable.source else ""
     if origin == "response":
-        return "About the response"
+        return _("About the response")
     if origin in {"answer", "flag", "other"}:
-        return f"Question {variable.group}"
-    return f"Derived ({origin}): {variable.group}" if origin else ""
+        return _("Question %(code)s") % {"code": variable.group}
+    if origin:
+        return _("Derived (%(origin)s): %(group)s") % {"origin": origin, "group": variable.group}
+    return ""
+
+
+def library_texts(language: str) -> dict[str, str]:
+    """The export writers' own English wording (format notes, headings) in `language`."""
+    with translation.override(language):
+        return {text: _(text) for text in LIBRARY_TEXTS}
 
 
 def export_variable(variable: SurveyVariable, language: str) -> Variable:
     """The writer library's description of one survey variable, worded in `language`."""
+    with translation.override(language):
+        description = _description(variable)
     labels = {
         code: translate(texts, language) or code for code, texts in variable.value_labels.items()
     }
@@ -66,7 +79,7 @@ def export_variable(variable: SurveyVariable, language: str) -> Variable:
         kind=variable.kind,
         value_labels=labels,
         measure=variable.measure,
-        description=_description(variable),
+        description=description,
         value_definitions=definitions,
         missing_codes=frozenset(missing),
     )
@@ -89,30 +102,8 @@ def codebook_for(
     when: datetime,
 ) -> Codebook:
     language = options.language
-    scope = ExportJob.Scope(options.responses).label
-    if options.format in {Format.SAV, Format.DTA}:
-        values = "Categories are stored as codes with their value labels attached."
-    elif options.labels:
-        values = f"Categories are written as their labels in {language}."
-    else:
-        values = "Categories are written as codes; their labels are listed in the codebook."
-    notes = [
-        f"One row per response: {str(scope).lower()} ({rows} at the time of export).",
-        values,
-        "Free-text answers are exported as respondents gave them; they may contain details a "
-        "respondent chose to write about themselves.",
-        "Variables whose names start with cls_ are codings of free-text answers by the "
-        "classifier (the category, or 0/1 per category of a multi-label codebook, the "
-        "confidence between 0 and 1, and the review status); they are empty where an answer "
-        "has not been coded.",
-        f"An empty answer to a question says why: {NOT_SHOWN} = not shown (the survey's skip "
-        f"logic hid the question from this respondent), {NOT_ANSWERED} = shown but not answered. "
-        "CSV and Excel exports write the code (or its label); SPSS declares both user-missing "
-        "and Stata stores them as the extended missing values .a (not shown) and .b (not "
-        "answered); so do numbers and the 0/1 columns of multiple-choice questions. Free-text "
-        "answers stay empty in both cases.",
-        "Resume links and receipt codes are never exported.",
-    ]
+    with translation.override(language):
+        notes = _codebook_notes(options, rows)
     return Codebook(
         variables=variables,
         title=survey.text("title", language) or survey.slug,
@@ -126,7 +117,45 @@ def codebook_for(
             "format": options.format,
             "rows": str(rows),
         },
+        texts=library_texts(language),
     )
+
+
+def _codebook_notes(options: ExportOptions, rows: int) -> list[str]:
+    """The notes of a codebook, in the active language."""
+    scope = ExportJob.Scope(options.responses).label
+    if options.format in {Format.SAV, Format.DTA}:
+        values = _("Categories are stored as codes with their value labels attached.")
+    elif options.labels:
+        name = dict(settings.LANGUAGES).get(options.language, options.language)
+        values = _("Categories are written as their labels in %(language)s.") % {"language": name}
+    else:
+        values = _("Categories are written as codes; their labels are listed in the codebook.")
+    return [
+        _("One row per response: %(scope)s (%(rows)s at the time of export).")
+        % {"scope": str(scope).lower(), "rows": rows},
+        values,
+        _(
+            "Free-text answers are exported as respondents gave them; they may contain details "
+            "a respondent chose to write about themselves."
+        ),
+        _(
+            "Variables whose names start with cls_ are codings of free-text answers by the "
+            "classifier (the category, or 0/1 per category of a multi-label codebook, the "
+            "confidence between 0 and 1, and the review status); they are empty where an "
+            "answer has not been coded."
+        ),
+        _(
+            "An empty answer to a question says why: %(not_shown)s = not shown (the survey's "
+            "skip logic hid the question from this respondent), %(not_answered)s = shown but not "
+            "answered. CSV and Excel exports write the code (or its label); SPSS declares both "
+            "user-missing and Stata stores them as the extended missing values .a (not shown) "
+            "and .b (not answered); so do numbers and the 0/1 columns of multiple-choice "
+            "questions. Free-text answers stay empty in both cases."
+        )
+        % {"not_shown": NOT_SHOWN, "not_answered": NOT_ANSWERED},
+        _("Resume links and receipt codes are never exported."),
+    ]
 
 
 @dataclass(frozen=True)

@@ -262,7 +262,7 @@ def _write(job: ExportJob, token: str) -> None:
                     write_sav(rows, variables, data, codebook=codebook, report=report)
                 else:
                     write_dta(rows, variables, data, codebook=codebook, report=report)
-                _zip(part, data, stem, codebook.with_notes(*report.notes()))
+                _zip(part, data, stem, codebook.with_notes(*report.notes(codebook.texts)))
         _fsync(part)
         final = directory / final_name
         os.replace(part, final)

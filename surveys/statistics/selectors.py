@@ -212,9 +212,20 @@ def _python_rows(
 # --- categories and labels ----------------------------------------------------------------------
 
 
+def _substantive(code: str | None, variable: SurveyVariable | None) -> str | None:
+    """`code`, or None when it is one of the variable's missing codes (don't know, refused...).
+
+    Those answers are missing values in every published figure, as SAV and DTA declare them:
+    counted in a table's `missing`, never as a category, and left out of means.
+    """
+    if variable is None or code not in variable.missing:
+        return code
+    return None
+
+
 def _categories(variable: SurveyVariable, present: Iterable[Hashable | None]) -> list[str]:
     seen = {str(value) for value in present if value is not None}
-    labelled = list(variable.value_labels)
+    labelled = [code for code in variable.value_labels if code not in variable.missing]
     if len(labelled) > MAX_LISTED_CATEGORIES:
         ordered = [code for code in labelled if code in seen]
     else:
@@ -234,6 +245,7 @@ def variable_description(*, variable: SurveyVariable, lang: str) -> dict[str, An
         "value_labels": {
             code: translate(texts, lang) for code, texts in variable.value_labels.items()
         },
+        "missing_codes": sorted(variable.missing),
     }
 
 
@@ -304,10 +316,10 @@ def _read_columns(request: StatisticsRequest, responses: QuerySet[Response]) -> 
         if request.stat == "mean":
             columns.main.append(None if str(value) in missing else _number(value, likert))
         else:
-            columns.main.append(_category(value))
+            columns.main.append(_substantive(_category(value), request.variable))
         position = 1
         if request.by:
-            columns.by.append(_category(values[position]))
+            columns.by.append(_substantive(_category(values[position]), request.by))
             position += 1
         if request.weights:
             columns.strata.append(_category(values[position]))
@@ -373,7 +385,8 @@ def _frequencies(request: StatisticsRequest, responses: QuerySet[Response]) -> d
         if weighted and codes[-1] is None:
             excluded += n  # no stratum, no weight: left out and reported
             continue
-        key = (codes[1], codes[0]) if request.by else codes[0]
+        main = _substantive(codes[0], request.variable)
+        key = (_substantive(codes[1], request.by), main) if request.by else main
         counts[key] += n
         if weighted:
             factor = factors[codes[-1]]  # type: ignore[index]

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from django.db.models import QuerySet
+from django.utils import translation
+from django.utils.translation import gettext
 
 from surveys import reference
 from surveys.core.i18n import translate
@@ -249,6 +251,14 @@ def _single_variable(question: Question, choices: dict[str, Texts]) -> SurveyVar
     return SurveyVariable(question.code, question.text, "text", source=answer, group=question.code)
 
 
+def _other_label(question: Question, lang: str) -> str:
+    """The label of a question's "other (specified)" text variable, worded in `lang`."""
+    with translation.override(lang):
+        return gettext("%(question)s — other (specified)") % {
+            "question": translate(question.text, lang)
+        }
+
+
 def _question_variables(question: Question) -> list[SurveyVariable]:
     choices = {c.code: c.label for c in question.choices.all()}
     if question.type == Question.Type.LIKERT_MATRIX:
@@ -261,9 +271,7 @@ def _question_variables(question: Question) -> list[SurveyVariable]:
         c.is_other for c in question.choices.all()
     )
     if has_other:
-        label = {
-            lang: f"{translate(question.text, lang)} — other (specified)" for lang in question.text
-        }
+        label = {lang: _other_label(question, lang) for lang in question.text}
         out.append(
             SurveyVariable(
                 f"{question.code}_other_text",

@@ -86,10 +86,9 @@ def population() -> list[dict[str, Any]]:
 
 def token_client(user: Any = None, *, address: str = "192.0.2.10") -> APIClient:
     """An API client authenticated by `user`'s token (anonymous when no user)."""
-    from rest_framework.authtoken.models import Token
+    from surveys.core.apitokens import api_token_issue
 
     client = APIClient(REMOTE_ADDR=address)
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=user).token}")
     return client

@@ -122,7 +122,7 @@ def test_token_endpoint(people):
     good = client.post(
         f"{API}/auth/token/", {"username": "api-owner", "password": "a long pass phrase 1"}
     )
-    assert good.status_code == 200 and len(good.json()["token"]) == 40
+    assert good.status_code == 200 and len(good.json()["token"]) == 64 and good.json()["expiry"]
     bad = client.post(f"{API}/auth/token/", {"username": "api-owner", "password": "wrong"})
     assert bad.status_code == 400
     assert client.get(f"{API}/auth/token/").status_code == 405

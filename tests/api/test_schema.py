@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +12,11 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from config.wsgi import application
 from surveys.models import Survey
@@ -26,6 +30,9 @@ def test_schema_lists_every_operation(client):
     paths = response.json()["paths"]
     assert set(paths) == {
         "/api/v1/auth/token/",
+        "/api/v1/auth/token/rotate/",
+        "/api/v1/auth/logout/",
+        "/api/v1/auth/logout-all/",
         "/api/v1/surveys/",
         "/api/v1/surveys/{slug}/",
         "/api/v1/surveys/{slug}/statistics/",
@@ -80,11 +87,12 @@ def wsgi_keeps_the_test_connection() -> Iterator[None]:
 
 
 @pytest.fixture
-def owner_token(people, default_survey) -> str:  # type: ignore[no-untyped-def]
-    from rest_framework.authtoken.models import Token
+def owner_token(people, default_survey) -> Callable[[], str]:  # type: ignore[no-untyped-def]
+    """A fresh token of the owner for each case: the sign-out operations revoke the one sent."""
+    from surveys.core.apitokens import api_token_issue
 
     Survey.objects.filter(pk=default_survey.pk).update(public_statistics=False)
-    return Token.objects.create(user=people.owner).key
+    return lambda: api_token_issue(user=people.owner).token
 
 
 # Real variables of the default survey: of every kind (choice, yes/no, multiple-choice flag,
@@ -139,6 +147,9 @@ def test_every_operation_of_the_schema_is_fuzzed() -> None:
     }
     assert operations == {
         ("POST", "/api/v1/auth/token/"),
+        ("POST", "/api/v1/auth/token/rotate/"),
+        ("POST", "/api/v1/auth/logout/"),
+        ("POST", "/api/v1/auth/logout-all/"),
         ("GET", "/api/v1/surveys/"),
         ("GET", "/api/v1/surveys/{slug}/"),
         ("GET", "/api/v1/surveys/{slug}/statistics/"),
@@ -147,9 +158,10 @@ def test_every_operation_of_the_schema_is_fuzzed() -> None:
     }
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(
-    max_examples=30,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),
@@ -157,8 +169,73 @@ def test_every_operation_of_the_schema_is_fuzzed() -> None:
 def test_no_operation_answers_a_server_error_or_breaks_its_schema(
     case, owner_token, default_survey, populated, wsgi_keeps_the_test_connection
 ):
-    """Every operation, as the survey's owner on a populated survey: no 5xx, and every answer
-    that has a documented shape (the 200s) matches it."""
+    """Every operation, as the survey's owner on a populated survey: no 5xx, every status code
+    is one the schema documents for the operation, and every body matches its documented shape
+    (the errors' too)."""
     _steer(case, default_survey.slug)
-    response = case.call(headers={"Authorization": f"Token {owner_token}"})
-    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+    response = case.call(headers={"Authorization": f"Token {owner_token()}"})
+    case.validate_response(
+        response,
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+    )
+
+
+ERROR_CASES = [
+    # (operation, query, with the owner's token, expected status)
+    ("/api/v1/surveys/{slug}/statistics/", {"variable": "no_such_variable"}, True, 400),
+    ("/api/v1/surveys/{slug}/statistics/", {"variable": "country", "filter": "country"}, True, 400),
+    ("/api/v1/surveys/{slug}/statistics/", {"variable": "country"}, False, 401),
+    ("/api/v1/surveys/{slug}/responses/", {"status": "nope"}, True, 400),
+    ("/api/v1/surveys/{slug}/responses/", {}, False, 401),
+]
+
+
+@pytest.mark.parametrize(("path", "query", "signed_in", "status"), ERROR_CASES)
+def test_error_answers_are_documented_with_their_shape(
+    path, query, signed_in, status, owner_token, default_survey, wsgi_keeps_the_test_connection
+):
+    case = schema[path]["GET"].Case(path_parameters={"slug": default_survey.slug}, query=query)
+    headers = {"Authorization": f"Token {owner_token()}"} if signed_in else {}
+    response = case.call(headers=headers)
+    assert response.status_code == status
+    case.validate_response(response, checks=[status_code_conformance, response_schema_conformance])
+
+
+def test_unknown_and_forbidden_surveys_answer_documented_errors(
+    people, default_survey, wsgi_keeps_the_test_connection
+):
+    from surveys.core.apitokens import api_token_issue
+
+    Survey.objects.filter(pk=default_survey.pk).update(public_statistics=False)
+    operation = schema["/api/v1/surveys/{slug}/responses/"]["GET"]
+    for user, slug, status in [
+        (people.owner, "no-such-survey", 404),
+        (people.coder, default_survey.slug, 403),  # coders read no raw responses
+    ]:
+        case = operation.Case(path_parameters={"slug": slug}, query={})
+        response = case.call(headers={"Authorization": f"Token {api_token_issue(user=user).token}"})
+        assert response.status_code == status
+        assert set(response.json()) == {"detail"}
+        case.validate_response(
+            response, checks=[status_code_conformance, response_schema_conformance]
+        )
+
+
+def test_the_statistics_parameters_explain_their_syntax(client):
+    document = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = document["paths"]["/api/v1/surveys/{slug}/statistics/"]["get"]
+    described = {p["name"]: p.get("description", "") for p in operation["parameters"]}
+    assert "VARIABLE:CODE" in described["filter"] and "filter=country:US" in described["filter"]
+    assert "CODE:SHARE" in described["targets"]
+    assert "VARIABLE:CODE" in operation["description"]
+    assert (
+        operation["parameters"][[p["name"] for p in operation["parameters"]].index("filter")][
+            "schema"
+        ]["type"]
+        == "array"
+    )

@@ -93,7 +93,10 @@ TRUTH: dict[str, Callable[[Person], str | None]] = {
     "tools_used_runway": _flag("runway"),
     "tools_used_kling": _flag("kling"),
     "exposure_matrix_rates_fallen": lambda p: p["answers"]["exposure_matrix"]["rates_fallen"],
-    "outlook_5y": lambda p: p["answers"]["outlook_5y"],
+    # "na" (not applicable) is a missing code of the question: a missing value, not a category.
+    "outlook_5y": lambda p: (
+        None if p["answers"]["outlook_5y"] == "na" else p["answers"]["outlook_5y"]
+    ),
     "cls_change_text_displacement_risk": lambda p: p["displacement"],
     "language": lambda p: p["language"],
 }
@@ -149,6 +152,26 @@ def test_frequency_tables_match_statsmodels(populated, owner_client, default_sur
         _check_one_way(data["table"], truth, 10)
         if data["n"] is not None:
             assert data["n"] == len(populated)  # the unfinished response is left out
+
+
+def test_missing_codes_are_reported_as_missing_not_as_categories(
+    populated, owner_client, default_survey
+):
+    not_applicable = sum(p["answers"]["outlook_5y"] == "na" for p in populated)
+    assert not_applicable >= 5
+    Survey.objects.filter(pk=default_survey.pk).update(min_cell_size=5)
+    data = _get(owner_client, default_survey, "variable=outlook_5y&k=5")
+    assert data["variable"]["missing_codes"] == ["na"]
+    table = data["table"]
+    assert "na" not in table["categories"]
+    assert "na" not in {cell["code"] for cell in table["cells"]}
+    assert table["missing"] == not_applicable
+    assert table["total"]["n"] == len(populated) - not_applicable
+    crossed = _get(owner_client, default_survey, "variable=lost_work&by=outlook_5y&k=5")
+    assert "na" not in crossed["table"]["row_categories"]
+    assert crossed["table"]["missing"] == not_applicable
+    means = _get(owner_client, default_survey, "variable=years_experience&stat=mean&by=outlook_5y")
+    assert "na" not in {group["code"] for group in means["table"]["groups"]}
 
 
 def test_frequency_labels_and_suppression_visible(populated, owner_client, default_survey):
@@ -469,6 +492,8 @@ PER_CELL_QUERIES = [
     "variable=employment_type&weights=tools_used_runway&targets=1:0.4,0:0.6&k=5",
     "variable=tools_used_runway&by=employment_type&weights=language&targets=en:0.6,zh-hans:0.4",
     "variable=cls_change_text_displacement_risk&by=language&status=all&k=5",
+    "variable=outlook_5y&by=employment_type&k=5",
+    "variable=employment_type&by=outlook_5y&weights=language&targets=en:0.5,zh-hans:0.5&k=5",
 ]
 
 
@@ -515,7 +540,12 @@ def test_counted_tables_equal_the_per_respondent_computation(
         survey=default_survey, variables=distinct, responses=statistics_responses(request=request)
     ):
         value_of = {v.name: _code(value) for v, value in zip(distinct, values, strict=True)}
-        rows.append([value_of[v.name] for v in wanted])
+        row = [value_of[v.name] for v in wanted]
+        # Don't know / not applicable answers of the summarised variables are missing values.
+        for position, variable in enumerate([request.variable, request.by]):
+            if variable is not None and row[position] in variable.missing:
+                row[position] = None
+        rows.append(row)
     assert data["n"] == (None if data["n_suppressed"] else len(rows))
     weights = None
     if request.weights is not None:

@@ -189,13 +189,13 @@ def load_survey(default_survey: Survey) -> Survey:
 
 def _token() -> str:
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
+    from surveys.core.apitokens import api_token_issue
     from surveys.models import SurveyRole
 
     user = get_user_model().objects.create_user("load-researcher", password="a long phrase 1")
     SurveyRole.objects.create(survey=Survey.objects.get(), user=user, role="viewer")
-    return Token.objects.create(user=user).key
+    return api_token_issue(user=user).token
 
 
 def _run_locust(

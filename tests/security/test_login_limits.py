@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from surveys.core.apitokens import api_token_issue
 
 PASSWORD = "a long pass phrase 1"
 # The limiter's in-process counts while the cache is down (locmem caches share storage by name).
@@ -91,7 +92,7 @@ def test_the_address_limit_holds_across_usernames(staff):
 def test_a_valid_api_token_does_not_lift_the_limit(staff):
     _, guesser = staff
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=guesser).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=guesser).token}")
     statuses = [
         api.post(
             TOKEN_URL, {"username": "victim", "password": f"guess {n}"}, REMOTE_ADDR="192.0.2.9"
@@ -107,7 +108,7 @@ def test_the_token_endpoints_request_throttle_counts_signed_in_callers(staff, mo
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"token": "3/min"})
     _, guesser = staff
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=guesser).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_token_issue(user=guesser).token}")
     statuses = [
         api.post(
             TOKEN_URL, {"username": f"user-{n}", "password": "guess"}, REMOTE_ADDR="192.0.2.10"

@@ -23,6 +23,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from surveys.core.access import audit_record
+from surveys.core.apitokens import api_token_issue
 from surveys.models import AuditEntry, ExportJob, Response, Survey, SurveyRole
 from surveys.respondent import services
 from tests.api.helpers import respond
@@ -80,7 +81,7 @@ class World:
 @pytest.fixture
 def world(default_survey: Survey) -> World:
     """The default survey with one object of every admin-registered model, owned by someone."""
-    from rest_framework.authtoken.models import Token, TokenProxy
+    from knox.models import AuthToken
 
     from classifier.models import (
         Classification,
@@ -154,8 +155,7 @@ def world(default_survey: Survey) -> World:
         Group: Group.objects.create(name="sweep-group"),
         user_model: owner,
     }
-    Token.objects.create(user=owner)
-    objects[TokenProxy] = TokenProxy.objects.get(user=owner)
+    objects[AuthToken] = api_token_issue(user=owner).record
     for model in apps.get_models():
         if model not in objects and model._meta.app_label == "surveys":
             found = model.objects.filter(**_survey_filter(model, default_survey)).first()

@@ -7,6 +7,7 @@ codebook states them for the people who open the files.
 
 from .codebook import (
     FORMAT_NOTES,
+    LIBRARY_TEXTS,
     codebook_dict,
     codebook_table,
     render_codebook,
@@ -22,6 +23,7 @@ from .statistical import write_dta, write_sav
 __all__ = [
     "FORMAT_NOTES",
     "FORMULA_TRIGGERS",
+    "LIBRARY_TEXTS",
     "TRUNCATION_MARKER",
     "Codebook",
     "ExportError",

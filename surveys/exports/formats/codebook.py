@@ -12,35 +12,86 @@ from typing import Any, BinaryIO, Literal, TextIO
 
 from .layout import VariableLayout, variable_layouts
 from .safety import neutralise
-from .schema import FLAG_LABELS, Codebook
+from .schema import FLAG_LABELS, TRUNCATED_NOTE, TRUNCATED_WHERE, Codebook, gettext_noop
 
 CodebookFormat = Literal["csv", "json", "md", "html"]
 
 FORMAT_NOTES: tuple[str, ...] = (
-    "CSV and XLSX: a text cell that starts with =, +, -, @, a tab or a carriage return is "
-    "prefixed with a single quote (') so spreadsheet programs do not run it as a formula. "
-    "Numbers are never prefixed.",
-    "CSV and XLSX: categorical codes that are integers are written as numbers, other codes as "
-    "text; the labelled export writes each category's label instead of its code. "
-    "multi_flag columns are 0 (not selected) / 1 (selected) in every format.",
-    "Datetimes are in UTC with the time zone removed.",
-    "XLSX: text longer than 32,767 characters is cut and ends with ' [truncated]'.",
-    "SAV and DTA: categorical variables are stored as numbers with value labels. When every "
-    "code is an integer the integer itself is stored; otherwise the codes are numbered 1..n in "
-    "the order listed here (column numeric_code), non-substantive answers last. Missing answers "
-    "are system-missing. Non-substantive answers (don't know, not applicable, refused: column "
-    "missing) keep their code, declared user-missing in SAV; DTA stores them as extended "
-    "missing values .a, .b, ... (column missing), so both programs leave them out of means.",
-    "SAV and DTA: variable names are made valid for each program (letters, digits and "
-    "underscores, starting with a letter; at most 64 bytes for SPSS and 32 characters for "
-    "Stata, a little less for a Stata variable with value labels, whose label set is named "
-    "after it plus a number; no reserved words; unique ignoring case). A shortened name ends "
-    "with _ and four characters of a hash of the full name; a clash gets _2, _3... "
-    "(columns sav_name, dta_name).",
-    "SAV: variable labels are cut to 255 bytes and value labels to 120 bytes; text answers "
-    "longer than 32,767 bytes are cut and end with ' [truncated]'.",
-    "DTA (Stata 14+ format 118, UTF-8): variable labels are cut to 80 characters; long text "
-    "is stored as strL, so text answers are not cut.",
+    gettext_noop(
+        "CSV and XLSX: a text cell that starts with =, +, -, @, a tab or a carriage return is "
+        "prefixed with a single quote (') so spreadsheet programs do not run it as a formula. "
+        "Numbers are never prefixed."
+    ),
+    gettext_noop(
+        "CSV and XLSX: categorical codes that are integers are written as numbers, other codes as "
+        "text; the labelled export writes each category's label instead of its code. "
+        "multi_flag columns are 0 (not selected) / 1 (selected) in every format."
+    ),
+    gettext_noop("Datetimes are in UTC with the time zone removed."),
+    gettext_noop("XLSX: text longer than 32,767 characters is cut and ends with ' [truncated]'."),
+    gettext_noop(
+        "SAV and DTA: categorical variables are stored as numbers with value labels. When "
+        "every code is an integer the integer itself is stored; otherwise the codes are "
+        "numbered 1..n in the order listed here (column numeric_code), non-substantive "
+        "answers last. Missing answers are system-missing. Non-substantive answers (don't "
+        "know, not applicable, refused: column missing) keep their code, declared "
+        "user-missing in SAV; DTA stores them as extended missing values .a, .b, ... (column "
+        "missing), so both programs leave them out of means."
+    ),
+    gettext_noop(
+        "SAV and DTA: variable names are made valid for each program (letters, digits and "
+        "underscores, starting with a letter; at most 64 bytes for SPSS and 32 characters for "
+        "Stata, a little less for a Stata variable with value labels, whose label set is named "
+        "after it plus a number; no reserved words; unique ignoring case). A shortened name ends "
+        "with _ and four characters of a hash of the full name; a clash gets _2, _3... "
+        "(columns sav_name, dta_name)."
+    ),
+    gettext_noop(
+        "SAV: variable labels are cut to 255 bytes and value labels to 120 bytes; text answers "
+        "longer than 32,767 bytes are cut and end with ' [truncated]'."
+    ),
+    gettext_noop(
+        "DTA (Stata 14+ format 118, UTF-8): variable labels are cut to 80 characters; long text "
+        "is stored as strL, so text answers are not cut."
+    ),
+)
+
+# Headings of the Markdown and HTML codebooks (the CSV and JSON keys are names, not text).
+CODEBOOK = gettext_noop("Codebook")
+LANGUAGE_LINE = gettext_noop("Language: {language}")
+NOTES = gettext_noop("Notes")
+VARIABLES = gettext_noop("Variables")
+SHORTENED = gettext_noop("{format} label (shortened): {label}")
+VARIABLE_COLUMNS = (
+    gettext_noop("name"),
+    gettext_noop("SAV name"),
+    gettext_noop("DTA name"),
+    gettext_noop("kind"),
+    gettext_noop("measure"),
+    gettext_noop("label"),
+)
+VALUE_COLUMNS = (
+    gettext_noop("code"),
+    gettext_noop("numeric code"),
+    gettext_noop("label"),
+    gettext_noop("definition"),
+)
+# Every English text of this library, for a caller building `Codebook.texts` in a language.
+LIBRARY_TEXTS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            *FORMAT_NOTES,
+            CODEBOOK,
+            LANGUAGE_LINE,
+            NOTES,
+            VARIABLES,
+            SHORTENED,
+            *VARIABLE_COLUMNS,
+            *VALUE_COLUMNS,
+            TRUNCATED_NOTE,
+            TRUNCATED_WHERE,
+        )
+    )
 )
 
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -149,7 +200,7 @@ def codebook_dict(codebook: Codebook) -> dict[str, Any]:
         "language": codebook.language,
         "metadata": dict(codebook.metadata),
         "notes": list(codebook.notes),
-        "format_notes": list(FORMAT_NOTES),
+        "format_notes": [codebook.text(note) for note in FORMAT_NOTES],
         "variables": variables,
     }
 
@@ -176,15 +227,16 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[s
 def render_markdown(codebook: Codebook) -> str:
     """The codebook as a Markdown document."""
     data = codebook_dict(codebook)
-    lines = [f"# {_md(codebook.title or 'Codebook')}", ""]
+    t = codebook.text
+    lines = [f"# {_md(codebook.title or t(CODEBOOK))}", ""]
     if codebook.language:
-        lines += [f"Language: {_md(codebook.language)}", ""]
+        lines += [_md(t(LANGUAGE_LINE).format(language=codebook.language)), ""]
     lines += [f"- {_md(key)}: {_md(value)}" for key, value in codebook.metadata.items()]
-    lines += ["", "## Notes", ""]
-    lines += [f"- {_md(note)}" for note in (*codebook.notes, *FORMAT_NOTES)]
-    lines += ["", "## Variables", ""]
+    lines += ["", f"## {_md(t(NOTES))}", ""]
+    lines += [f"- {_md(note)}" for note in (*codebook.notes, *map(t, FORMAT_NOTES))]
+    lines += ["", f"## {_md(t(VARIABLES))}", ""]
     lines += _md_table(
-        ("name", "SAV name", "DTA name", "kind", "measure", "label"),
+        tuple(map(t, VARIABLE_COLUMNS)),
         [
             (v["name"], v["names"]["sav"], v["names"]["dta"], v["kind"], v["measure"], v["label"])
             for v in data["variables"]
@@ -196,10 +248,11 @@ def render_markdown(codebook: Codebook) -> str:
             lines += [_md(variable["description"]), ""]
         for fmt in ("sav", "dta"):
             if variable["labels"][fmt] != variable["label"]:
-                lines += [f"{fmt.upper()} label (shortened): {_md(variable['labels'][fmt])}", ""]
+                shortened = t(SHORTENED).format(format=fmt.upper(), label=variable["labels"][fmt])
+                lines += [_md(shortened), ""]
         if variable["value_labels"]:
             lines += _md_table(
-                ("code", "numeric code", "label", "definition"),
+                tuple(map(t, VALUE_COLUMNS)),
                 [
                     (
                         item["code"],
@@ -231,7 +284,8 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list
 def render_html(codebook: Codebook) -> str:
     """The codebook as a standalone HTML page; every piece of text is escaped."""
     data = codebook_dict(codebook)
-    title = _h(codebook.title or "Codebook")
+    t = codebook.text
+    title = _h(codebook.title or t(CODEBOOK))
     lang = f' lang="{_h(codebook.language)}"' if codebook.language else ""
     out = [
         "<!DOCTYPE html>",
@@ -251,11 +305,11 @@ def render_html(codebook: Codebook) -> str:
         for key, value in codebook.metadata.items():
             out.append(f"<dt>{_h(key)}</dt><dd>{_h(value)}</dd>")
         out.append("</dl>")
-    out += ["<h2>Notes</h2>", "<ul>"]
-    out += [f"<li>{_h(note)}</li>" for note in (*codebook.notes, *FORMAT_NOTES)]
-    out += ["</ul>", "<h2>Variables</h2>"]
+    out += [f"<h2>{_h(t(NOTES))}</h2>", "<ul>"]
+    out += [f"<li>{_h(note)}</li>" for note in (*codebook.notes, *map(t, FORMAT_NOTES))]
+    out += ["</ul>", f"<h2>{_h(t(VARIABLES))}</h2>"]
     out += _html_table(
-        ("name", "SAV name", "DTA name", "kind", "measure", "label"),
+        tuple(map(t, VARIABLE_COLUMNS)),
         [
             (v["name"], v["names"]["sav"], v["names"]["dta"], v["kind"], v["measure"], v["label"])
             for v in data["variables"]
@@ -268,7 +322,7 @@ def render_html(codebook: Codebook) -> str:
             out.append(f"<p>{_h(variable['description'])}</p>")
         if variable["value_labels"]:
             out += _html_table(
-                ("code", "numeric code", "label", "definition"),
+                tuple(map(t, VALUE_COLUMNS)),
                 [
                     (
                         item["code"],

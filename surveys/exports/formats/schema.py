@@ -113,21 +113,44 @@ class Variable:
         return self.measure or DEFAULT_MEASURE[self.kind]
 
 
+def gettext_noop(message: str) -> str:
+    """Mark English text of this library for the site's translation catalogue (makemessages
+    collects it); the library does not translate: a caller passes `Codebook.texts`."""
+    return message
+
+
+TRUNCATED_NOTE = gettext_noop(
+    "{count} value(s) of {name} were truncated{where} to fit the format's limit "
+    "(marked with a trailing [truncated])."
+)
+TRUNCATED_WHERE = gettext_noop(" in the {format} file")
+
+
 @dataclass(frozen=True)
 class Codebook:
-    """What an export contains: its variables plus a title, language, notes and free metadata."""
+    """What an export contains: its variables plus a title, language, notes and free metadata.
+
+    `texts` translates the library's own English wording (format notes, headings, truncation
+    notes; see `LIBRARY_TEXTS`) into the codebook's language: English text -> translation.
+    """
 
     variables: Sequence[Variable]
     title: str = ""
     language: str = ""
     notes: Sequence[str] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
+    texts: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "variables", tuple(self.variables))
         object.__setattr__(self, "notes", tuple(self.notes))
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+        object.__setattr__(self, "texts", MappingProxyType(dict(self.texts)))
         check_variables(self.variables)
+
+    def text(self, message: str) -> str:
+        """The library's English `message` in the codebook's language (as given in `texts`)."""
+        return self.texts.get(message) or message
 
     def with_notes(self, *notes: str) -> Codebook:
         """A copy with extra notes appended (for example a write report's truncation notes)."""
@@ -137,6 +160,7 @@ class Codebook:
             language=self.language,
             notes=(*self.notes, *notes),
             metadata=self.metadata,
+            texts=self.texts,
         )
 
 
@@ -152,12 +176,13 @@ class WriteReport:
         """Record that one cell of variable ``name`` was cut to fit the format."""
         self.truncated[name] = self.truncated.get(name, 0) + 1
 
-    def notes(self) -> list[str]:
-        """Human-readable notes on what was truncated, for the codebook."""
-        where = f" in the {self.format} file" if self.format else ""
+    def notes(self, texts: Mapping[str, str] | None = None) -> list[str]:
+        """Human-readable notes on what was truncated, for the codebook (translated by `texts`)."""
+        texts = texts or {}
+        where = (texts.get(TRUNCATED_WHERE) or TRUNCATED_WHERE) if self.format else ""
+        note = texts.get(TRUNCATED_NOTE) or TRUNCATED_NOTE
         return [
-            f"{count} value(s) of {name} were truncated{where} to fit the format's limit "
-            "(marked with a trailing [truncated])."
+            note.format(count=count, name=name, where=where.format(format=self.format))
             for name, count in sorted(self.truncated.items())
         ]
 

@@ -83,7 +83,14 @@ def _write_codebook_sheets(workbook: Any, codebook: Codebook, report: WriteRepor
         ("title", codebook.title),
         ("language", codebook.language),
         *((str(key), str(value)) for key, value in codebook.metadata.items()),
-        *(("note", note) for note in (*codebook.notes, *report.notes(), *FORMAT_NOTES)),
+        *(
+            ("note", note)
+            for note in (
+                *codebook.notes,
+                *report.notes(codebook.texts),
+                *(codebook.text(note) for note in FORMAT_NOTES),
+            )
+        ),
     ]
     about.write_string(0, 0, "field", bold)
     about.write_string(0, 1, "value", bold)

@@ -289,7 +289,7 @@ def write_sav(
 ) -> int:
     """Write an SPSS .sav file (UTF-8, bytecode-compressed) with variable and value labels."""
     layouts, frame, codebook, report = _prepare(rows, variables, codebook, "sav", report)
-    notes = [*codebook.notes, *report.notes()]
+    notes = [*codebook.notes, *report.notes(codebook.texts)]
     pyreadstat.write_sav(
         frame,
         os.fspath(path),
