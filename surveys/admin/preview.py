@@ -162,7 +162,11 @@ class _Visit:
             if moved is not None:
                 return moved
             if not form.errors and action == "save":
-                saved_message = "Saved in the test response." if self.tester else "Not stored."
+                saved_message = (
+                    "Saved in the test response."
+                    if self.tester
+                    else "Preview: nothing is saved, and no link is sent."
+                )
         banner["page_condition"] = self.describe(page.condition) if page.condition else ""
         banner["page_skipped"] = self.tester and page.pk not in self.visible
         banner["question_conditions"] = [
