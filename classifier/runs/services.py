@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from classifier import pipeline
+from classifier.audit.services import classifications_route
 from classifier.errors import NoActiveModel
 from classifier.models import Classification, Codebook, Job, ModelVersion
 from classifier.runs.rows import (
@@ -203,6 +204,8 @@ def classification_run_batch(*, ids: Sequence[int], token: str | None = None) ->
     with transaction.atomic():
         for done, version in finished:
             rows_finish_done(rows=done, version=version, token=token)
+        # The audit sample is drawn and the survey's routing applied in the same commit.
+        classifications_route(ids=[row.pk for done, _ in finished for row in done])
         rows_finish_failed(errors=errors, token=token)
     return BatchResult(
         claimed=len(rows), done=sum(len(done) for done, _ in finished), failed=len(errors)
