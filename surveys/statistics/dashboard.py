@@ -11,8 +11,8 @@ from __future__ import annotations
 import statistics as pystats
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import Count
 from django.db.models.functions import TruncDate
