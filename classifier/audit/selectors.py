@@ -17,6 +17,15 @@ from classifier.models import Classification, Codebook, SurveyAudit
 from classifier.pipeline import ppi
 
 
+def audit_ready(audit: SurveyAudit) -> bool:
+    """Whether the survey's coded audit is large enough to vouch for auto-coding.
+
+    EXPOSURE_AUDIT_MIN = 0 turns the requirement off: model labels are then final at the model
+    version's threshold until audit codes exist (not recommended for published figures).
+    """
+    return audit.audited >= settings.EXPOSURE_AUDIT_MIN
+
+
 @dataclass(frozen=True)
 class AuditSummary:
     """What researchers see of a survey's audit of one codebook."""
@@ -46,7 +55,7 @@ def audit_summary(*, survey_id: int, codebook: Codebook) -> AuditSummary:
     ).count()
     return AuditSummary(
         codebook=codebook.slug,
-        status="final" if audit and audit.ready else "provisional",
+        status="final" if audit and audit_ready(audit) else "provisional",
         audit_size=size,
         audited=audit.audited if audit else 0,
         audit_min=settings.EXPOSURE_AUDIT_MIN,

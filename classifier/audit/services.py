@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 
 from classifier.audit.precision import Item, precision_at, threshold_choose
+from classifier.audit.selectors import audit_ready
 from classifier.models import Classification, SurveyAudit
 
 Review = Classification.ReviewStatus
@@ -45,7 +46,7 @@ def survey_audit_get(*, survey_id: int, codebook_id: int, lock: bool = False) ->
 
 def threshold_in_use(audit: SurveyAudit, version_threshold: float) -> float:
     """The survey's re-chosen threshold once its audit is ready, else the model version's."""
-    if not audit.ready:
+    if not audit_ready(audit) or not audit.audited:
         return version_threshold
     return NEVER if audit.threshold is None else audit.threshold
 
@@ -54,7 +55,7 @@ def review_status_for(*, audit: SurveyAudit, in_sample: bool, auto: bool) -> str
     """Audit items go to coders; confident labels are final only once the audit vouches."""
     if in_sample or not auto:
         return Review.NEEDS_REVIEW
-    return Review.AUTO_CODED if audit.ready else Review.PROVISIONAL
+    return Review.AUTO_CODED if audit_ready(audit) else Review.PROVISIONAL
 
 
 @dataclass
@@ -191,11 +192,11 @@ def survey_audit_refresh(*, survey_id: int, codebook_id: int) -> SurveyAudit:
     audit = survey_audit_get(survey_id=survey_id, codebook_id=codebook_id, lock=True)
     items = audit_items(survey_id=survey_id, codebook_id=codebook_id)
     audit.audited = len(items)
-    audit.ready = len(items) >= settings.EXPOSURE_AUDIT_MIN
+    audit.ready = audit_ready(audit)
     audit.threshold, audit.threshold_lower = threshold_choose(
         items, audit.codebook.target_precision
     )
-    in_use = audit.threshold if audit.ready else _version_threshold(audit)
+    in_use = audit.threshold if audit.ready and items else _version_threshold(audit)
     measured = precision_at(items, in_use)
     audit.auto_audited = measured.n
     audit.precision, audit.precision_low, audit.precision_high = (
