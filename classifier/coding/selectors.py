@@ -12,7 +12,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from classifier.coding import agreement
-from classifier.models import Classification, Codebook, HumanLabel
+from classifier.models import Classification, Codebook, CodingAssignment, HumanLabel
 from surveys.core import access
 
 
@@ -46,6 +46,22 @@ def classifications_for_user(*, user: User | AnonymousUser) -> QuerySet[Classifi
 def user_codes_anything(*, user: User | AnonymousUser) -> bool:
     """Whether `user` reaches the review queue at all (a coding role or review_all)."""
     return user_reviews_all(user=user) or access.surveys_for(user=user, permission="code").exists()
+
+
+def classification_is_blind(*, classification: Classification) -> bool:
+    """Whether coders must not see the model's label or each other's codes for this row.
+
+    Audit-sample items (their codes measure the model) and double-coded rows (their codes
+    measure agreement) are coded blind.
+    """
+    if classification.audit:
+        return True
+    return CodingAssignment.objects.filter(classification_id=classification.pk).count() > 1
+
+
+def assignment_is_blind(assignment: CodingAssignment) -> bool:
+    """True for audit-sample items and double coding: the coder works blind to other labels."""
+    return classification_is_blind(classification=assignment.classification)
 
 
 @dataclass(frozen=True)
