@@ -79,7 +79,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         part = (obj.metrics.get("audit") or {}).get(key) or {}
         if part.get("estimate") is None:
             return "—"
-        return f"{fmt(part['estimate'])} ({fmt(part['low'], 2)}–{fmt(part['high'], 2)}, n={part['n']})"
+        interval = f"{fmt(part['low'], 2)}–{fmt(part['high'], 2)}"
+        return f"{fmt(part['estimate'])} ({interval}, n={part['n']})"
 
     @admin.display(description="audit accuracy (95% interval)")
     def audit_accuracy(self, obj: ModelVersion) -> str:

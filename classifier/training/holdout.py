@@ -58,8 +58,9 @@ def model_version_audit_metrics(*, version: ModelVersion, refresh: bool = False)
     stored = version.metrics.get("audit")
     if stored and stored.get("n") == size and not refresh:
         return dict(stored)
+    model = model_version_load(version=version)
     metrics = model_audit_metrics(
-        model_version_load(version=version), codebook_id=version.codebook_id, threshold=version.threshold
+        model, codebook_id=version.codebook_id, threshold=version.threshold
     )
     version.metrics = {**version.metrics, "audit": metrics}
     ModelVersion.objects.filter(pk=version.pk).update(metrics=version.metrics)
