@@ -81,7 +81,7 @@ def _draw_sample(audit: SurveyAudit, rows: list[_Row]) -> None:
     have = Classification.objects.filter(
         answer__response__survey_id=audit.survey_id, codebook_id=audit.codebook_id, audit=True
     ).exclude(pk__in=[row.pk for row in rows])
-    missing = settings.EXPOSURE_AUDIT_MIN - have.count() - sum(row.audit for row in rows)
+    missing = max(0, settings.EXPOSURE_AUDIT_MIN - have.count() - sum(row.audit for row in rows))
     for row in sorted((r for r in rows if not r.audit), key=lambda r: draws[r.pk])[:missing]:
         row.audit = True
 

@@ -21,7 +21,7 @@ from tests.factories import AnswerFactory, ResponseFactory
 
 pytestmark = pytest.mark.django_db
 
-N = 600
+N = 500
 VARIABLE = "cls_change_text_displacement_risk"
 
 
@@ -37,7 +37,7 @@ def _model(truth: str, rng: np.random.Generator) -> tuple[str, float]:
 
 @pytest.fixture
 def world(default_survey, shipped_codebooks, settings) -> dict[str, Any]:
-    settings.EXPOSURE_AUDIT_SHARE = 0.3
+    settings.EXPOSURE_AUDIT_SHARE = 0.25
     settings.EXPOSURE_AUDIT_MIN = 50
     codebook = Codebook.objects.get(slug="displacement-risk")
     version = ModelVersionFactory(codebook=codebook, threshold=0.8, is_active=True)
