@@ -22,16 +22,19 @@ def test_precision_at_matches_a_wilson_interval():
 
 
 def test_threshold_is_the_lowest_whose_one_sided_bound_reaches_the_target():
-    # 60 right answers at 0.9-0.99, then wrong ones below 0.5 mixed with right ones.
+    # 60 right answers at 0.9-0.96, then answers below 0.5, one right in three.
     items = [(0.9 + i / 1000, True) for i in range(60)] + [
-        (0.4 + i / 1000, i % 2 == 0) for i in range(40)
+        (0.4 + i / 1000, i % 3 == 0) for i in range(40)
     ]
     threshold, bound = threshold_choose(items, 0.9)
-    assert threshold == pytest.approx(0.9)
-    assert bound == pytest.approx(_lower(60, 60))
-    for t in sorted({c for c, _ in items if c < 0.9}):
+    qualifying = []
+    for t in sorted({c for c, _ in items}):
         chosen = [ok for c, ok in items if c >= t]
-        assert _lower(sum(chosen), len(chosen)) < 0.9  # no lower threshold qualifies
+        if _lower(sum(chosen), len(chosen)) >= 0.9:
+            qualifying.append((t, _lower(sum(chosen), len(chosen))))
+    assert qualifying and threshold == pytest.approx(qualifying[0][0])
+    assert bound == pytest.approx(qualifying[0][1])
+    assert threshold < 0.9  # a few right answers just below still keep the bound up
     assert lower_bound(0, 0) == 0.0
 
 
