@@ -100,7 +100,7 @@ def _add_human_labels(data: TrainingData, *, codebook: Codebook) -> None:
         texts.append(text)
     weight = max(1, settings.EXPOSURE_TRAIN_SURVEY_WEIGHT)
     if texts:
-        data.add(f"human labels (x{weight})", texts * weight, labels * weight)
+        data.add(f"human labels x{weight}", texts * weight, labels * weight)
 
 
 def codebook_training_data(

@@ -166,7 +166,7 @@ def test_retraining_weights_survey_codes_and_holds_the_audit_out(settings, many,
     held_out = coded.filter(audit=True).count()
     assert held_out == 1
     data = codebook_training_data(codebook=book)
-    assert data.sources["human labels (x3)"] == 3 * (coded.count() - held_out)
+    assert data.sources["human labels x3"] == 3 * (coded.count() - held_out)
     audit_texts = set(coded.filter(audit=True).values_list("answer__text", flat=True))
     assert audit_texts and not audit_texts & set(data.texts)
 

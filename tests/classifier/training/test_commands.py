@@ -58,8 +58,9 @@ def test_train_codebook_from_seed_and_human_labels(submitted, admin_user):
     version = ModelVersion.objects.get(codebook__slug="displacement-risk", version=2)
     assert not version.is_active  # v1 (the fixture's) stays active without --activate
     assert "macro-F1" in output and "Cohen's kappa" in output and "coverage" in output
-    assert "human labels (1)" in version.trained_from
-    assert version.metrics["training_size"] == version.training_size == 61
+    # One survey code, counted EXPOSURE_TRAIN_SURVEY_WEIGHT (3) times.
+    assert "human labels x3 (3)" in version.trained_from
+    assert version.metrics["training_size"] == version.training_size == 63
     assert set(version.metrics["per_class"]) == set(DISPLACEMENT)
     assert version.metrics["confusion_matrix"]["matrix"]
     assert version.sklearn_version
