@@ -116,7 +116,7 @@ def classifications_route(*, ids: Sequence[int]) -> int:
     Call inside the transaction that stored the predictions (the rows are still locked there).
     """
     groups: dict[tuple[int, int], list[_Row]] = defaultdict(list)
-    for pk, answer_id, survey_id, codebook_id, confidence, labels, audit, threshold in (
+    for pk, answer_id, survey_id, codebook_id, confidence, labels, in_sample, threshold in (
         Classification.objects.filter(
             pk__in=list(ids),
             source=Classification.Source.MODEL,
@@ -137,7 +137,7 @@ def classifications_route(*, ids: Sequence[int]) -> int:
         )
     ):
         groups[(survey_id, codebook_id)].append(
-            _Row(pk, answer_id, confidence, labels, audit, threshold)
+            _Row(pk, answer_id, confidence or 0.0, labels, in_sample, threshold)
         )
     updated: list[Classification] = []
     for (survey_id, codebook_id), rows in sorted(groups.items()):
@@ -158,7 +158,7 @@ def audit_items(*, survey_id: int, codebook_id: int) -> list[Item]:
         source=Classification.Source.CODER,
         confidence__isnull=False,
     ).values_list("confidence", "model_labels", "labels")
-    return [(conf, sorted(model) == sorted(human)) for conf, model, human in rows]
+    return [(conf or 0.0, sorted(model) == sorted(human)) for conf, model, human in rows]
 
 
 def _reroute(audit: SurveyAudit) -> None:
