@@ -78,3 +78,33 @@ def test_a_better_version_activates_without_asking(audited, active_models, admin
     assert done.status_code == 302
     better.refresh_from_db()
     assert better.is_active
+
+
+def test_reclassifying_rescores_the_coded_audit_with_the_active_model(
+    audited, active_models, admin_user, django_capture_on_commit_callbacks
+):
+    from classifier.models import Job, SurveyAudit
+    from classifier.training import jobs
+    from classifier.training.services import model_version_activate
+
+    book = Codebook.objects.get(slug="displacement-risk")
+    coded = Classification.objects.filter(codebook=book, audit=True, source="coder")
+    before = dict(coded.values_list("pk", "labels"))
+    coded.update(confidence=0.01, model_labels=["uncodeable"])  # scores of an older model
+    old = active_models["displacement-risk"]
+    new = ModelVersion.objects.create(
+        codebook=book,
+        version=2,
+        artifact_path=old.artifact_path,
+        checksum=old.checksum,
+        threshold=old.threshold,
+        metrics=old.metrics,
+    )
+    model_version_activate(version=new)
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.job_start(kind=Job.Kind.RECLASSIFY, codebook=book, user=admin_user)
+    assert dict(coded.values_list("pk", "labels")) == before  # the human codes stay
+    assert set(coded.values_list("model_version", flat=True)) == {new.pk}
+    assert all(c > 0.01 for c in coded.values_list("confidence", flat=True))
+    audit = SurveyAudit.objects.get(codebook=book)
+    assert audit.audited == coded.count()
