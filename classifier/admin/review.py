@@ -17,6 +17,7 @@ from django.utils.text import Truncator
 from classifier.admin.common import admin_user, fmt
 from classifier.audit.selectors import audit_summary
 from classifier.coding.selectors import (
+    audits_for_user,
     classification_is_blind,
     classifications_for_user,
     user_codes_anything,
@@ -243,7 +244,7 @@ class ClassificationAdmin(admin.ModelAdmin):
         # Each survey's audit beside the queue: realised precision with its interval.
         audits = [
             (audit.survey, audit_summary(survey_id=audit.survey_id, codebook=audit.codebook))
-            for audit in SurveyAudit.objects.select_related("survey", "codebook")
+            for audit in audits_for_user(user=request.user)
         ]
         return super().changelist_view(request, {**(extra_context or {}), "audits": audits})
 
@@ -368,6 +369,18 @@ class SurveyAuditAdmin(admin.ModelAdmin):
     ]
     list_filter = ["codebook", "ready"]
     exclude = ["salt", "label_counts"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SurveyAudit]:
+        return audits_for_user(user=request.user)
+
+    # Like the review queue: survey roles decide, not Django model permissions.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_staff and user_codes_anything(user=request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not self.has_module_permission(request):
+            return False
+        return obj is None or audits_for_user(user=request.user).filter(pk=obj.pk).exists()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -12,7 +12,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from classifier.coding import agreement
-from classifier.models import Classification, Codebook, CodingAssignment, HumanLabel
+from classifier.models import Classification, Codebook, CodingAssignment, HumanLabel, SurveyAudit
 from surveys.core import access
 
 
@@ -41,6 +41,16 @@ def classifications_for_user(*, user: User | AnonymousUser) -> QuerySet[Classifi
         Q(answer__response__survey__in=managed)
         | Q(assignments__coder=user, answer__response__survey__in=coding)
     ).distinct()
+
+
+def audits_for_user(*, user: User | AnonymousUser) -> QuerySet[SurveyAudit]:
+    """The survey audits `user` may see: every one with review_all, else their managed surveys'."""
+    audits = SurveyAudit.objects.select_related("survey", "codebook")
+    if user_reviews_all(user=user):
+        return audits
+    if not user.is_authenticated:
+        return audits.none()
+    return audits.filter(survey__in=access.surveys_for(user=user, permission="edit"))
 
 
 def user_codes_anything(*, user: User | AnonymousUser) -> bool:

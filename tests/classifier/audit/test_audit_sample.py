@@ -182,3 +182,21 @@ def test_a_visible_row_preselects_the_model_label(settings, submitted, admin_cli
     radio = re.search(r'<input[^>]*value="displaced"[^>]*>', html)
     assert radio and "checked" in radio.group(0)
     assert "coded blind" not in html
+
+
+def test_the_queue_shows_each_survey_audit_only_to_its_researchers(
+    settings, submitted, admin_client, client
+):
+    from surveys.models import Survey, SurveyRole
+
+    settings.EXPOSURE_AUDIT_MIN = 1
+    submitted()
+    shown = admin_client.get(QUEUE).context["audits"]
+    assert {summary.codebook for _, summary in shown} == {"displacement-risk", "concerns"}
+    assert all(summary.status == "provisional" for _, summary in shown)
+    stranger = get_user_model().objects.create_user("stranger", is_staff=True)
+    own = Survey.objects.create(slug="own", title={"en": "Own"}, languages=["en"])
+    SurveyRole.objects.create(survey=own, user=stranger, role="owner")
+    client.force_login(stranger)
+    page = client.get(QUEUE)
+    assert page.status_code == 200 and page.context["audits"] == []
