@@ -116,6 +116,8 @@ class Classification(models.Model):
 
     class ReviewStatus(models.TextChoices):
         AUTO_CODED = "auto_coded", _("Auto-coded")
+        # The model is confident but the survey's audit cannot vouch for it yet: not a final code.
+        PROVISIONAL = "provisional", _("Provisional")
         NEEDS_REVIEW = "needs_review", _("Needs review")
         REVIEWED = "reviewed", _("Reviewed")
 
@@ -145,6 +147,10 @@ class Classification(models.Model):
         max_length=12, choices=ReviewStatus.choices, blank=True, default=""
     )
     source = models.CharField(max_length=5, choices=Source.choices, default=Source.MODEL)
+    # In the survey's random audit sample: coded by people blind to the model's label.
+    audit = models.BooleanField(default=False)
+    # The review queue's order (highest first): audit items, then uncertain and frequent kinds.
+    priority = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -166,10 +172,48 @@ class Classification(models.Model):
         indexes = [
             models.Index(fields=["status", "updated_at"]),
             models.Index(fields=["codebook", "review_status"]),
+            models.Index(fields=["codebook", "audit"]),
         ]
 
     def __str__(self) -> str:
         return f"{self.codebook.slug}:{self.answer_id}"
+
+
+class SurveyAudit(models.Model):
+    """One survey's audit of one codebook: the sample's salt, the realised precision, the threshold.
+
+    `threshold` is re-chosen from the audit (the lowest confidence whose one-sided 95% lower
+    bound of precision reaches the codebook's target); until `ready`, model labels at or above
+    the model version's threshold are provisional, not final codes.
+    """
+
+    survey = models.ForeignKey(
+        "surveys.Survey", on_delete=models.CASCADE, related_name="classifier_audits"
+    )
+    codebook = models.ForeignKey(Codebook, on_delete=models.CASCADE, related_name="audits")
+    salt = models.CharField(max_length=32)
+    ready = models.BooleanField(default=False)
+    threshold = models.FloatField(null=True, blank=True)
+    threshold_lower = models.FloatField(null=True, blank=True)
+    audited = models.PositiveIntegerField(default=0, help_text="Audit items coded by a person.")
+    auto_audited = models.PositiveIntegerField(
+        default=0, help_text="Of those, items the model would auto-code at the threshold in use."
+    )
+    precision = models.FloatField(null=True, blank=True)
+    precision_low = models.FloatField(null=True, blank=True)
+    precision_high = models.FloatField(null=True, blank=True)
+    # Predicted labels seen so far, for the review queue's "frequent kinds" (approximate).
+    label_counts = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["survey", "codebook"]
+        constraints = [
+            models.UniqueConstraint(fields=["survey", "codebook"], name="surveyaudit_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id}:{self.codebook.slug}"
 
 
 class HumanLabel(models.Model):

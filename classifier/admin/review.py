@@ -17,7 +17,9 @@ from django.utils.text import Truncator
 
 from classifier.admin import workbench
 from classifier.admin.common import admin_user, fmt
+from classifier.audit.selectors import audit_summary
 from classifier.coding.selectors import (
+    audits_for_user,
     classification_is_blind,
     classifications_for_user,
     user_codes_anything,
@@ -26,7 +28,15 @@ from classifier.coding.selectors import (
 )
 from classifier.coding.services import classification_code, coding_assignments_create
 from classifier.errors import CodingError
-from classifier.models import Category, Classification, CodingAssignment, HumanLabel
+from classifier.models import (
+    Category,
+    Classification,
+    CodingAssignment,
+    HumanLabel,
+    SurveyAudit,
+)
+
+BLIND = "hidden: coded blind (audit sample or double coding)"
 
 
 class ReviewStatusFilter(admin.SimpleListFilter):
@@ -132,10 +142,13 @@ class ClassificationAdmin(admin.ModelAdmin):
         "labels_display",
         "confidence_display",
         "review_status",
+        "audit",
         "status",
         "source",
         "model_version",
     ]
+    # The review queue's order: audit items first, then uncertain answers of frequent kinds.
+    ordering = ["-priority", "pk"]
     list_display_links = ["id", "answer_excerpt"]
     list_filter = [
         ReviewStatusFilter,
@@ -143,6 +156,7 @@ class ClassificationAdmin(admin.ModelAdmin):
         LabelFilter,
         ("answer__response__survey", admin.RelatedOnlyFieldListFilter),
         ("answer__question", admin.RelatedOnlyFieldListFilter),
+        "audit",
         "status",
         "source",
     ]
@@ -259,6 +273,16 @@ class ClassificationAdmin(admin.ModelAdmin):
             "type[forms.ModelForm[Any]]", type("CodingFormFor", (form,), {"coder": request.user})
         )
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # Each survey's audit beside the queue: realised precision with its interval.
+        audits = [
+            (audit.survey, audit_summary(survey_id=audit.survey_id, codebook=audit.codebook))
+            for audit in audits_for_user(user=request.user)
+        ]
+        return super().changelist_view(request, {**(extra_context or {}), "audits": audits})
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         try:
             classification_code(
@@ -282,18 +306,26 @@ class ClassificationAdmin(admin.ModelAdmin):
     def question(self, obj: Classification) -> str:
         return f"{obj.answer.question.code}: {obj.answer.question.text.get('en', '')}"
 
+    def _blind_to_model(self, obj: Classification) -> bool:
+        # Until a person codes it, an audit item's model label stays hidden from coders.
+        return obj.audit and obj.source == Classification.Source.MODEL
+
     @admin.display(description="labels")
     def labels_display(self, obj: Classification) -> str:
+        if self._blind_to_model(obj):
+            return "(blind)"
         return ", ".join(obj.labels) or "—"
 
     @admin.display(description="confidence", ordering="confidence")
     def confidence_display(self, obj: Classification) -> str:
-        return fmt(obj.confidence)
+        return "(blind)" if self._blind_to_model(obj) else fmt(obj.confidence)
 
     @admin.display(description="model output")
     def model_output(self, obj: Classification) -> str:
         if obj.model_version is None:
             return "not classified yet"
+        if classification_is_blind(classification=obj):
+            return BLIND
         threshold = obj.model_version.threshold
         return (
             f"{', '.join(obj.model_labels) or '(no code)'} at confidence {fmt(obj.confidence)} "
@@ -302,6 +334,8 @@ class ClassificationAdmin(admin.ModelAdmin):
 
     @admin.display(description="human codings")
     def human_codings(self, obj: Classification) -> str:
+        if classification_is_blind(classification=obj):
+            return BLIND
         codings = obj.human_labels.select_related("coder")
         if not codings:
             return "—"
@@ -353,6 +387,63 @@ class AssignForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         help_text="Pick two coders to double-code the selected answers.",
     )
+
+
+@admin.register(SurveyAudit)
+class SurveyAuditAdmin(admin.ModelAdmin):
+    """Each survey's audit per codebook: precision, its interval and the survey's threshold."""
+
+    list_display = [
+        "survey",
+        "codebook",
+        "status",
+        "audited",
+        "precision_display",
+        "threshold_display",
+        "updated_at",
+    ]
+    list_filter = ["codebook", "ready"]
+    exclude = ["salt", "label_counts"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SurveyAudit]:
+        return audits_for_user(user=request.user)
+
+    # Like the review queue: survey roles decide, not Django model permissions.
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_staff and user_codes_anything(user=request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not self.has_module_permission(request):
+            return False
+        return obj is None or audits_for_user(user=request.user).filter(pk=obj.pk).exists()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="labels")
+    def status(self, obj: SurveyAudit) -> str:
+        return audit_summary(survey_id=obj.survey_id, codebook=obj.codebook).status
+
+    @admin.display(description="realised precision (95% interval, n)")
+    def precision_display(self, obj: SurveyAudit) -> str:
+        if obj.precision is None:
+            return "—"
+        return (
+            f"{fmt(obj.precision, 2)} ({fmt(obj.precision_low, 2)}–{fmt(obj.precision_high, 2)}, "
+            f"n={obj.auto_audited})"
+        )
+
+    @admin.display(description="threshold (one-sided 95% bound)")
+    def threshold_display(self, obj: SurveyAudit) -> str:
+        if obj.threshold is None:
+            return "none reaches the target"
+        return f"{fmt(obj.threshold)} ({fmt(obj.threshold_lower, 2)})"
 
 
 @admin.register(HumanLabel)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from classifier.admin.common import admin_user, fmt
 from classifier.models import Codebook, Job, ModelVersion
+from classifier.training.holdout import version_worse_than_active
 from classifier.training.jobs import job_start
 from classifier.training.services import model_version_activate
 
@@ -25,6 +28,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "macro_f1",
         "coverage",
         "realised_precision",
+        "audit_accuracy",
+        "audit_precision",
         "training_size",
         "created_at",
     ]
@@ -69,6 +74,21 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.display(description="realised precision")
     def realised_precision(self, obj: ModelVersion) -> str:
         return fmt(obj.metrics.get("realised_precision"))
+
+    def _audit(self, obj: ModelVersion, key: str) -> str:
+        part = (obj.metrics.get("audit") or {}).get(key) or {}
+        if part.get("estimate") is None:
+            return "—"
+        interval = f"{fmt(part['low'], 2)}–{fmt(part['high'], 2)}"
+        return f"{fmt(part['estimate'])} ({interval}, n={part['n']})"
+
+    @admin.display(description="audit accuracy (95% interval)")
+    def audit_accuracy(self, obj: ModelVersion) -> str:
+        return self._audit(obj, "accuracy")
+
+    @admin.display(description="audit precision at threshold (95% interval)")
+    def audit_precision(self, obj: ModelVersion) -> str:
+        return self._audit(obj, "precision")
 
     @admin.display(description="cross-validated summary")
     def summary(self, obj: ModelVersion) -> str:
@@ -151,18 +171,41 @@ class ModelVersionAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description="Activate the selected version")
-    def activate(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+    def activate(
+        self, request: HttpRequest, queryset: QuerySet[ModelVersion]
+    ) -> HttpResponse | None:
         per_codebook: dict[int, ModelVersion] = {}
         for version in queryset:
             if version.codebook_id in per_codebook:
                 self.message_user(
                     request, "Select at most one version per codebook.", messages.ERROR
                 )
-                return
+                return None
             per_codebook[version.codebook_id] = version
+        worse = [(v, version_worse_than_active(version=v)) for v in per_codebook.values()]
+        worse = [(version, reason) for version, reason in worse if reason]
+        if worse and "confirm" not in request.POST:
+            return self._confirm_activate(request, queryset, worse)
         for version in per_codebook.values():
             model_version_activate(version=version, actor=admin_user(request))
             self.message_user(request, f"{version} is now active.", messages.SUCCESS)
+        return None
+
+    def _confirm_activate(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[ModelVersion],
+        worse: list[tuple[ModelVersion, str]],
+    ) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Activate a version that does worse on the audit sample?",
+            "worse": worse,
+            "queryset": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/classifier/confirm_activate.html", context)
 
     @admin.action(description="Retrain (seed corpus + human labels; new version, not activated)")
     def retrain(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:

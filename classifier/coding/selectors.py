@@ -12,7 +12,14 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from classifier.coding import agreement
-from classifier.models import Category, Classification, Codebook, CodingAssignment, HumanLabel
+from classifier.models import (
+    Category,
+    Classification,
+    Codebook,
+    CodingAssignment,
+    HumanLabel,
+    SurveyAudit,
+)
 from surveys.core import access
 
 
@@ -43,27 +50,46 @@ def classifications_for_user(*, user: User | AnonymousUser) -> QuerySet[Classifi
     ).distinct()
 
 
+def audits_for_user(*, user: User | AnonymousUser) -> QuerySet[SurveyAudit]:
+    """The survey audits `user` may see: every one with review_all, else their managed surveys'."""
+    audits = SurveyAudit.objects.select_related("survey", "codebook")
+    if user_reviews_all(user=user):
+        return audits
+    if not user.is_authenticated:
+        return audits.none()
+    return audits.filter(survey__in=access.surveys_for(user=user, permission="edit"))
+
+
 def user_codes_anything(*, user: User | AnonymousUser) -> bool:
     """Whether `user` reaches the review queue at all (a coding role or review_all)."""
     return user_reviews_all(user=user) or access.surveys_for(user=user, permission="code").exists()
 
 
-def assignment_is_blind(assignment: CodingAssignment) -> bool:
-    """Whether the coder of `assignment` must code without seeing the model's label.
+def classification_is_blind(
+    *, classification: Classification, user: User | AnonymousUser | None = None
+) -> bool:
+    """Whether coding `classification` hides the model's label and the other coders' codes.
 
-    Double coding (a row assigned to more than one coder) is blind, so that each coding is
-    independent of the model and of the other coder.
+    Audit-sample items are blind for everyone (their codes measure the model). A double-coded
+    row (assigned to more than one coder) is blind for its coders, so that each coding is
+    independent of the model and of the other coder; with no `user`, for anyone.
     """
+    if user is not None and not user.is_authenticated:
+        return True
+    if classification.audit:
+        return True
+    assignments = CodingAssignment.objects.filter(classification_id=classification.pk)
+    if user is None:
+        return assignments.count() > 1
+    return assignments.filter(coder=user).exists() and assignments.count() > 1
+
+
+def assignment_is_blind(assignment: CodingAssignment) -> bool:
+    """Whether the coder of `assignment` codes blind: an audit item, or double coding."""
+    if assignment.classification.audit:
+        return True
     others = CodingAssignment.objects.filter(classification_id=assignment.classification_id)
     return others.exclude(pk=assignment.pk).exists()
-
-
-def classification_is_blind(*, classification: Classification, user: User | AnonymousUser) -> bool:
-    """Whether `user` codes `classification` blind (their assignment on it is blind)."""
-    if not user.is_authenticated:
-        return True
-    assignment = CodingAssignment.objects.filter(classification=classification, coder=user).first()
-    return assignment is not None and assignment_is_blind(assignment)
 
 
 def user_has_blind_work(*, user: User | AnonymousUser) -> bool:
@@ -77,7 +103,7 @@ def user_has_blind_work(*, user: User | AnonymousUser) -> bool:
 
 
 def coding_queue(*, user: User | AnonymousUser, codebook: str = "") -> QuerySet[Classification]:
-    """The rows waiting for `user`'s coding, oldest first.
+    """The rows waiting for `user`'s coding: the review queue's order (audit items first).
 
     Rows assigned to them, and rows needing review on surveys they may code; never a row they
     already coded or flagged. `codebook` (a slug) narrows the queue to one codebook.
@@ -89,7 +115,11 @@ def coding_queue(*, user: User | AnonymousUser, codebook: str = "") -> QuerySet[
     )
     if codebook:
         rows = rows.filter(codebook__slug=codebook)
-    return rows.exclude(human_labels__coder=user).exclude(flags__coder=user).order_by("pk")
+    return (
+        rows.exclude(human_labels__coder=user)
+        .exclude(flags__coder=user)
+        .order_by("-priority", "pk")
+    )
 
 
 @dataclass(frozen=True)

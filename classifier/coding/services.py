@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from classifier.audit.services import survey_audit_refresh
 from classifier.coding.selectors import classification_is_blind
 from classifier.errors import CodingError
 from classifier.models import Classification, Codebook, CodingAssignment, CodingFlag, HumanLabel
@@ -57,6 +58,10 @@ def classification_code(
     row.claim_token = ""
     row.error = ""
     row.save()
+    if row.audit:
+        # A new audit code moves the survey's realised precision and threshold.
+        survey_id = Answer.objects.filter(pk=row.answer_id).values_list("response__survey_id")
+        survey_audit_refresh(survey_id=survey_id.get()[0], codebook_id=row.codebook_id)
     # The response's coded values changed: API clients syncing with updated_since fetch it again.
     responses_touch(
         ids=Answer.objects.filter(pk=row.answer_id).values_list("response_id", flat=True)

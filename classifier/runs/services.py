@@ -16,8 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from classifier import pipeline
+from classifier.audit.services import classifications_route, survey_audit_refresh
 from classifier.errors import NoActiveModel
-from classifier.models import Classification, Codebook, Job, ModelVersion
+from classifier.models import Classification, Codebook, Job, ModelVersion, SurveyAudit
 from classifier.runs.rows import (
     Claimed,
     Done,
@@ -204,6 +205,8 @@ def classification_run_batch(*, ids: Sequence[int], token: str | None = None) ->
     with transaction.atomic():
         for done, version in finished:
             rows_finish_done(rows=done, version=version, token=token)
+        # The audit sample is drawn and the survey's routing applied in the same commit.
+        classifications_route(ids=[row.pk for done, _ in finished for row in done])
         rows_finish_failed(errors=errors, token=token)
     return BatchResult(
         claimed=len(rows), done=sum(len(done) for done, _ in finished), failed=len(errors)
@@ -260,6 +263,32 @@ def classifications_sweep() -> SweepResult:
     return SweepResult(len(missing), len(pending), len(stuck), len(retried), jobs_failed)
 
 
+def audit_items_rescore(*, codebook: Codebook) -> int:
+    """Score the coded audit items again with the active model; refresh each survey's audit.
+
+    Their human labels stay; the model's labels and confidence are the active version's, so
+    realised precision and the survey's threshold describe the model that codes from now on.
+    """
+    model, version = codebook_model(codebook=codebook)
+    rows = list(
+        Classification.objects.filter(
+            codebook=codebook, audit=True, source=Classification.Source.CODER
+        ).select_related("answer")
+    )
+    for row, outcome in zip(rows, _predict(model, [r.answer.text for r in rows]), strict=True):
+        if isinstance(outcome, Exception):
+            continue  # keeps its previous scores; the audit row still counts its human code
+        row.model_labels = list(outcome.labels)
+        row.confidence = min(max(float(outcome.confidence), 0.0), 1.0)
+        row.model_version = version
+    Classification.objects.bulk_update(rows, ["model_labels", "confidence", "model_version"])
+    for survey_id in SurveyAudit.objects.filter(codebook=codebook).values_list(
+        "survey_id", flat=True
+    ):
+        survey_audit_refresh(survey_id=survey_id, codebook_id=codebook.pk)
+    return len(rows)
+
+
 def job_reclassify(job: Job, token: str) -> None:
     """A re-classify job's work: every model-sourced row of the codebook, batch by batch."""
     version = codebook_active_version(codebook=job.codebook)
@@ -288,6 +317,7 @@ def job_reclassify(job: Job, token: str) -> None:
         result = classification_run_batch(ids=chunk, token=f"{token}:{start}")
         done, failed = done + result.done, failed + result.failed
         job_update(job, progress=round(min(1.0, (start + len(chunk)) / len(ids)), 4))
+    audit_items_rescore(codebook=job.codebook)
     job_update(
         job,
         status=Job.Status.DONE,

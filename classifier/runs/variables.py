@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from classifier.audit.selectors import audit_summary, category_shares
 from classifier.models import Category, Classification, Codebook
 from surveys.models import Question, Response, Survey
 from surveys.variables.catalogue import SurveyVariable
@@ -19,6 +20,10 @@ from surveys.variables.catalogue import SurveyVariable
 # Keys are the ReviewStatus members, which are str values.
 _REVIEW_LABELS: dict[str, dict[str, str]] = {
     Classification.ReviewStatus.AUTO_CODED: {"en": "Auto-coded", "zh-hans": "自动编码"},
+    Classification.ReviewStatus.PROVISIONAL: {
+        "en": "Provisional (model label, audit not yet large enough)",
+        "zh-hans": "暂定（模型标签，审核样本尚不足）",
+    },
     Classification.ReviewStatus.NEEDS_REVIEW: {"en": "Needs review", "zh-hans": "待复核"},
     Classification.ReviewStatus.REVIEWED: {"en": "Reviewed by a coder", "zh-hans": "已人工复核"},
 }
@@ -121,6 +126,26 @@ class ClassificationVariables:
             )
         )
         return out
+
+    def estimates(self, survey: Survey, variable: SurveyVariable) -> dict[str, Any] | None:
+        """The audited shares of a category variable: PPI beside the naive auto-coded figure."""
+        part = variable.source[1] if len(variable.source) > 1 else ""
+        if part not in {"label", "flag"}:
+            return None
+        codebook = Codebook.objects.filter(pk=variable.source[3]).first()
+        if codebook is None:
+            return None
+        shares = category_shares(
+            survey_id=survey.pk, question_id=variable.source[2], codebook=codebook
+        )
+        if part == "flag":
+            shares = {code: v for code, v in shares.items() if code == variable.source[4]}
+        return {
+            "method": "ppi",
+            "confidence": 0.95,
+            "audit": audit_summary(survey_id=survey.pk, codebook=codebook).as_dict(),
+            "shares": shares,
+        }
 
     def values(
         self, survey: Survey, variables: Sequence[SurveyVariable], response_ids: Sequence[int]

@@ -6,12 +6,14 @@ import importlib
 
 from django.apps import apps
 
-# The data migration holds the frozen texts; reusing it keeps one copy of them.
+# The data migrations hold the frozen texts and question lists; reusing them keeps one copy.
 _SHIPPED = importlib.import_module("classifier.migrations.0002_shipped_codebooks")
 _EXAMPLES = importlib.import_module("classifier.migrations.0004_workbench_category_examples")
+_QUESTIONS = importlib.import_module("classifier.migrations.0005_audit_sample_and_questions")
 
 
 def codebooks_install() -> None:
-    """Create or update the shipped codebooks and their categories (idempotent)."""
+    """Create or update the shipped codebooks, their categories and questions (idempotent)."""
     _SHIPPED.add_codebooks(apps, None)
     _EXAMPLES.add_examples(apps, None)
+    _QUESTIONS.set_question_codes(apps, None)

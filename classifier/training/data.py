@@ -78,10 +78,16 @@ def _add_seed_corpus(data: TrainingData, *, codebook: Codebook, seed_dir: Path) 
 
 
 def _add_human_labels(data: TrainingData, *, codebook: Codebook) -> None:
+    """The coders' labels of survey answers, each EXPOSURE_TRAIN_SURVEY_WEIGHT times.
+
+    Audit-sample items are held out: they measure the model on its survey (realised precision,
+    PPI shares, a new version's audit metrics), which a model trained on them would flatter.
+    Identical texts share a cross-validation fold, so the repeats never leak across folds.
+    """
     texts: list[str] = []
     labels: list[Any] = []
     for text, codes in Classification.objects.filter(
-        codebook=codebook, source=Classification.Source.CODER
+        codebook=codebook, source=Classification.Source.CODER, audit=False
     ).values_list("answer__text", "labels"):
         if not text.strip():
             continue
@@ -92,8 +98,9 @@ def _add_human_labels(data: TrainingData, *, codebook: Codebook) -> None:
         else:
             continue
         texts.append(text)
+    weight = max(1, settings.EXPOSURE_TRAIN_SURVEY_WEIGHT)
     if texts:
-        data.add("human labels", texts, labels)
+        data.add(f"human labels x{weight}", texts * weight, labels * weight)
 
 
 def codebook_training_data(

@@ -13,6 +13,7 @@ from django.db.models import Max
 from classifier import pipeline
 from classifier.models import Codebook, ModelVersion
 from classifier.training.data import TrainingData, codebook_training_data
+from classifier.training.holdout import model_audit_metrics
 from surveys.core.access import audit_record
 from surveys.models import AuditEntry
 
@@ -41,6 +42,7 @@ def _model_version_record(
     model: pipeline.TextClassifier,
     data: TrainingData,
     user: User | None,
+    audit: dict[str, Any],
 ) -> ModelVersion:
     """Save `model` as the codebook's next version number and record it (not activated)."""
     model_dir = Path(settings.EXPOSURE_MODEL_DIR)
@@ -56,7 +58,7 @@ def _model_version_record(
         artifact_path=name,
         checksum=checksum,
         threshold=float(model.threshold),
-        metrics=_metrics(model, data.sources),
+        metrics={**_metrics(model, data.sources), "audit": audit},
         training_size=len(data.texts),
         sklearn_version=str(model.metadata.get("sklearn_version", "")),
         trained_from=", ".join(f"{k} ({v})" for k, v in data.sources.items())[:300],
@@ -89,8 +91,12 @@ def model_version_train(
         target_precision=codebook.target_precision,
         codebook=codebook.slug,
     )
+    # Measured on the surveys' coded audit items, which training never sees (outside the lock).
+    audit = model_audit_metrics(model, codebook_id=codebook.pk, threshold=float(model.threshold))
     with transaction.atomic():
-        version = _model_version_record(codebook=codebook, model=model, data=data, user=user)
+        version = _model_version_record(
+            codebook=codebook, model=model, data=data, user=user, audit=audit
+        )
         if activate:
             model_version_activate(version=version, actor=user)
     return version

@@ -254,6 +254,12 @@ EXPOSURE_CLASSIFY_STALE_SECONDS = env.int(
 )
 # How often beat runs the sweep; the time to recover lost work is about grace + this interval.
 EXPOSURE_CLASSIFY_SWEEP_SECONDS = env.int("EXPOSURE_CLASSIFY_SWEEP_SECONDS", default=60)
+# The audit sample per survey and codebook: this share of answers, and at least this many, go to
+# coders blind to the model's label; until that many are coded, model labels are provisional.
+EXPOSURE_AUDIT_SHARE = env.float("EXPOSURE_AUDIT_SHARE", default=0.05)
+EXPOSURE_AUDIT_MIN = env.int("EXPOSURE_AUDIT_MIN", default=100)
+# Each human code of a survey's answers counts this many times in training (the seed corpus once).
+EXPOSURE_TRAIN_SURVEY_WEIGHT = env.int("EXPOSURE_TRAIN_SURVEY_WEIGHT", default=3)
 EXPOSURE_QUEUE_DEFAULT = "default"
 # Retraining shares the default queue; point it elsewhere when training gets its own worker.
 EXPOSURE_QUEUE_TRAINING = "default"

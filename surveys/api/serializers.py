@@ -358,6 +358,16 @@ class StatisticsOutputSerializer(serializers.Serializer):
             "totals) or kind=means (groups and overall). Suppressed figures are null."
         )
     )
+    estimates = serializers.JSONField(
+        allow_null=True,
+        help_text=(
+            "For a classifier category variable: the survey's audit (status provisional|final, "
+            "realised precision of auto-coding with its 95% interval, the survey's threshold) "
+            "and per category the share corrected by the audit sample (ppi: estimate, low, high, "
+            "n audited) beside the naive share of auto-coded answers. Over all of the survey's "
+            "coded answers (filters not applied). Null for other variables."
+        ),
+    )
 
 
 class ResponseOutputSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -31,7 +32,7 @@ from surveys.exports.requests import (
     export_responses,
 )
 from surveys.models import ExportJob, Survey
-from surveys.variables.catalogue import SurveyVariable, survey_variables
+from surveys.variables.catalogue import SurveyVariable, provider_estimates, survey_variables
 
 
 def _is_private(variable: SurveyVariable) -> bool:
@@ -93,6 +94,39 @@ def export_variables(
     return variables, [export_variable(v, language) for v in variables]
 
 
+def _share(share: dict[str, Any]) -> str:
+    if share.get("estimate") is None:
+        return "not estimable yet"
+    return f"{share['estimate']:.1%} (95% CI {share['low']:.1%}–{share['high']:.1%})"
+
+
+def audit_notes(*, survey: Survey, source: Sequence[SurveyVariable], language: str) -> list[str]:
+    """The codebook summary of coded variables: audit status, precision and corrected shares."""
+    notes = []
+    for variable in source:
+        estimates = provider_estimates(survey, variable)
+        if not estimates:
+            continue
+        audit = estimates["audit"]
+        line = (
+            f"{variable.name}: labels are {audit['status']} ({audit['audited']} of at least "
+            f"{audit['audit_min']} audit answers coded)"
+        )
+        if audit["precision"] is not None:
+            line += (
+                f"; realised precision of auto-coding {audit['precision']:.2f} (95% CI "
+                f"{audit['precision_low']:.2f}–{audit['precision_high']:.2f}, "
+                f"n={audit['precision_n']})"
+            )
+        shares = "; ".join(
+            f"{variable.value_label(code, language) if variable.kind == 'categorical' else code}:"
+            f" audited share {_share(share['ppi'])}, auto-coded only {_share(share['naive'])}"
+            for code, share in estimates["shares"].items()
+        )
+        notes.append(f"{line}. {shares}.")
+    return notes
+
+
 def codebook_for(
     survey: Survey,
     options: ExportOptions,
@@ -100,10 +134,12 @@ def codebook_for(
     *,
     rows: int,
     when: datetime,
+    source: Sequence[SurveyVariable] = (),
 ) -> Codebook:
     language = options.language
     with translation.override(language):
         notes = _codebook_notes(options, rows)
+    notes += audit_notes(survey=survey, source=source, language=language)
     return Codebook(
         variables=variables,
         title=survey.text("title", language) or survey.slug,
@@ -154,6 +190,12 @@ def _codebook_notes(options: ExportOptions, rows: int) -> list[str]:
             "questions. Free-text answers stay empty in both cases."
         )
         % {"not_shown": NOT_SHOWN, "not_answered": NOT_ANSWERED},
+        _(
+            "A review status of 'provisional' marks a model label the survey's audit sample "
+            "cannot vouch for yet: it is not a final code. Category shares are corrected by that "
+            "audit sample (prediction-powered inference), with the share among auto-coded "
+            "answers alone beside them."
+        ),
         _("Resume links and receipt codes are never exported."),
     ]
 
@@ -186,10 +228,10 @@ def export_codebook(
             f"Unknown codebook format {str(format)[:20]!r}: choose html, csv, json or md."
         )
     options = export_options(survey=survey, format=Format.CSV, language=language, status=responses)
-    _source, variables = export_variables(survey=survey, language=options.language)
+    source, variables = export_variables(survey=survey, language=options.language)
     rows = export_responses(survey=survey, responses=options.responses).count()
     now = timezone.now()
-    book = codebook_for(survey, options, variables, rows=rows, when=now)
+    book = codebook_for(survey, options, variables, rows=rows, when=now, source=source)
     text = render_codebook(book, format=fmt)  # type: ignore[arg-type]
     # A BOM lets spreadsheet programs read the CSV's Chinese as UTF-8.
     content = text.encode("utf-8-sig" if fmt == "csv" else "utf-8")

@@ -231,7 +231,9 @@ def _write(job: ExportJob, token: str) -> None:
     total = responses.count()
     _update(job.pk, token, rows_total=total)
     source, variables = export_variables(survey=survey, language=job.language)
-    codebook = codebook_for(survey, options, variables, rows=total, when=job.created_at)
+    codebook = codebook_for(
+        survey, options, variables, rows=total, when=job.created_at, source=source
+    )
     rows = _with_progress(
         rows_with_reasons(
             variable_rows(survey=survey, variables=source, status=job.responses),

@@ -12,6 +12,7 @@ import statistics as pystats
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import Count
 from django.db.models.functions import TruncDate
@@ -32,7 +33,12 @@ from surveys.statistics.tables import (
     crosstab_from_counts,
     frequency_table_from_counts,
 )
-from surveys.variables.catalogue import SurveyVariable, derived_variables, survey_variables
+from surveys.variables.catalogue import (
+    SurveyVariable,
+    derived_variables,
+    provider_estimates,
+    survey_variables,
+)
 from surveys.variables.sources import survey_responses
 
 OTHER_GROUP = {"en": "Other", "zh-hans": "其他"}
@@ -128,6 +134,24 @@ class Dashboard:
     questions: list[QuestionSummary] = field(default_factory=list)
     classifier: list[ClassifierShares] = field(default_factory=list)
     suppressed: bool = True  # False: the internal view of owners and editors, every count shown
+    audited: list[AuditedShares] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ShareRow:
+    label: str
+    ppi: str  # "12% (8–17%)" or "—" while the audit has too few human codes
+    naive: str
+
+
+@dataclass(frozen=True)
+class AuditedShares:
+    """A coded variable's category shares corrected by its audit (PPI), beside the naive ones."""
+
+    title: str
+    status: str
+    audit: dict[str, Any]
+    rows: list[ShareRow]
 
 
 # --- variables ------------------------------------------------------------------------------------
@@ -384,6 +408,38 @@ def _concern_view(
     return view
 
 
+def _percent(share: dict[str, Any]) -> str:
+    if share.get("estimate") is None:
+        return "—"
+    return f"{share['estimate']:.0%} ({share['low']:.0%}–{share['high']:.0%})"
+
+
+def audited_shares(
+    *, survey: Survey, variables: list[SurveyVariable], language: str
+) -> list[AuditedShares]:
+    """Per coded variable (flags of one group merged): PPI shares and the naive auto-coded ones."""
+    out: dict[str, AuditedShares] = {}
+    for variable in variables:
+        estimates = provider_estimates(survey, variable)
+        if not estimates:
+            continue
+        title = variable.label_in(language).rsplit(":", 1)[0]
+        view = out.setdefault(
+            variable.group,
+            AuditedShares(title, estimates["audit"]["status"], estimates["audit"], []),
+        )
+        for code, share in estimates["shares"].items():
+            label = variable.value_label(code, language) if variable.kind == "categorical" else ""
+            label = label or variable.label_in(language).rsplit(":", 1)[-1].strip()
+            view.rows.append(ShareRow(label, _percent(share["ppi"]), _percent(share["naive"])))
+    return list(out.values())
+
+
+def _audited_variables(survey: Survey) -> list[SurveyVariable]:
+    single = [v for v in risk_candidates(survey=survey) if not v.name.endswith("_review")]
+    return single + [v for vs in concern_groups(survey=survey).values() for v in vs]
+
+
 def survey_dashboard(
     *,
     survey: Survey,
@@ -425,4 +481,7 @@ def survey_dashboard(
         questions=question_summaries(survey=survey, language=language, suppress=suppress),
         classifier=classifier_shares(survey=survey, language=language, suppress=suppress),
         suppressed=suppress,
+        audited=audited_shares(
+            survey=survey, variables=_audited_variables(survey), language=language
+        ),
     )

@@ -42,7 +42,7 @@ from surveys.statistics.tables import (
     crosstab_from_counts,
     frequency_table_from_counts,
 )
-from surveys.variables.catalogue import SurveyVariable
+from surveys.variables.catalogue import SurveyVariable, provider_estimates
 from surveys.variables.filters import variable_matches
 from surveys.variables.reader import response_rows
 
@@ -538,4 +538,7 @@ def statistics_compute(*, request: StatisticsRequest) -> dict[str, Any]:
         "weighted": request.weights is not None,
         "weighting": weighting,
         "table": result["table"],
+        # A provider's own estimates over all of the survey's answers (not filtered): for the
+        # classifier's categories, shares corrected by the human-coded audit sample (PPI).
+        "estimates": None if n_hidden else provider_estimates(request.survey, request.variable),
     }

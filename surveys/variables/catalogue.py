@@ -95,6 +95,15 @@ class VariableProvider(Protocol):
 _providers: dict[str, VariableProvider] = {}
 
 
+def provider_estimates(survey: Survey, variable: SurveyVariable) -> dict[str, Any] | None:
+    """A provider's own estimates for a derived variable (the classifier's audited category
+    shares), or None: providers may offer `estimates(survey, variable)`; survey variables have none.
+    """
+    provider = provider_of(variable)
+    estimates = getattr(provider, "estimates", None)
+    return estimates(survey, variable) if estimates else None
+
+
 def register_provider(provider: VariableProvider) -> None:
     """Register (or replace) a provider of derived variables under its name."""
     _providers[provider.name] = provider

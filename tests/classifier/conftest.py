@@ -124,6 +124,9 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory, seed_dir: Path) -> dict[
 def classifier_settings(settings, tmp_path: Path, seed_dir: Path) -> Iterator[None]:
     settings.EXPOSURE_MODEL_DIR = tmp_path / "models"
     settings.EXPOSURE_SEED_DIR = seed_dir
+    # No audit sample unless a test asks for one (tests/classifier/audit set their own).
+    settings.EXPOSURE_AUDIT_SHARE = 0.0
+    settings.EXPOSURE_AUDIT_MIN = 0
     from classifier.training import selectors
 
     selectors._MODEL_CACHE.clear()
@@ -155,9 +158,14 @@ def shipped_codebooks(db):
 
 @pytest.fixture
 def active_models(db, artifacts: dict[str, Artifact]):
-    """An active ModelVersion per shipped codebook, pointing at the session's artifacts."""
+    """An active ModelVersion per shipped codebook, pointing at the session's artifacts.
+
+    Here both codebooks code both classify questions, so that the mechanics tests see two
+    codebooks per answer; the shipped one-question scope is tested in tests/classifier/audit.
+    """
     from classifier.models import Codebook, ModelVersion
 
+    Codebook.objects.update(question_codes=[])
     versions = {}
     for slug, artifact in artifacts.items():
         meta = artifact.model.metadata

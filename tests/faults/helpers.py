@@ -103,6 +103,7 @@ def assert_each_classified_once(
         assert row.model_version_id is not None and row.confidence is not None
         assert row.review_status in {
             "auto_coded",
+            "provisional",
             "needs_review",
         }  # (a multi-label row may be empty)
         # Stored once and predicted once: one prediction per codebook the answer is coded under.

@@ -90,6 +90,7 @@ def world(default_survey: Survey) -> World:
         HumanLabel,
         Job,
         ModelVersion,
+        SurveyAudit,
     )
     from classifier.training.codebooks import codebooks_install
 
@@ -152,6 +153,9 @@ def world(default_survey: Survey) -> World:
             classification=classification, coder=owner, assigned_by=owner
         ),
         Job: Job.objects.create(kind=Job.Kind.RETRAIN, codebook=codebook, requested_by=owner),
+        SurveyAudit: SurveyAudit.objects.create(
+            survey=default_survey, codebook=codebook, salt="0" * 32
+        ),
         Group: Group.objects.create(name="sweep-group"),
         user_model: owner,
     }

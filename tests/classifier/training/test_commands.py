@@ -58,8 +58,9 @@ def test_train_codebook_from_seed_and_human_labels(submitted, admin_user):
     version = ModelVersion.objects.get(codebook__slug="displacement-risk", version=2)
     assert not version.is_active  # v1 (the fixture's) stays active without --activate
     assert "macro-F1" in output and "Cohen's kappa" in output and "coverage" in output
-    assert "human labels (1)" in version.trained_from
-    assert version.metrics["training_size"] == version.training_size == 61
+    # One survey code, counted EXPOSURE_TRAIN_SURVEY_WEIGHT (3) times.
+    assert "human labels x3 (3)" in version.trained_from
+    assert version.metrics["training_size"] == version.training_size == 63
     assert set(version.metrics["per_class"]) == set(DISPLACEMENT)
     assert version.metrics["confusion_matrix"]["matrix"]
     assert version.sklearn_version
@@ -298,6 +299,7 @@ def test_setup_queues_answers_submitted_before_any_model(
     assert not Classification.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
         output = run("classifier_setup")
-    assert "Queued 2 submitted answers" in output
+    # Only displacement-risk codes change_text: concerns is written for protect_text.
+    assert "Queued 1 submitted answers" in output
     assert set(Classification.objects.values_list("status", flat=True)) == {"done"}
     assert get_user_model().objects.count() == 0

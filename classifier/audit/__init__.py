@@ -1,0 +1,1 @@
+"""The audit sample per survey and codebook: selection, realised precision, threshold, shares."""
