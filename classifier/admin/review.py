@@ -213,7 +213,11 @@ class ClassificationAdmin(admin.ModelAdmin):
             for field in self.fieldsets[0][1]["fields"]
             if field not in hidden
         ]
-        return [("Answer", {"fields": answer}), self.fieldsets[1]]
+        blind = {
+            "fields": answer,
+            "description": f"The model's output and other codings are {BLIND}.",
+        }
+        return [("Answer", blind), self.fieldsets[1]]
 
     def get_urls(self) -> list[Any]:
         def view(request: HttpRequest) -> HttpResponse:

@@ -96,34 +96,60 @@ def export_variables(
 
 def _share(share: dict[str, Any]) -> str:
     if share.get("estimate") is None:
-        return "not estimable yet"
-    return f"{share['estimate']:.1%} (95% CI {share['low']:.1%}–{share['high']:.1%})"
+        return _("not estimable yet")
+    return _("%(estimate)s (95%% CI %(low)s–%(high)s)") % {
+        "estimate": f"{share['estimate']:.1%}",
+        "low": f"{share['low']:.1%}",
+        "high": f"{share['high']:.1%}",
+    }
+
+
+def _category(variable: SurveyVariable, code: str, language: str) -> str:
+    """A category's label: a value label, or (a 0/1 flag of a multi-label codebook) its title."""
+    if variable.kind == "categorical":
+        return variable.value_label(code, language) or code
+    return variable.label_in(language).rsplit(":", 1)[-1].strip() or code
+
+
+def _audit_line(variable: SurveyVariable, audit: dict[str, Any]) -> str:
+    line = _(
+        "%(name)s: labels are %(status)s (%(audited)s of at least %(minimum)s audit answers coded)"
+    ) % {
+        "name": variable.name,
+        "status": audit["status"],
+        "audited": audit["audited"],
+        "minimum": audit["audit_min"],
+    }
+    if audit["precision"] is not None:
+        line += _(
+            "; realised precision of auto-coding %(precision)s (95%% CI %(low)s–%(high)s, n=%(n)s)"
+        ) % {
+            "precision": f"{audit['precision']:.2f}",
+            "low": f"{audit['precision_low']:.2f}",
+            "high": f"{audit['precision_high']:.2f}",
+            "n": audit["precision_n"],
+        }
+    return line
 
 
 def audit_notes(*, survey: Survey, source: Sequence[SurveyVariable], language: str) -> list[str]:
     """The codebook summary of coded variables: audit status, precision and corrected shares."""
     notes = []
-    for variable in source:
-        estimates = provider_estimates(survey, variable)
-        if not estimates:
-            continue
-        audit = estimates["audit"]
-        line = (
-            f"{variable.name}: labels are {audit['status']} ({audit['audited']} of at least "
-            f"{audit['audit_min']} audit answers coded)"
-        )
-        if audit["precision"] is not None:
-            line += (
-                f"; realised precision of auto-coding {audit['precision']:.2f} (95% CI "
-                f"{audit['precision_low']:.2f}–{audit['precision_high']:.2f}, "
-                f"n={audit['precision_n']})"
+    with translation.override(language):
+        for variable in source:
+            estimates = provider_estimates(survey, variable)
+            if not estimates:
+                continue
+            shares = "; ".join(
+                _("%(category)s: audited share %(ppi)s, auto-coded only %(naive)s")
+                % {
+                    "category": _category(variable, code, language),
+                    "ppi": _share(share["ppi"]),
+                    "naive": _share(share["naive"]),
+                }
+                for code, share in estimates["shares"].items()
             )
-        shares = "; ".join(
-            f"{variable.value_label(code, language) if variable.kind == 'categorical' else code}:"
-            f" audited share {_share(share['ppi'])}, auto-coded only {_share(share['naive'])}"
-            for code, share in estimates["shares"].items()
-        )
-        notes.append(f"{line}. {shares}.")
+            notes.append(f"{_audit_line(variable, estimates['audit'])}. {shares}.")
     return notes
 
 

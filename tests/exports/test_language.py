@@ -15,7 +15,7 @@ from tests.exports.conftest import client_for, unzip
 
 # Latin words of three letters or more, once names, codes and format names are taken out.
 ENGLISH = re.compile(
-    r"\b(?!(?:CSV|XLSX|SAV|DTA|SPSS|Stata|UTF|UTC|strL|cls|multi_flag|truncated|missing)\b)[A-Za-z]{3,}\b"
+    r"\b(?!(?:CSV|XLSX|SAV|DTA|SPSS|Stata|UTF|UTC|strL|cls|multi_flag|truncated|missing|provisional)\b)[A-Za-z]{3,}\b"
 )
 
 

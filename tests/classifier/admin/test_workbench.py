@@ -21,7 +21,8 @@ def rows(submitted):
     submitted()
     submitted(change="I use these tools every day for previs and they speed me up")
     queryset = Classification.objects.filter(codebook__slug="displacement-risk").order_by("pk")
-    queryset.update(review_status=Classification.ReviewStatus.NEEDS_REVIEW)
+    # One priority for both, so the queue (ordered by priority, then age) takes them in order.
+    queryset.update(review_status=Classification.ReviewStatus.NEEDS_REVIEW, priority=0.0)
     return list(queryset)
 
 
