@@ -12,6 +12,7 @@ import statistics as pystats
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import Count
 from django.db.models.functions import TruncDate
@@ -19,7 +20,9 @@ from django.db.models.functions import TruncDate
 from surveys import reference
 from surveys.core.i18n import translate
 from surveys.models import Question, Response, Survey, time_spent
+from surveys.statistics.exposure import exposure_compare, exposure_questions
 from surveys.statistics.published import Cell, Total
+from surveys.statistics.requests import StatisticsInputError
 from surveys.statistics.selectors import grouped_counts
 from surveys.statistics.tables import (
     crosstab_from_counts,
@@ -118,6 +121,8 @@ class Dashboard:
     concern_choices: list[tuple[str, str]]
     concerns: ConcernView | None
     notes: list[str] = field(default_factory=list)
+    # Respondents' task exposure per occupation beside the reference (statistics.exposure).
+    exposure: dict[str, Any] | None = None
 
 
 # --- variables ------------------------------------------------------------------------------------
@@ -378,4 +383,15 @@ def survey_dashboard(
         concern_choices=[(name, _group_label(vs, language)) for name, vs in groups.items()],
         concerns=concern_view,
         notes=notes,
+        exposure=survey_exposure(survey=survey, language=language),
     )
+
+
+def survey_exposure(*, survey: Survey, language: str) -> dict[str, Any] | None:
+    """The exposure table of the first task question, as the API computes it; None without one."""
+    if not exposure_questions(survey=survey):
+        return None
+    try:
+        return exposure_compare(survey=survey, lang=language)
+    except StatisticsInputError:  # no occupation question: nothing to set beside the reference
+        return None

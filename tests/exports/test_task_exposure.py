@@ -35,7 +35,9 @@ RESPONDENTS = [
 def coded(default_survey):  # type: ignore[no-untyped-def]
     book = Codebook.objects.get(slug="task-exposure")
     for lines, codes in RESPONDENTS:
-        response = respond(default_survey, {"main_tasks": lines} if lines else {})
+        response = respond(
+            default_survey, {"occupation": "2655", **({"main_tasks": lines} if lines else {})}
+        )
         answers = Answer.objects.filter(response=response, question__code="main_tasks")
         for answer in answers:
             Classification.objects.update_or_create(
@@ -99,6 +101,8 @@ def test_lines_and_scores_are_columns_with_labels(coded, people, run_export, fmt
         got = (row[f"{SCORE}_alpha"], row[f"{SCORE}_beta"], row[f"{SCORE}_gamma"])
         assert got == pytest.approx(expected)
         assert row[f"{SCORE}_n_coded"] == len(codes)
+        # The reference of the respondent's occupation (2655 Actors: 27-2011.00 in the file).
+        assert row["occupation_ref_gamma"] == pytest.approx(0.1875)
         assert [row[f"main_tasks_{n}"] for n in range(1, len(lines) + 1)] == lines
 
 
@@ -111,3 +115,4 @@ def test_csv_codebook_describes_the_scores(coded, people, run_export) -> None:  
     assert sorted(frame[f"{SCORE}_gamma"].dropna()) == pytest.approx([0.0, 2 / 3])
     codebook = b"".join(content for name, content in files.items() if "codebook" in name)
     assert b"beta ((E1 + 0.5 x E2) / tasks)" in codebook
+    assert b"Reference exposure of the occupation group (Eloundou et al. 2023" in codebook
