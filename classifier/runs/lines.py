@@ -85,6 +85,11 @@ def line_variables(
     return out
 
 
+def is_line_variable(variable: SurveyVariable) -> bool:
+    """The category or confidence of one line (its source ends with the line's row)."""
+    return variable.source[1] in ("label", "confidence") and len(variable.source) > 4
+
+
 def fill_line_value(
     values: dict[str, Any], variable: SurveyVariable, row: str, labels: list[str], confidence: Any
 ) -> None:

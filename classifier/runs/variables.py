@@ -13,7 +13,12 @@ from typing import Any
 from django.db.models import QuerySet
 
 from classifier.models import Category, Classification, Codebook, codebooks_coding
-from classifier.runs.lines import fill_exposure, fill_line_value, line_variables
+from classifier.runs.lines import (
+    fill_exposure,
+    fill_line_value,
+    is_line_variable,
+    line_variables,
+)
 from surveys.definitions.question_types import question_type
 from surveys.models import Question, Response, Survey
 from surveys.variables.catalogue import SurveyVariable
@@ -179,7 +184,7 @@ class ClassificationVariables:
             for variable in wanted.get((question_id, codebook_id), []):
                 if variable.source[1] == "exposure":
                     continue
-                if row:
+                if is_line_variable(variable):
                     fill_line_value(values, variable, row, labels, confidence)
                 else:
                     _fill_value(values, variable, labels, confidence, review)
