@@ -82,3 +82,21 @@ def test_stratified_sample_keeps_shares_and_is_repeatable() -> None:
     first = stratified_sample(texts, labels, size=20)
     assert first == stratified_sample(texts, labels, size=20)
     assert [first[1].count(code) for code in ("E0", "E1", "E2")] == [12, 6, 2]
+
+
+def test_answers_queued_later_follow_the_same_routing(  # type: ignore[no-untyped-def]
+    default_survey, django_capture_on_commit_callbacks, shipped_codebooks
+):
+    from classifier.runs.services import classifications_create_missing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(default_survey, {"main_tasks": ["draft emails"], "change_text": "I lost a client"})
+    assert not Classification.objects.exists()  # no active model yet
+    for book in Codebook.objects.all():
+        classifications_create_missing(codebook=book)
+    pairs = set(Classification.objects.values_list("answer__question__code", "codebook__slug"))
+    assert pairs == {
+        ("main_tasks", "task-exposure"),
+        ("change_text", "displacement-risk"),
+        ("change_text", "concerns"),
+    }
