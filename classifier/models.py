@@ -7,6 +7,8 @@ Classification row per (answer, codebook) and a Job row per retrain / re-classif
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -48,6 +50,23 @@ class Codebook(models.Model):
 
     def text(self, field: str, language: str = "en") -> str:
         return translate(getattr(self, field), language)
+
+
+def codebooks_coding(question_code: str, codebooks: Iterable[Codebook]) -> list[Codebook]:
+    """The codebooks that code a classify question: those naming it, and those naming none.
+
+    A codebook naming no question codes every classify question that no other codebook names,
+    so that a codebook made for one question (task-exposure, for `main_tasks`) keeps the others
+    (displacement risk, concerns) off it.
+    """
+    codebooks = list(codebooks)
+    claimed = {code for book in codebooks for code in book.question_codes}
+    return [
+        book
+        for book in codebooks
+        if question_code in book.question_codes
+        or (not book.question_codes and question_code not in claimed)
+    ]
 
 
 class Category(models.Model):

@@ -30,6 +30,9 @@ def time_spent(page_seconds: Mapping[str, Any] | None) -> int | None:
     return sum(int(seconds) for seconds in page_seconds.values())
 
 
+DEFAULT_ITEMS = 8  # lines of a multiple-short-text question without max_items
+
+
 class Survey(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -114,11 +117,12 @@ class Question(models.Model):
         YES_NO = "yes_no", _("Yes/no")
         SHORT_TEXT = "short_text", _("Short text")
         LONG_TEXT = "long_text", _("Long free text")
+        MULTIPLE_SHORT_TEXT = "multiple_short_text", _("Multiple short texts (one per line)")
         OCCUPATION = "occupation", _("Occupation (ISCO-08)")
         COUNTRY = "country", _("Country (ISO 3166)")
 
     CHOICE_TYPES = {Type.SINGLE_CHOICE, Type.MULTIPLE_CHOICE, Type.LIKERT, Type.LIKERT_MATRIX}
-    TEXT_TYPES = {Type.SHORT_TEXT, Type.LONG_TEXT}
+    TEXT_TYPES = {Type.SHORT_TEXT, Type.LONG_TEXT, Type.MULTIPLE_SHORT_TEXT}
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
     page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="questions")
@@ -138,6 +142,9 @@ class Question(models.Model):
     integer = models.BooleanField(default=False)
     unit = models.JSONField(default=dict, blank=True)
     max_length = models.PositiveIntegerField(null=True, blank=True)
+    # Multiple short texts: how many lines the form offers, and how many a required one needs.
+    max_items = models.PositiveSmallIntegerField(null=True, blank=True)
+    min_items = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["page__position", "position"]
@@ -153,6 +160,10 @@ class Question(models.Model):
                 | Q(max_value__gte=models.F("min_value")),
                 name="question_bounds_ordered",
             ),
+            models.CheckConstraint(
+                condition=Q(max_items__isnull=True) | Q(max_items__gte=1, max_items__lte=50),
+                name="question_max_items_1_50",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -163,6 +174,16 @@ class Question(models.Model):
         if self.max_length:
             return self.max_length
         return 5000 if self.type == self.Type.LONG_TEXT else 300
+
+    @property
+    def item_count(self) -> int:
+        """Lines a multiple-short-text question offers (DEFAULT_ITEMS unless set)."""
+        return self.max_items or DEFAULT_ITEMS
+
+    @property
+    def required_items(self) -> int:
+        """Lines a required multiple-short-text question needs filled (at least one)."""
+        return min(max(self.min_items or 1, 1), self.item_count)
 
 
 class Choice(models.Model):

@@ -18,7 +18,14 @@ from django.utils import timezone
 from classifier import pipeline
 from classifier.audit.services import classifications_route, survey_audit_refresh
 from classifier.errors import NoActiveModel
-from classifier.models import Classification, Codebook, Job, ModelVersion, SurveyAudit
+from classifier.models import (
+    Classification,
+    Codebook,
+    Job,
+    ModelVersion,
+    SurveyAudit,
+    codebooks_coding,
+)
 from classifier.runs.rows import (
     Claimed,
     Done,
@@ -82,11 +89,12 @@ def _classifications_create_chunk(*, answer_ids: list[int], codebooks: list[Code
         _classifiable_answers().filter(pk__in=answer_ids).values_list("pk", "question__code")
     )
     # Codebook by codebook, so consecutive ids (one task's batch) share one model.
+    coding = {code: codebooks_coding(code, codebooks) for _pk, code in answers}
     pairs = [
         (answer_id, codebook.pk)
         for codebook in codebooks
         for answer_id, question_code in answers
-        if not codebook.question_codes or question_code in codebook.question_codes
+        if codebook in coding[question_code]
     ]
     if not pairs:
         return []
@@ -113,6 +121,8 @@ def classifications_create_missing(*, codebook: Codebook | None = None) -> list[
         answers = _classifiable_answers().filter(response__status=Response.Status.COMPLETE)
         if book.question_codes:
             answers = answers.filter(question__code__in=book.question_codes)
+        else:  # not the questions another codebook names (codebooks_coding)
+            answers = answers.exclude(question__code__in=_claimed_codes())
         answer_ids = list(
             answers.exclude(classifications__codebook=book).values_list("pk", flat=True)[
                 :SWEEP_LIMIT
@@ -126,6 +136,16 @@ def classifications_create_missing(*, codebook: Codebook | None = None) -> list[
         ).values_list("pk", flat=True)
     classifications_enqueue(ids=created)
     return created
+
+
+def _claimed_codes() -> set[str]:
+    return {
+        code
+        for codes in Codebook.objects.exclude(question_codes=[]).values_list(
+            "question_codes", flat=True
+        )
+        for code in codes
+    }
 
 
 @dataclass(frozen=True)

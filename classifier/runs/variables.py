@@ -13,7 +13,14 @@ from typing import Any
 from django.db.models import QuerySet
 
 from classifier.audit.selectors import audit_summary, category_shares
-from classifier.models import Category, Classification, Codebook
+from classifier.models import Category, Classification, Codebook, codebooks_coding
+from classifier.runs.lines import (
+    fill_exposure,
+    fill_line_value,
+    is_line_variable,
+    line_variables,
+)
+from surveys.definitions.question_types import question_type
 from surveys.models import Question, Response, Survey
 from surveys.variables.catalogue import SurveyVariable
 
@@ -35,7 +42,7 @@ def _slug(value: str) -> str:
 
 
 def _codebooks_for(question: Question, codebooks: list[Codebook]) -> list[Codebook]:
-    return [c for c in codebooks if not c.question_codes or question.code in c.question_codes]
+    return codebooks_coding(question.code, codebooks)
 
 
 def _label(question: Question, codebook: Codebook, suffix: dict[str, str]) -> dict[str, str]:
@@ -44,6 +51,25 @@ def _label(question: Question, codebook: Codebook, suffix: dict[str, str]) -> di
         f"{suffix.get(lang, '')}"
         for lang in ("en", "zh-hans")
     }
+
+
+def _fill_value(
+    values: dict[str, Any],
+    variable: SurveyVariable,
+    labels: list[str],
+    confidence: Any,
+    review: str,
+) -> None:
+    """Set `variable` from the classification of a question's one answer."""
+    part = variable.source[1]
+    if part == "label":
+        values[variable.name] = labels[0] if labels else None
+    elif part == "flag":
+        values[variable.name] = 1 if variable.source[4] in labels else 0
+    elif part == "confidence":
+        values[variable.name] = confidence
+    elif part == "review":
+        values[variable.name] = review or None
 
 
 class ClassificationVariables:
@@ -72,6 +98,9 @@ class ClassificationVariables:
 
         def label(suffix: dict[str, str]) -> dict[str, str]:
             return _label(question, codebook, suffix)
+
+        if question_type(question.type).has_items:
+            return line_variables(question, codebook, categories, label)
 
         group = f"{question.code}:{codebook.slug}"
         out: list[SurveyVariable] = []
@@ -167,20 +196,26 @@ class ClassificationVariables:
             "labels",
             "confidence",
             "review_status",
+            "answer__row",
         )
         result: dict[int, dict[str, Any]] = {}
-        for response_id, question_id, codebook_id, labels, confidence, review in rows:
+        # Lines of multiple short texts: their labels per (response, question, codebook).
+        coded_lines: dict[tuple[int, int, int], list[str | None]] = {}
+        for response_id, question_id, codebook_id, labels, confidence, review, row in rows:
             values = result.setdefault(response_id, {})
+            if row:
+                key = (response_id, question_id, codebook_id)
+                coded_lines.setdefault(key, []).append(labels[0] if labels else None)
             for variable in wanted.get((question_id, codebook_id), []):
-                part = variable.source[1]
-                if part == "label":
-                    values[variable.name] = labels[0] if labels else None
-                elif part == "flag":
-                    values[variable.name] = 1 if variable.source[4] in labels else 0
-                elif part == "confidence":
-                    values[variable.name] = confidence
-                elif part == "review":
-                    values[variable.name] = review or None
+                if variable.source[1] == "exposure":
+                    continue
+                if is_line_variable(variable):
+                    fill_line_value(values, variable, row, labels, confidence)
+                else:
+                    _fill_value(values, variable, labels, confidence, review)
+        for (response_id, question_id, codebook_id), labels_of_lines in coded_lines.items():
+            exposure = [v for v in wanted[question_id, codebook_id] if v.source[1] == "exposure"]
+            fill_exposure(result[response_id], exposure, labels_of_lines)
         return result
 
     def filter(
@@ -197,6 +232,8 @@ class ClassificationVariables:
             return responses.filter(
                 pk__in=rows.filter(review_status=code).values("answer__response_id")
             )
+        if part == "label" and len(variable.source) > 4:  # one line of a multiple short text
+            rows = rows.filter(answer__row=variable.source[4])
         category = variable.source[4] if part == "flag" else code
         # Labels are a JSON list; matching in Python keeps this portable across SQLite/PostgreSQL.
         matching = [

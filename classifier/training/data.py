@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +75,28 @@ def _add_seed_corpus(data: TrainingData, *, codebook: Codebook, seed_dir: Path) 
             label_column=None,
             check_counts=False,
         )
-        data.add(f"seed:{path.name}", texts, labels)
+        cap = settings.EXPOSURE_SEED_MAX_TEXTS
+        if cap and len(texts) > cap:
+            texts, labels = stratified_sample(texts, labels, size=cap)
+            data.add(f"seed:{path.name} (stratified sample)", texts, labels)
+        else:
+            data.add(f"seed:{path.name}", texts, labels)
+
+
+def stratified_sample(
+    texts: Sequence[str], labels: Sequence[Any], *, size: int, seed: int = 0
+) -> tuple[list[str], list[Any]]:
+    """About `size` of the texts, each label keeping its share (at least one each); repeatable."""
+    rng = random.Random(seed)  # nosec B311  # sampling, not security
+    by_label: dict[Any, list[int]] = {}
+    for index, label in enumerate(labels):
+        by_label.setdefault(label, []).append(index)
+    chosen: list[int] = []
+    for _label, indices in sorted(by_label.items(), key=lambda item: str(item[0])):
+        share = max(1, round(size * len(indices) / len(texts)))
+        chosen += rng.sample(indices, min(share, len(indices)))
+    chosen.sort()
+    return [texts[i] for i in chosen], [labels[i] for i in chosen]
 
 
 def _add_human_labels(data: TrainingData, *, codebook: Codebook) -> None:

@@ -244,6 +244,9 @@ CSRF_FAILURE_VIEW = "surveys.respondent.views.csrf_failure"
 # --- classifier -------------------------------------------------------------------------------
 # Seed corpora: <EXPOSURE_SEED_DIR>/<codebook slug>/*.csv (text,label or text,labels columns).
 EXPOSURE_SEED_DIR = env.path("EXPOSURE_SEED_DIR", default=BASE_DIR / "classifier" / "data")
+# A seed file with more texts is trained on a stratified sample of this many (0: all of them):
+# the task-exposure corpus (about 10,000 task statements) takes minutes in full, seconds at 3,000.
+EXPOSURE_SEED_MAX_TEXTS = env.int("EXPOSURE_SEED_MAX_TEXTS", default=3000)
 # A text whose prediction keeps failing is marked failed for good after this many attempts.
 EXPOSURE_CLASSIFY_MAX_ATTEMPTS = env.int("EXPOSURE_CLASSIFY_MAX_ATTEMPTS", default=3)
 # Pending rows older than this were lost on the way to the broker; the sweep re-queues them.

@@ -140,7 +140,7 @@ class StatisticsParamsSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         for name in ("variable", "by"):
-            if len(_given(self.initial_data, name)) > 1 or "," in attrs.get(name, ""):
+            if len(_given(self.initial_data, name)) > 1 or "," in (attrs.get(name) or ""):
                 raise serializers.ValidationError({name: TOO_MANY_VARIABLES})
         start, end = attrs.get("from"), attrs.get("to")
         if start and end and start > end:
@@ -150,6 +150,37 @@ class StatisticsParamsSerializer(serializers.Serializer):
                 {"weights": "Weighting needs both 'weights' (a variable) and 'targets'."}
             )
         return attrs
+
+
+class ExposureParamsSerializer(StatisticsParamsSerializer):
+    """Query parameters of the exposure endpoint: the statistics' scope, weights and k."""
+
+    variable = None  # type: ignore[assignment]
+    by = None  # type: ignore[assignment]
+    stat = None  # type: ignore[assignment]
+    question = serializers.CharField(
+        max_length=64,
+        required=False,
+        help_text="The task question (a classified multiple short text); default: the first.",
+    )
+
+
+class ExposureOutputSerializer(serializers.Serializer):
+    survey = serializers.SlugField()
+    question = serializers.CharField()
+    by = serializers.CharField(help_text="The occupation variable the groups come from.")
+    k = serializers.IntegerField(help_text="Minimum cell size applied.")
+    weighted = serializers.BooleanField()
+    weighting = serializers.JSONField(allow_null=True)
+    overall = serializers.JSONField(help_text="alpha, beta, gamma: mean, low, high, n, suppressed.")
+    groups = serializers.JSONField(
+        help_text=(
+            "Per ISCO-08 group: code, label, respondents (alpha, beta, gamma: mean with a 95% "
+            "interval; null when suppressed) and reference (the paper's human-rated alpha, beta, "
+            "gamma, their range over the group's SOC codes, the SOC codes; null without one)."
+        )
+    )
+    reference_source = serializers.CharField()
 
 
 def _page_size_field() -> serializers.IntegerField:

@@ -14,6 +14,7 @@ urlpatterns = [
     path(
         "surveys/<slug:slug>/statistics/", views.StatisticsApi.as_view(), name="survey-statistics"
     ),
+    path("surveys/<slug:slug>/exposure/", views.ExposureApi.as_view(), name="survey-exposure"),
     path(
         "surveys/<slug:slug>/responses/", views.ResponseListApi.as_view(), name="survey-responses"
     ),

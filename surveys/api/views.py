@@ -39,6 +39,7 @@ from surveys.api.throttling import AnonThrottle, UserThrottle
 from surveys.core.access import audit_record, has_permission, role_of
 from surveys.core.middleware import DEFAULT_POLICY
 from surveys.models import AuditEntry, Survey
+from surveys.statistics.exposure import exposure_compare
 from surveys.statistics.requests import StatisticsInputError, statistics_request_build
 from surveys.statistics.selectors import statistics_compute
 
@@ -178,6 +179,41 @@ class StatisticsApi(JsonApiView):
             logger.info("statistics request rejected: %s", error)
             raise exceptions.ValidationError({"detail": [str(error)]}) from error
         return Response(io.StatisticsOutputSerializer(result).data)
+
+
+class ExposureApi(JsonApiView):
+    permission_classes = [AllowAny]
+    throttle_classes = [UserThrottle, AnonThrottle]
+
+    @extend_schema(
+        summary="Respondents' task exposure (alpha, beta, gamma) per occupation beside the "
+        "reference",
+        parameters=[SLUG, io.ExposureParamsSerializer],
+        responses=io.ExposureOutputSerializer,
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        survey = _survey_or_error(request, slug, "statistics", public=True)
+        params = _params(io.ExposureParamsSerializer, request)
+        try:
+            result = exposure_compare(
+                survey=survey,
+                question=params.get("question"),
+                status=params["status"],
+                date_from=params.get("from"),
+                date_to=params.get("to"),
+                language=params.get("language"),
+                filters=params.get("filter", []),
+                k=params.get("k"),
+                weights=params.get("weights"),
+                targets=params.get("targets"),
+                lang=params.get("lang"),
+            )
+        except StatisticsInputError as error:
+            raise exceptions.ValidationError({error.field: [error.message]}) from error
+        except (ValueError, ArithmeticError) as error:
+            logger.info("exposure request rejected: %s", error)
+            raise exceptions.ValidationError({"detail": [str(error)]}) from error
+        return Response(io.ExposureOutputSerializer(result).data)
 
 
 class ResponsePagination(KeysetPagination):

@@ -8,7 +8,8 @@ A condition is JSON::
 
 Answers are given as ``{question_code: value}`` where a value is a code (str) for single choice,
 Likert, occupation and country; a list of codes for multiple choice; a Decimal for numbers; a bool
-for yes/no; a str for text; and ``{row_code: code}`` for a Likert matrix.
+for yes/no; a str for text; a list of str for multiple short texts; and ``{row_code: code}``
+for a Likert matrix.
 """
 
 from __future__ import annotations

@@ -16,7 +16,16 @@ from typing import Literal
 
 ValueField = Literal["choice", "choices", "number", "boolean", "text"]
 Widget = Literal[
-    "radio", "checkboxes", "scale", "matrix", "yes_no", "select", "number", "text", "textarea"
+    "radio",
+    "checkboxes",
+    "scale",
+    "matrix",
+    "yes_no",
+    "select",
+    "number",
+    "text",
+    "textarea",
+    "lines",
 ]
 CodedList = Literal["occupation", "country"]
 ExportKind = Literal["categorical", "multi_flag", "numeric", "text"]
@@ -46,6 +55,9 @@ class QuestionType:
     coded_list: CodedList | None = None
     # Always offers "other, please specify" (choice questions offer it per choice instead).
     always_other: bool = False
+    # Several one-line texts (up to the question's max_items), each stored as its own Answer row
+    # "1".."n" and exported, classified and read by skip logic item by item.
+    has_items: bool = False
     # Free text the classifier may code.
     classifiable: bool = False
     # The variable(s) an export writes: one categorical, one flag per choice, a number or text.
@@ -82,6 +94,14 @@ _TYPES = (
     QuestionType("yes_no", "boolean", "yes_no"),
     QuestionType("short_text", "text", "text", export_kind="text"),
     QuestionType("long_text", "text", "textarea", classifiable=True, export_kind="text"),
+    QuestionType(
+        "multiple_short_text",
+        "text",
+        "lines",
+        has_items=True,
+        classifiable=True,
+        export_kind="text",
+    ),
     QuestionType("occupation", "choice", "select", coded_list="occupation", always_other=True),
     QuestionType("country", "choice", "select", coded_list="country"),
 )

@@ -23,7 +23,15 @@ from surveys.definitions.question_types import (
     QuestionType,
     question_type,
 )
-from surveys.models import Choice, MatrixRow, Page, Question, Survey, survey_definition_changed
+from surveys.models import (
+    DEFAULT_ITEMS,
+    Choice,
+    MatrixRow,
+    Page,
+    Question,
+    Survey,
+    survey_definition_changed,
+)
 
 SUPPORTED_LANGUAGES = ("en", "zh-hans")
 
@@ -171,8 +179,28 @@ def _question_problems(where: str, question: dict[str, Any], need_text: _TextChe
         isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1
     ):
         problems.append(f"{where}: 'max_length' must be a positive whole number.")
+    problems += _items_problems(where, kind, question)
     if question.get("classify") and not kind.classifiable:
-        problems.append(f"{where}: only long_text questions can be classified.")
+        problems.append(
+            f"{where}: only long_text and multiple_short_text questions can be classified."
+        )
+    return problems
+
+
+def _items_problems(where: str, kind: QuestionType, question: dict[str, Any]) -> list[str]:
+    """max_items (1..50) and min_items (1..max_items) of a multiple short text, and nowhere else."""
+    given = {key: question.get(key) for key in ("max_items", "min_items")}
+    if not kind.has_items:
+        named = [key for key, value in given.items() if value is not None]
+        return [f"{where}: a {kind.name} question takes no {', '.join(named)}."] if named else []
+    problems = []
+    for key, value in given.items():
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 50
+        ):
+            problems.append(f"{where}: '{key}' must be a whole number from 1 to 50.")
+    if not problems and (given["min_items"] or 1) > (given["max_items"] or DEFAULT_ITEMS):
+        problems.append(f"{where}: 'min_items' cannot exceed 'max_items'.")
     return problems
 
 
@@ -339,6 +367,8 @@ def _create_question(page: Page, position: int, data: dict[str, Any]) -> Questio
         integer=bool(data.get("integer", False)),
         unit=data.get("unit") or {},
         max_length=data.get("max_length"),
+        max_items=data.get("max_items"),
+        min_items=data.get("min_items"),
     )
     Choice.objects.bulk_create(
         Choice(
@@ -401,6 +431,8 @@ def _question_definition(question: Question) -> dict[str, Any]:
         "max_value": _plain(question.max_value),
         "unit": question.unit,
         "max_length": question.max_length,
+        "max_items": question.max_items,
+        "min_items": question.min_items,
     }
     item.update({key: value for key, value in optional.items() if value not in (None, {})})
     if question.integer:

@@ -168,6 +168,11 @@ class PageForm(forms.Form):
             "invalid_choice": _("Please choose one of the options shown."),
             "invalid_list": _("Please choose one of the options shown."),
         }
+        if kind.has_items:
+            # Per-line checks (length, how many) are in _clean_items, with messages per line.
+            for number in range(1, question.item_count + 1):
+                self.fields[f"{name}__{number}"] = forms.CharField(required=False, strip=True)
+            return
         codes = [(code, code) for code in _answer_codes(question, kind)]
         if kind.has_rows:
             for row in question.rows.all():
@@ -215,6 +220,9 @@ class PageForm(forms.Form):
             if occupations.is_occupation(question):
                 self._check_title(name)
             if name in self.errors:
+                continue
+            if question_type(question.type).has_items:
+                self._clean_items(question, name, cleaned)
                 continue
             try:
                 self._clean_question(question, name, cleaned)
@@ -265,6 +273,28 @@ class PageForm(forms.Form):
             ):
                 raise forms.ValidationError(_("Please specify your answer for “other”."))
 
+    def _clean_items(self, question: Question, name: str, cleaned: dict[str, Any]) -> None:
+        """Each line of a multiple-short-text question on its own, then how many were given."""
+        given = 0
+        for number in range(1, question.item_count + 1):
+            item = f"{name}__{number}"
+            value = cleaned.get(item) or ""
+            if not value:
+                continue
+            given += 1
+            try:
+                cleaned[item] = _clean_text(value, limit=question.effective_max_length)
+            except forms.ValidationError as error:
+                self.add_error(item, error)
+        needed = question.required_items if question.required and self.enforce_required else 0
+        if given < needed:
+            message = (
+                _("Please answer this question.")
+                if needed == 1
+                else _("Please fill in at least %(count)s lines.") % {"count": needed}
+            )
+            self.add_error(f"{name}__1", message)
+
     def _clean_number(self, question: Question, raw: str) -> Decimal:
         text = raw.replace(",", ".").replace("\u3002", ".").strip()
         try:
@@ -298,6 +328,11 @@ class PageForm(forms.Form):
                     if f"{name}__{row.code}" not in self.errors
                 }
                 result[question.code] = PageValue({k: v for k, v in rows.items() if v})
+                continue
+            if kind.has_items:
+                lines = _item_values(name, question.item_count, data)
+                if not any(f"{name}__{n}" in self.errors for n in range(1, len(lines) + 1)):
+                    result[question.code] = PageValue([line for line in lines if line])
                 continue
             if name in self.errors or f"{name}__other" in self.errors:
                 continue
@@ -359,6 +394,8 @@ class PageForm(forms.Form):
         self._add_options(item, kind)
         if kind.has_rows:
             errors += self._add_rows(item, initial if isinstance(initial, dict) else {})
+        if kind.has_items:
+            errors += self._add_lines(item, initial if isinstance(initial, list) else [])
         item.errors = errors
         return item
 
@@ -387,6 +424,28 @@ class PageForm(forms.Form):
             if not kind.has_rows:
                 item.options_html = _choices_html(item)
 
+    def _add_lines(self, item: Item, given: list[str]) -> list[str]:
+        """Fill the lines of a multiple-short-text item; returns their errors, each numbered."""
+        errors: list[str] = []
+        item.value = None
+        for number in range(1, item.question.item_count + 1):
+            line_name = f"{item.name}__{number}"
+            default = given[number - 1] if number <= len(given) else ""
+            line_errors = [str(error) for error in self.errors.get(line_name, [])]
+            item.rows.append(
+                {
+                    "name": line_name,
+                    "number": number,
+                    "value": self._raw(line_name, default),
+                    "errors": line_errors,
+                }
+            )
+            errors += [
+                _("Line %(number)s: %(message)s") % {"number": number, "message": message}
+                for message in line_errors
+            ]
+        return errors
+
     def _add_rows(self, item: Item, given: dict[str, Any]) -> list[str]:
         """Fill the rows of a matrix item; returns their errors, each prefixed by its row."""
         errors: list[str] = []
@@ -406,6 +465,11 @@ class PageForm(forms.Form):
                 f"{self.t(row.text)}: {message}" for message in self.errors.get(row_name, [])
             ]
         return errors
+
+
+def _item_values(name: str, count: int, data: dict[str, Any]) -> list[str]:
+    """The lines of a multiple-short-text question as given, blank ones included."""
+    return [data.get(f"{name}__{number}") or "" for number in range(1, count + 1)]
 
 
 def _answer_codes(question: Question, kind: QuestionType) -> list[str]:

@@ -156,6 +156,7 @@ def response_answers(
     questions = _definition(response.survey).questions
     values: dict[str, Any] = {}
     others: dict[str, str] = {}
+    lines: dict[str, dict[int, str]] = {}
     if stored is None:
         stored = response_stored_answers(response=response)
     for answer in stored:
@@ -166,10 +167,15 @@ def response_answers(
         if kind.has_rows:
             values.setdefault(question.code, {})[answer.row] = answer.choice
             continue
+        if kind.has_items:
+            lines.setdefault(question.code, {})[int(answer.row or 0)] = answer.text
+            continue
         value = getattr(answer, kind.value_field)
         values[question.code] = list(value) if kind.value_field == "choices" else value
         if answer.text and not kind.is_text:
             others[question.code] = answer.text
+    for code, given in lines.items():  # a multiple short text: its lines in order
+        values[code] = [given[number] for number in sorted(given)]
     return values, others
 
 

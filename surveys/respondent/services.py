@@ -353,6 +353,8 @@ def _answer_fields(question: Question, given: PageValue) -> list[tuple[str, dict
     kind = question_type(question.type)
     if kind.has_rows:
         return [(row, {**base, "choice": str(code)}) for row, code in value.items() if code]
+    if kind.has_items:  # each line its own row "1".."n", so that each is coded on its own
+        return [(str(number), {**base, "text": str(line)}) for number, line in enumerate(value, 1)]
     if kind.value_field == "choices":
         return [("", {**base, "choices": list(value), "text": given.other})]
     if kind.value_field == "choice":

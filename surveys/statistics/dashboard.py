@@ -20,8 +20,10 @@ from django.db.models.functions import TruncDate
 from surveys import reference
 from surveys.core.i18n import translate
 from surveys.models import Question, Response, Survey, time_spent
+from surveys.statistics.exposure import exposure_compare, exposure_questions
 from surveys.statistics.internal import crosstab_unsuppressed, frequency_table_unsuppressed
 from surveys.statistics.published import Cell, Total
+from surveys.statistics.requests import StatisticsInputError
 from surveys.statistics.selectors import grouped_counts
 from surveys.statistics.summaries import (
     ClassifierShares,
@@ -152,6 +154,8 @@ class AuditedShares:
     status: str
     audit: dict[str, Any]
     rows: list[ShareRow]
+    # Respondents' task exposure per occupation beside the reference (statistics.exposure).
+    exposure: dict[str, Any] | None = None
 
 
 # --- variables ------------------------------------------------------------------------------------
@@ -484,4 +488,15 @@ def survey_dashboard(
         audited=audited_shares(
             survey=survey, variables=_audited_variables(survey), language=language
         ),
+        exposure=survey_exposure(survey=survey, language=language),
     )
+
+
+def survey_exposure(*, survey: Survey, language: str) -> dict[str, Any] | None:
+    """The exposure table of the first task question, as the API computes it; None without one."""
+    if not exposure_questions(survey=survey):
+        return None
+    try:
+        return exposure_compare(survey=survey, lang=language)
+    except StatisticsInputError:  # no occupation question: nothing to set beside the reference
+        return None

@@ -268,10 +268,26 @@ def _other_label(question: Question, lang: str) -> str:
         }
 
 
+def _line_variables(question: Question) -> list[SurveyVariable]:
+    """A multiple short text: one text column per line, `<code>_1`..`<code>_n`."""
+    return [
+        SurveyVariable(
+            f"{question.code}_{number}",
+            _joined(question, {"en": f"line {number}", "zh-hans": f"第 {number} 行"}),
+            "text",
+            source=("answer", question.pk, str(number)),
+            group=question.code,
+        )
+        for number in range(1, question.item_count + 1)
+    ]
+
+
 def _question_variables(question: Question) -> list[SurveyVariable]:
     choices = {c.code: c.label for c in question.choices.all()}
     if question.type == Question.Type.LIKERT_MATRIX:
         return _matrix_variables(question, choices)
+    if question.type == Question.Type.MULTIPLE_SHORT_TEXT:
+        return _line_variables(question)
     if question.type == Question.Type.MULTIPLE_CHOICE:
         out = _flag_variables(question)
     else:

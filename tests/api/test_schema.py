@@ -36,6 +36,7 @@ def test_schema_lists_every_operation(client):
         "/api/v1/surveys/",
         "/api/v1/surveys/{slug}/",
         "/api/v1/surveys/{slug}/statistics/",
+        "/api/v1/surveys/{slug}/exposure/",
         "/api/v1/surveys/{slug}/responses/",
         "/api/v1/surveys/{slug}/responses/deleted/",
     }
@@ -153,6 +154,7 @@ def test_every_operation_of_the_schema_is_fuzzed() -> None:
         ("GET", "/api/v1/surveys/"),
         ("GET", "/api/v1/surveys/{slug}/"),
         ("GET", "/api/v1/surveys/{slug}/statistics/"),
+        ("GET", "/api/v1/surveys/{slug}/exposure/"),
         ("GET", "/api/v1/surveys/{slug}/responses/"),
         ("GET", "/api/v1/surveys/{slug}/responses/deleted/"),
     }

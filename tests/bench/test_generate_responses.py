@@ -46,6 +46,10 @@ def _check_answer(a: Answer) -> None:
         assert a.row in {r.code for r in q.rows.all()}
         assert a.choice in codes
         return
+    if kind == Question.Type.MULTIPLE_SHORT_TEXT:  # each line its own row "1".."n"
+        assert a.row.isdigit() and 1 <= int(a.row) <= q.item_count
+        assert a.text and len(a.text) <= q.effective_max_length
+        return
     assert a.row == ""
     if kind in {Question.Type.SINGLE_CHOICE, Question.Type.LIKERT}:
         assert a.choice in codes

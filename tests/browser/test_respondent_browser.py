@@ -41,13 +41,15 @@ def _progress(page: Any) -> str:
     return page.locator(".progress p").inner_text().strip()
 
 
-def _walk_the_survey(page: Any, live_server: Any, language: str) -> str:
-    """Fill in every shown page of the default survey; returns the receipt code."""
+def _walk_the_survey(
+    page: Any, live_server: Any, language: str, extra: dict[str, dict[str, Any]] | None = None
+) -> str:
+    """Fill in every shown page of the default survey (and `extra` answers); returns the receipt."""
     for number, code in enumerate(DEFAULT_PAGES_SHOWN, start=1):
         assert page.locator("html").get_attribute("lang") == language
         expected = ui(PROGRESS, language, number=number, percent=PERCENTS[number - 1])
         assert _progress(page) == expected
-        answers = dict(DEFAULT_ANSWERS[code])
+        answers = {**DEFAULT_ANSWERS[code], **(extra or {}).get(code, {})}
         if code == "about_you":
             # The keyboard: from the occupation list, Tab passes its hidden "please specify"
             # box, reaches the first employment option, and Space selects it.
@@ -126,3 +128,30 @@ def test_default_survey_in_chinese_through_the_switcher(page, live_server, surve
     receipt = _walk_the_survey(page, live_server, "zh-hans")
     assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", receipt)
     _assert_stored("zh-hans")
+
+
+TASKS_ZH = ["给短视频配音", "在录音棚里调试麦克风", "把剧本翻译成英文"]
+
+
+def test_a_respondent_lists_tasks_in_chinese_one_per_line(page, live_server, survey):
+    page.goto(f"{live_server.url}/s/{survey.slug}/?lang=zh-hans")
+    if page.locator("html").get_attribute("lang") != "zh-hans":
+        change = page.locator("form.lang button[type=submit]")
+        needs_click = change.is_visible()
+        with page.expect_navigation():
+            page.select_option("#language-switch", "zh-hans")
+            if needs_click:
+                change.click()
+    page.check("#id_consent")
+    page.check("#id_adult")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert page.get_by_text("您工作中的主要任务有哪些？请每行填写一项任务。").count() == 1
+    assert page.locator('input[name^="q_main_tasks__"]').count() == 8
+    # Each line has its own (visually hidden) label, in Chinese.
+    assert page.locator('label[for="q_main_tasks__2"]').inner_text() == "第 2 行"
+    lines = {f"q_main_tasks__{n}": text for n, text in enumerate(TASKS_ZH, start=1)}
+    _walk_the_survey(page, live_server, "zh-hans", extra={"about_you": lines})
+    response = Response.objects.get(language="zh-hans")
+    stored = sorted(response.answers.filter(question__code="main_tasks").values_list("row", "text"))
+    assert stored == [("1", TASKS_ZH[0]), ("2", TASKS_ZH[1]), ("3", TASKS_ZH[2])]

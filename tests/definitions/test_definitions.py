@@ -123,7 +123,7 @@ def test_bad_likert_definitions(all_types_definition, change, expected):
         ({"min_value": 50, "max_value": 20}, "max_value is below min_value."),
         ({"min_value": "eighteen"}, "'min_value' must be a number."),
         ({"max_value": [1]}, "'max_value' must be a number."),
-        ({"classify": True}, "only long_text questions can be classified."),
+        ({"classify": True}, "only long_text and multiple_short_text questions can be classified."),
         (
             {"choices": [{"code": "a", "label": {"en": "a", "zh-hans": "a"}}]},
             "a number question takes no choices.",

@@ -189,4 +189,7 @@ def test_the_registry_has_one_entry_per_model_type():
         str(t) for t in Question.TEXT_TYPES
     }
     assert [t for t in Question.Type.values if question_type(t).has_rows] == ["likert_matrix"]
-    assert [t for t in Question.Type.values if question_type(t).classifiable] == ["long_text"]
+    assert [t for t in Question.Type.values if question_type(t).classifiable] == [
+        "long_text",
+        "multiple_short_text",
+    ]

@@ -202,6 +202,7 @@ class ResponseFactory:
             str(Question.Type.MULTIPLE_CHOICE): self._multiple,
             str(Question.Type.NUMBER): self._number_item,
             str(Question.Type.YES_NO): self._yes_no,
+            str(Question.Type.MULTIPLE_SHORT_TEXT): self._lines_item,
         }
         # The respondent being drawn (set by response()).
         self.occupation = self.country = self.language = ""
@@ -307,6 +308,12 @@ class ResponseFactory:
         text = self._text(item.max_length)
         values[item.code] = text
         out.append((item.pk, "", "", [], None, None, text))
+
+    def _lines_item(self, item: _Question, values: dict[str, Any], out: list[Row]) -> None:
+        """One to four lines, each its own answer row "1".."n", as the form stores them."""
+        lines = [self._text(item.max_length) for _ in range(self.rng.randint(1, 4))]
+        values[item.code] = lines
+        out += [(item.pk, str(n), "", [], None, None, line) for n, line in enumerate(lines, 1)]
 
     def _likert(self, item: _Question, reverse: bool) -> str:
         rng = self.rng
