@@ -1,8 +1,9 @@
 """Plain-Python text classification pipeline for coding free-text survey answers.
 
 Public API: :func:`train`, :func:`evaluate`, :func:`save`, :func:`load`, :func:`read_metadata`,
-:func:`train_in_domain`, :func:`read_labelled_csv`, :func:`data_fingerprint`, :class:`TextClassifier`, :class:`Prediction`,
-:class:`Evaluation` and the :class:`PipelineError` hierarchy. This package imports neither
+:func:`train_in_domain`, :func:`read_labelled_csv`, :func:`data_fingerprint`,
+:class:`TextClassifier`, :class:`Prediction` (with its review ``reason``), :class:`Evaluation`
+and the :class:`PipelineError` hierarchy. This package imports neither
 Django nor project apps.
 """
 

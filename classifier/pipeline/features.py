@@ -1,4 +1,4 @@
-"""Feature extraction: word and character TF-IDF n-grams, optionally fused with sentence embeddings."""
+"""Feature extraction: word and character TF-IDF n-grams, optionally with sentence embeddings."""
 
 from __future__ import annotations
 

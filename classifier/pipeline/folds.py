@@ -28,7 +28,9 @@ def group_ids(texts: Sequence[str], groups: Sequence[Any] | None = None) -> np.n
     if groups is None:
         return np.array([ids.setdefault(normalise(t), len(ids)) for t in texts], dtype=np.int64)
     first_group: dict[str, Any] = {}
-    keys = [str(first_group.setdefault(normalise(t), g)) for t, g in zip(texts, groups, strict=True)]
+    keys = [
+        str(first_group.setdefault(normalise(t), g)) for t, g in zip(texts, groups, strict=True)
+    ]
     return np.array([ids.setdefault(k, len(ids)) for k in keys], dtype=np.int64)
 
 

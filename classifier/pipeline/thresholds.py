@@ -84,7 +84,10 @@ def pick_threshold_lower_bound(
     thresholds, precision, counts = precision_curve(np.asarray(confidence), correct)
     hits = np.rint(precision * counts).astype(np.int64)
     bounds = np.array(
-        [precision_lower_bound(int(h), int(k), confidence=level) for h, k in zip(hits, counts)]
+        [
+            precision_lower_bound(int(h), int(k), confidence=level)
+            for h, k in zip(hits, counts, strict=True)
+        ]
     )
     ok = bounds >= target_precision - 1e-12
     if not ok.any():

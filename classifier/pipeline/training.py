@@ -34,9 +34,9 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import LinearSVC
 
 from .calibration import PlattScaling, TemperatureScaling, fit_platt, fit_temperature
+from .encoder import encoder_version
 from .errors import TrainingError
 from .features import FeatureConfig, build_features
-from .encoder import encoder_version
 from .folds import Split, group_ids, make_folds
 from .metrics import multilabel_scores, single_label_scores
 from .model import TextClassifier, class_scores, decide
@@ -350,7 +350,6 @@ def _labels_of(decisions: np.ndarray, classes: tuple[str, ...], multilabel: bool
         return out
     names: np.ndarray = np.asarray(classes, dtype=object)[decisions]
     return names
-
 
 
 def _metrics(

@@ -56,7 +56,7 @@ def test_profile_counts_letters_per_script() -> None:
 )
 def test_unreadable_reason(text: str, reason: str | None) -> None:
     profile = DomainProfile(scripts={"latin": 1.0})
-    vocabulary = frozenset("lost clients this year and".split())
+    vocabulary = frozenset(["lost", "clients", "this", "year", "and"])
     assert unreadable_reason(text, profile, vocabulary) == reason
 
 
@@ -82,7 +82,9 @@ def test_bilingual_model_reads_both(trained_model: TextClassifier) -> None:
     assert trained_model.metadata["domain_profile"]["scripts"].keys() == {"cjk", "latin"}
 
 
-def test_format_1_artifacts_still_load_and_guard(english_model: TextClassifier, tmp_path: Path) -> None:
+def test_format_1_artifacts_still_load_and_guard(
+    english_model: TextClassifier, tmp_path: Path
+) -> None:
     path = tmp_path / "old.clf"
     save(english_model, path)
     data = path.read_bytes()

@@ -19,6 +19,11 @@ pytestmark = pytest.mark.django_db
 DATA = Path(__file__).resolve().parents[2] / "data" / "classifier"
 
 
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
 def run(*args: str) -> str:
     out = StringIO()
     call_command(*args, stdout=out)
@@ -78,7 +83,7 @@ def test_train_says_plainly_when_no_threshold_qualifies(tmp_path: Path) -> None:
         "--out",
         str(predicted),
     )
-    rows = list(csv.DictReader(open(predicted, encoding="utf-8")))
+    rows = read_csv(predicted)
     assert {r["auto_coded"] for r in rows} == {"false"}
     assert {r["reason"] for r in rows} <= {"no-threshold", "unknown-vocabulary"}
 
@@ -101,8 +106,10 @@ def test_predict_gives_reasons_for_texts_it_cannot_read(
     ]
     src = write_csv(tmp_path / "in.csv", ["id", "text"], [(str(i), t) for i, t in enumerate(texts)])
     out = tmp_path / "out.csv"
-    output = run("classifier_predict", "--model", str(verified_model), "--csv", str(src), "--out", str(out))
-    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    output = run(
+        "classifier_predict", "--model", str(verified_model), "--csv", str(src), "--out", str(out)
+    )
+    rows = read_csv(out)
     assert list(rows[0]) == ["id", "text", "label", "confidence", "auto_coded", "reason"]
     assert [r["reason"] for r in rows[1:]] == [
         "language-not-trained",
@@ -134,7 +141,9 @@ def test_estimate_json_has_ppi_and_naive_shares(verified_model: Path) -> None:
             assert set(share) == {"estimate", "low", "high"}
             assert share["low"] <= share["estimate"] <= share["high"]
     # The synthetic answers are a third of each code.
-    assert result["categories"]["E1"]["ppi"]["low"] < 1 / 3 < result["categories"]["E1"]["ppi"]["high"]
+    assert (
+        result["categories"]["E1"]["ppi"]["low"] < 1 / 3 < result["categories"]["E1"]["ppi"]["high"]
+    )
     assert result["n_unlabelled"] == 60 and result["n_audit"] == 30
 
 
@@ -155,10 +164,30 @@ def test_estimate_table(verified_model: Path) -> None:
     ("args", "message"),
     [
         (["--codebook", "displacement-risk", "--in-domain-csv", "x.csv"], "standalone"),
-        (["--csv", str(DATA / "base.csv"), "--out", "m.clf", "--in-domain-weight", "0",
-          "--in-domain-csv", str(DATA / "in_domain.csv")], "must be positive"),
-        (["--csv", str(DATA / "base.csv"), "--out", "m.clf",
-          "--in-domain-csv", str(DATA / "audit.csv") + ".missing"], "cannot read"),
+        (
+            [
+                "--csv",
+                str(DATA / "base.csv"),
+                "--out",
+                "m.clf",
+                "--in-domain-weight",
+                "0",
+                "--in-domain-csv",
+                str(DATA / "in_domain.csv"),
+            ],
+            "must be positive",
+        ),
+        (
+            [
+                "--csv",
+                str(DATA / "base.csv"),
+                "--out",
+                "m.clf",
+                "--in-domain-csv",
+                str(DATA / "audit.csv") + ".missing",
+            ],
+            "cannot read",
+        ),
     ],
 )
 def test_train_in_domain_errors(args: list[str], message: str, tmp_path: Path) -> None:
