@@ -14,6 +14,9 @@ occupation_code); tests/data/tasks_zh.csv holds our Chinese translations of some
    precision of what it auto-codes, and the review reasons of the guard.
 2. shift: the same with outer folds holding out whole occupation major groups (SOC 2-digit).
 3. Chinese: models trained on English rows of other occupations code the Chinese translations.
+5. in-domain thresholds: for the largest major groups, a labelled sample of the group verifies the
+   threshold (``train_in_domain``); realised precision on the rest of the group, next to the same
+   model with its unverified corpus threshold.
 4. PPI: repeated simulated audits of each held-out major group (the shift predictions): how often
    the PPI 95% interval and the naive interval cover the group's true share.
 
@@ -47,7 +50,15 @@ from sklearn.metrics import f1_score  # noqa: E402
 from sklearn.model_selection import GroupKFold, StratifiedGroupKFold  # noqa: E402
 from sklearn.pipeline import Pipeline, make_pipeline  # noqa: E402
 
-from classifier.pipeline import FeatureConfig, ModelConfig, pick_threshold, train  # noqa: E402
+from classifier.pipeline import (  # noqa: E402
+    FeatureConfig,
+    InDomain,
+    ModelConfig,
+    TextClassifier,
+    pick_threshold,
+    train,
+    train_in_domain,
+)
 from classifier.pipeline import encoder as encoder_module  # noqa: E402
 from classifier.pipeline.folds import group_ids  # noqa: E402
 from classifier.pipeline.ppi import naive_share, ppi_mean  # noqa: E402
@@ -220,7 +231,12 @@ def figures(truth: np.ndarray, coded: Coded) -> dict[str, Any]:
         "accuracy": float(ok.mean()),
         "coverage": float(auto.mean()),
         "realised_precision": float(ok[auto].mean()) if auto.any() else None,
-        "reasons": dict(Counter(r or "auto-coded" for r in coded.reasons)),
+        "reasons": dict(
+            Counter(
+                r or ("auto-coded" if a else "below-threshold")
+                for r, a in zip(coded.reasons, auto.tolist(), strict=True)
+            )
+        ),
     }
 
 
@@ -303,6 +319,49 @@ def ppi_coverage(
     }
 
 
+def _realised(model: TextClassifier, texts: list[str], truth: np.ndarray) -> dict[str, Any]:
+    p = model.predict(texts)
+    auto = np.array([x.auto_coded for x in p])
+    ok = np.array([x.labels[0] for x in p], dtype=object) == truth
+    return {
+        "status": model.metadata.get("threshold_status"),
+        "coverage": float(auto.mean()),
+        "auto_coded": int(auto.sum()),
+        "realised_precision": float(ok[auto].mean()) if auto.any() else None,
+    }
+
+
+def in_domain_check(
+    data: Data, majors: np.ndarray, *, n_groups: int, n_sample: int
+) -> dict[str, Any]:
+    """Unverified corpus threshold vs a threshold verified on a sample of the held-out group."""
+    rng = np.random.default_rng(SEED)
+    out: dict[str, Any] = {"sample": n_sample, "groups": {}}
+    for major, _ in Counter(majors.tolist()).most_common(n_groups):
+        inside = np.flatnonzero(majors == major)
+        sample = rng.choice(inside, size=min(n_sample, len(inside) // 2), replace=False)
+        rest = np.setdiff1d(inside, sample)
+        base = data.take(np.flatnonzero(majors != major))
+        tuned = data.take(sample)
+        common = {"folds": INNER_FOLDS, "seed": SEED, "target_precision": TARGET}
+        corpus = train(base.texts, list(base.labels), groups=list(base.occupations), **common)
+        verified = train_in_domain(
+            base.texts,
+            list(base.labels),
+            InDomain(tuned.texts, list(tuned.labels), groups=list(tuned.occupations)),
+            groups=list(base.occupations),
+            **common,
+        )
+        test = data.take(rest)
+        out["groups"][str(major)] = {
+            "unverified": _realised(corpus, test.texts, test.labels),
+            "verified": _realised(verified, test.texts, test.labels),
+            "test_rows": len(rest),
+        }
+        print(f"  in-domain {major}: {out['groups'][str(major)]}", file=sys.stderr, flush=True)
+    return out
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     data = load_data(Path(args.csv) if args.csv else SHARED_CSV, args.quick)
     folds = 3 if args.quick else 5
@@ -328,6 +387,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ppi = {
         name: ppi_coverage(data, c, majors, n_audit=n_audit, reps=reps) for name, c in coded.items()
     }
+    print("in-domain thresholds", file=sys.stderr)
+    checked = in_domain_check(
+        data, majors, n_groups=3 if args.quick else 5, n_sample=150 if args.quick else 300
+    )
     ours_name = "fused" if "fused" in models else "tfidf"
     return {
         "data": data.source,
@@ -341,6 +404,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "shift": shift,
         "chinese": zh,
         "ppi": ppi,
+        "in_domain": checked,
         # run_all.py's summary rows: the plain baseline against our default pipeline.
         "baseline": grouped["baseline"],
         "ours": grouped["tfidf"],
@@ -376,6 +440,14 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"{'PPI audits: ' + key + ' 95% coverage':34s}" + "".join(f"{c:>12s}" for c in cells))
     for name in names:
         print(f"review reasons under shift, {name}: {result['shift'][name]['reasons']}")
+    print(f"\nin-domain thresholds (tfidf; sample of {result['in_domain']['sample']} per group):")
+    for major, g in result["in_domain"]["groups"].items():
+        for kind in ("unverified", "verified"):
+            r = g[kind]
+            print(
+                f"  SOC {major} {kind:10s} ({r['status']}): coverage {_cell(r['coverage'], True)}, "
+                f"realised precision {_cell(r['realised_precision'])} on {g['test_rows']} rows"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
