@@ -40,12 +40,13 @@ def make_folds(
     n_splits: int,
     seed: int,
     *,
-    groups: Sequence[Any] | None = None,
+    groups: Sequence[Any] | np.ndarray | None = None,
 ) -> list[Split]:
     """Return ``n_splits`` (train, test) index pairs grouped by normalised text.
 
     With ``strata`` (one label, or one label-set key, per text) folds are stratified by
-    StratifiedGroupKFold; otherwise GroupKFold is used. Both shuffle with ``seed``.
+    StratifiedGroupKFold; otherwise GroupKFold is used. Both shuffle with ``seed``. ``groups``
+    are group ids per text as :func:`group_ids` returns them (default: by normalised text).
     """
     group_arr = group_ids(texts) if groups is None else np.asarray(groups)
     n_groups = len(np.unique(group_arr))
