@@ -111,7 +111,8 @@ def load_data(path: Path, quick: bool) -> Data:
     )
     if quick:
         rng = np.random.default_rng(SEED)
-        data = data.take(np.sort(rng.choice(len(records), size=2500, replace=False)))
+        size = min(2500, len(records))
+        data = data.take(np.sort(rng.choice(len(records), size=size, replace=False)))
     return data
 
 
