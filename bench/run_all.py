@@ -150,7 +150,7 @@ def _sized(flag: str = "", attribute: str = "") -> Any:
 
 # name: (script, how its arguments are built, its rows in the table)
 BENCHES = {
-    "quality": ("quality.py", lambda args, quick: [], _rows_quality),
+    "quality": ("quality.py", _sized(), _rows_quality),
     "training": ("training.py", _sized(), _rows_training),
     "statistics": ("api_statistics.py", _sized("--count", "count"), _rows_statistics),
     "export": ("export.py", _sized("--count", "count"), _rows_export),

@@ -15,6 +15,10 @@ of the whole file, which the caller keeps somewhere the file's writer cannot rea
 row), and :func:`load` given ``expected_sha256`` hashes the file's bytes and refuses a mismatch
 before anything is unpickled. Checksums recorded before the whole file was hashed are payload
 SHA-256s; they are still accepted, and then bind the payload only.
+
+Format 2 adds the training data's script profile (``domain_profile``) used by the
+out-of-distribution guard (:mod:`.ood`), and the feature config's ``encoder``. Format 1 files
+still load: their guard takes the scripts from the fitted vocabulary instead.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ import sklearn
 
 from .errors import ArtifactError
 from .model import TextClassifier
+from .ood import DomainProfile, profile_from_vocabulary, word_vocabulary
 from .provenance import jieba_version
-from .training import FORMAT_VERSION
+from .training import FORMAT_VERSION, READABLE_FORMATS
 
 MAGIC = b"EXPOSURE-CLF\x00\x00\x00\x01"
 _LENGTH = struct.Struct(">Q")
@@ -154,12 +159,13 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _check_header(name: str, header: dict[str, Any]) -> None:
     version = header.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_FORMATS:
         newer = isinstance(version, int) and version > FORMAT_VERSION
         advice = "Upgrade this code to read it." if newer else "Retrain the model."
+        readable = ", ".join(str(v) for v in READABLE_FORMATS)
         raise ArtifactError(
-            f"{name} has artifact format version {version!r}; this code reads version "
-            f"{FORMAT_VERSION}. {advice}"
+            f"{name} has artifact format version {version!r}; this code reads versions "
+            f"{readable}. {advice}"
         )
     made_with = header.get("sklearn_version")
     if made_with != sklearn.__version__:
@@ -222,4 +228,13 @@ def load(path: str | os.PathLike[str], *, expected_sha256: str | None = None) ->
         multilabel=header["multilabel"],
         threshold=float(threshold),
         metadata=header,
+        profile=_profile(header, features),
     )
+
+
+def _profile(header: dict[str, Any], features: Any) -> DomainProfile:
+    """The stored training profile, or for format 1 files one read off the fitted vocabulary."""
+    stored = header.get("domain_profile")
+    if isinstance(stored, dict):
+        return DomainProfile.from_dict(stored)
+    return profile_from_vocabulary(word_vocabulary(features) or ())

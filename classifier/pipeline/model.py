@@ -9,16 +9,30 @@ from typing import Any
 import numpy as np
 
 from .calibration import PlattScaling, TemperatureScaling, as_score_matrix
+from .ood import (
+    BELOW_THRESHOLD,
+    NO_VERIFIED_THRESHOLD,
+    DomainProfile,
+    unreadable_reasons,
+    word_vocabulary,
+)
+from .thresholds import NO_THRESHOLD
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """One coded text: labels, calibrated confidence, routing decision and probabilities."""
+    """One coded text: labels, calibrated confidence, routing decision and probabilities.
+
+    ``reason`` says why a text goes to review (None when auto-coded): ``empty``,
+    ``language-not-trained``, ``unknown-vocabulary`` (see :mod:`.ood`), ``no-threshold`` (the
+    model has no qualifying threshold) or ``below-threshold``.
+    """
 
     labels: tuple[str, ...]
     confidence: float
     auto_coded: bool
     probabilities: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
 
 
 def class_scores(estimator: Any, x: Any, n_classes: int, multilabel: bool) -> np.ndarray:
@@ -62,6 +76,7 @@ class TextClassifier:
         multilabel: bool,
         threshold: float,
         metadata: dict[str, Any] | None = None,
+        profile: DomainProfile | None = None,
     ) -> None:
         self.features = features
         self.estimator = estimator
@@ -70,6 +85,8 @@ class TextClassifier:
         self.multilabel = bool(multilabel)
         self.threshold = float(threshold)
         self.metadata: dict[str, Any] = dict(metadata or {})
+        self.profile = profile
+        self._vocabulary: frozenset[str] | None = None
 
     def __repr__(self) -> str:
         kind = "multi-label" if self.multilabel else "single-label"
@@ -84,11 +101,26 @@ class TextClassifier:
         scores = class_scores(self.estimator, x, len(self.classes), self.multilabel)
         return self.calibrator.probabilities(scores)
 
+    def review_reasons(self, texts: Sequence[str], confidence: np.ndarray) -> list[str | None]:
+        """Why each text goes to review (None: auto-coded); the guard comes before confidence."""
+        if self.profile is None:
+            unreadable: list[str | None] = [None] * len(texts)
+        else:
+            if self._vocabulary is None:
+                self._vocabulary = word_vocabulary(self.features)
+            unreadable = unreadable_reasons(texts, self.profile, self._vocabulary)
+        low = NO_VERIFIED_THRESHOLD if self.threshold >= NO_THRESHOLD else BELOW_THRESHOLD
+        return [
+            r if r is not None else (low if c < self.threshold else None)
+            for r, c in zip(unreadable, confidence.tolist(), strict=True)
+        ]
+
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """Return one :class:`Prediction` per text (vectorised over the whole batch)."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
         proba = self.predict_proba(texts)
         decisions, confidence = decide(proba, self.multilabel)
-        auto = confidence >= self.threshold
+        reasons = self.review_reasons(texts, confidence)
         classes = self.classes
         proba_list = proba.tolist()
         out: list[Prediction] = []
@@ -101,8 +133,9 @@ class TextClassifier:
                 Prediction(
                     labels=labels,
                     confidence=float(confidence[i]),
-                    auto_coded=bool(auto[i]),
+                    auto_coded=reasons[i] is None,
                     probabilities=dict(zip(classes, row, strict=True)),
+                    reason=reasons[i],
                 )
             )
         return out

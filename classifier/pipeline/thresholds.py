@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import stats
 
 #: Threshold used when no confidence level reaches the target precision: above any
 #: probability, so nothing is auto-coded.
@@ -56,3 +57,40 @@ def pick_threshold(
     if not ok.any():
         return NO_THRESHOLD
     return float(thresholds[np.argmax(ok)])
+
+
+def precision_lower_bound(hits: int, n: int, *, confidence: float = 0.95) -> float:
+    """One-sided Clopper-Pearson lower bound of a precision of ``hits`` correct out of ``n``."""
+    if n <= 0 or hits <= 0:
+        return 0.0
+    if not 0.0 < confidence < 1.0:
+        raise ValueError("confidence must be between 0 and 1")
+    return float(stats.beta.ppf(1.0 - confidence, hits, n - hits + 1))
+
+
+def pick_threshold_lower_bound(
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    target_precision: float,
+    *,
+    level: float = 0.95,
+) -> tuple[float, float | None]:
+    """Return (threshold, lower bound) for the lowest confidence whose precision bound qualifies.
+
+    A candidate qualifies when the one-sided ``level`` Clopper-Pearson lower bound of the
+    precision among items at or above it reaches ``target_precision``; small counts therefore
+    never qualify by luck. Without a qualifying candidate: (:data:`NO_THRESHOLD`, None).
+    """
+    thresholds, precision, counts = precision_curve(np.asarray(confidence), correct)
+    hits = np.rint(precision * counts).astype(np.int64)
+    bounds = np.array(
+        [
+            precision_lower_bound(int(h), int(k), confidence=level)
+            for h, k in zip(hits, counts, strict=True)
+        ]
+    )
+    ok = bounds >= target_precision - 1e-12
+    if not ok.any():
+        return NO_THRESHOLD, None
+    first = int(np.argmax(ok))
+    return float(thresholds[first]), float(bounds[first])

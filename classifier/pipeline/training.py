@@ -29,27 +29,26 @@ import numpy as np
 import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import (
-    accuracy_score,
-    cohen_kappa_score,
-    confusion_matrix,
-    f1_score,
-    log_loss,
-    multilabel_confusion_matrix,
-    precision_recall_fscore_support,
-)
+from sklearn.metrics import log_loss
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import LinearSVC
 
 from .calibration import PlattScaling, TemperatureScaling, fit_platt, fit_temperature
+from .encoder import encoder_version
 from .errors import TrainingError
 from .features import FeatureConfig, build_features
 from .folds import Split, group_ids, make_folds
+from .metrics import multilabel_scores, single_label_scores
 from .model import TextClassifier, class_scores, decide
+from .ood import build_profile
 from .provenance import data_fingerprint, jieba_version
 from .thresholds import NO_THRESHOLD, min_auto_coded, pick_threshold
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Older artifact formats :func:`.artifact.load` still reads (see its notes).
+READABLE_FORMATS = (1, 2)
+#: How far a threshold chosen on the training corpus alone can be trusted (see :mod:`.crossfit`).
+UNVERIFIED = "unverified"
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,8 @@ class ModelConfig:
     features: FeatureConfig = field(default_factory=FeatureConfig)
     loss: str = "svm"
     c_grid: tuple[float, ...] = (0.3, 1.0)
-    class_weight: str | None = None
+    # "balanced" raised grouped-CV macro-F1 on the task statements (bench/README.md).
+    class_weight: str | None = "balanced"
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as a JSON-able dict."""
@@ -120,6 +120,8 @@ class _Encoded:
     target: np.ndarray  # class ids (n,) or indicator matrix (n, L)
     strata: list[str]
     folds: int
+    groups: np.ndarray
+    weights: np.ndarray | None = None
 
 
 def _checked_inputs(
@@ -217,21 +219,29 @@ def _class_group_counts(
     return counts
 
 
-def _encode(texts: Sequence[str], labels: Sequence[Any], multilabel: bool, folds: int) -> _Encoded:
+def _encode(
+    texts: Sequence[str],
+    labels: Sequence[Any],
+    multilabel: bool,
+    folds: int,
+    groups: Sequence[Any] | None = None,
+) -> _Encoded:
     """Validate inputs, encode labels and choose the number of folds."""
     text_list, label_list = _checked_inputs(texts=texts, labels=labels, folds=folds)
-    groups = group_ids(text_list)
+    if groups is not None and len(groups) != len(text_list):
+        raise TrainingError(f"got {len(text_list)} texts but {len(groups)} groups")
+    groups_arr = group_ids(text_list, groups)
     strata: list[str]
     if multilabel:
         classes, target, sets = _encode_label_sets(labels=label_list)
-        counts = _label_group_counts(classes=classes, target=target, groups=groups)
+        counts = _label_group_counts(classes=classes, target=target, groups=groups_arr)
         strata = ["|".join(s) for s in sets]
     else:
         classes, target, strata = _encode_classes(labels=label_list)
-        counts = _class_group_counts(classes=classes, target=target, groups=groups)
-    n_groups = len(set(groups.tolist()))
+        counts = _class_group_counts(classes=classes, target=target, groups=groups_arr)
+    n_groups = len(set(groups_arr.tolist()))
     k = max(2, min(folds, min(counts.values()), n_groups))
-    return _Encoded(text_list, classes, target, strata, k)
+    return _Encoded(text_list, classes, target, strata, k, groups_arr)
 
 
 def _class_weight(config: ModelConfig, y: np.ndarray, multilabel: bool) -> Any:
@@ -262,13 +272,24 @@ def _build_classifier(
     return base
 
 
-def _fit(config: ModelConfig, c: float, seed: int, multilabel: bool, x: Any, y: Any) -> Any:
+def fit_classifier(
+    config: ModelConfig,
+    c: float,
+    seed: int,
+    multilabel: bool,
+    x: Any,
+    y: Any,
+    weights: np.ndarray | None = None,
+) -> Any:
     """Fit one classifier quietly (convergence / constant-label warnings are expected)."""
     clf = _build_classifier(config, c, seed, multilabel, _class_weight(config, y, multilabel))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", UserWarning)
-        clf.fit(x, y)
+        if weights is None:
+            clf.fit(x, y)
+        else:
+            clf.fit(x, y, sample_weight=weights)
     return clf
 
 
@@ -299,7 +320,7 @@ def _cross_validate(
     enc: _Encoded, multilabel: bool, seed: int, config: ModelConfig
 ) -> _CrossValidated:
     """Compute out-of-fold decision scores for every C in the grid and keep the best C."""
-    splits = make_folds(enc.texts, enc.strata, enc.folds, seed)
+    splits = make_folds(enc.texts, enc.strata, enc.folds, seed, groups=enc.groups)
     n, k = len(enc.texts), len(enc.classes)
     grid = tuple(config.c_grid)
     scores = {c: np.zeros((n, k)) for c in grid}
@@ -310,7 +331,8 @@ def _cross_validate(
         x_te = feats.transform([enc.texts[i] for i in te])
         fold_of[te] = f
         for c in grid:
-            clf = _fit(config, c, seed, multilabel, x_tr, enc.target[tr])
+            w = None if enc.weights is None else enc.weights[tr]
+            clf = fit_classifier(config, c, seed, multilabel, x_tr, enc.target[tr], w)
             scores[c][te] = class_scores(clf, x_te, k, multilabel)
     losses = {}
     for c in grid:
@@ -330,79 +352,6 @@ def _labels_of(decisions: np.ndarray, classes: tuple[str, ...], multilabel: bool
     return names
 
 
-@dataclass
-class _Scores:
-    """Agreement of out-of-fold decisions with the truth, before threshold selection."""
-
-    correct: np.ndarray  # per item: the decision (label set) equals the truth
-    accuracy: float
-    macro_f1: float
-    kappa: float
-    per_class: dict[str, dict[str, float]]
-    confusion_matrix: dict[str, Any]
-
-
-def _per_class(
-    *, classes: tuple[str, ...], p: np.ndarray, r: np.ndarray, f: np.ndarray, s: np.ndarray
-) -> dict[str, dict[str, float]]:
-    """Precision, recall, F1 and support per class, as plain floats and ints."""
-    return {
-        c: {
-            "precision": float(p[j]),
-            "recall": float(r[j]),
-            "f1": float(f[j]),
-            "support": int(s[j]),
-        }
-        for j, c in enumerate(classes)
-    }
-
-
-def _multilabel_scores(
-    *, y_true: np.ndarray, decisions: np.ndarray, classes: tuple[str, ...]
-) -> _Scores:
-    """Exact-set accuracy, per-label F1 and mean per-label kappa of indicator matrices."""
-    kappas = [
-        cohen_kappa_score(y_true[:, j], decisions[:, j])
-        if len(np.unique(np.r_[y_true[:, j], decisions[:, j]])) > 1
-        else 1.0
-        for j in range(len(classes))
-    ]
-    p, r, f, s = precision_recall_fscore_support(y_true, decisions, zero_division=0)
-    mcm = multilabel_confusion_matrix(y_true, decisions)
-    return _Scores(
-        correct=(decisions == y_true).all(axis=1),
-        accuracy=float(accuracy_score(y_true, decisions)),
-        macro_f1=float(f1_score(y_true, decisions, average="macro", zero_division=0)),
-        kappa=float(np.mean(kappas)),
-        per_class=_per_class(classes=classes, p=p, r=r, f=f, s=s),
-        confusion_matrix={
-            "labels": list(classes),
-            "kind": "per-label [[tn, fp], [fn, tp]]",
-            "matrix": mcm.tolist(),
-        },
-    )
-
-
-def _single_label_scores(
-    *, y_true: np.ndarray, decisions: np.ndarray, classes: tuple[str, ...]
-) -> _Scores:
-    """Accuracy, macro F1, Cohen's kappa and the confusion matrix of class ids."""
-    ids = np.arange(len(classes))
-    p, r, f, s = precision_recall_fscore_support(y_true, decisions, labels=ids, zero_division=0)
-    return _Scores(
-        correct=decisions == y_true,
-        accuracy=float(accuracy_score(y_true, decisions)),
-        macro_f1=float(f1_score(y_true, decisions, labels=ids, average="macro", zero_division=0)),
-        kappa=float(cohen_kappa_score(y_true, decisions, labels=ids)),
-        per_class=_per_class(classes=classes, p=p, r=r, f=f, s=s),
-        confusion_matrix={
-            "labels": list(classes),
-            "kind": "rows: true label, columns: predicted label",
-            "matrix": confusion_matrix(y_true, decisions, labels=ids).tolist(),
-        },
-    )
-
-
 def _metrics(
     enc: _Encoded,
     proba: np.ndarray,
@@ -414,7 +363,7 @@ def _metrics(
     decisions, confidence = decide(proba, multilabel)
     n = len(enc.texts)
     classes = enc.classes
-    score = _multilabel_scores if multilabel else _single_label_scores
+    score = multilabel_scores if multilabel else single_label_scores
     scores = score(y_true=enc.target, decisions=decisions, classes=classes)
     correct = scores.correct
     min_count = min_auto_coded(n)
@@ -453,6 +402,19 @@ def _check_target(target_precision: float) -> None:
         raise TrainingError(f"target_precision must be in (0, 1], got {target_precision}")
 
 
+def _checked_weights(
+    sample_weight: Sequence[float] | None, n: int, multilabel: bool
+) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    if multilabel:
+        raise TrainingError("row weights are supported for single-label data only")
+    weights = np.asarray(sample_weight, dtype=float)
+    if weights.shape != (n,) or not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+        raise TrainingError(f"sample_weight needs {n} positive finite numbers")
+    return weights
+
+
 def _run(
     texts: Sequence[str],
     labels: Sequence[Any],
@@ -461,9 +423,12 @@ def _run(
     seed: int,
     folds: int,
     config: ModelConfig,
+    groups: Sequence[Any] | None = None,
+    sample_weight: Sequence[float] | None = None,
 ) -> tuple[_Encoded, _CrossValidated, TemperatureScaling | PlattScaling, Evaluation]:
     _check_target(target_precision)
-    enc = _encode(texts, labels, multilabel, folds)
+    enc = _encode(texts, labels, multilabel, folds, groups)
+    enc.weights = _checked_weights(sample_weight, len(enc.texts), multilabel)
     cv = _cross_validate(enc, multilabel, seed, config)
     calibrator = _calibrate(cv.scores, enc.target, multilabel)
     proba = calibrator.probabilities(cv.scores)
@@ -480,9 +445,17 @@ def evaluate(
     seed: int = 0,
     folds: int = 5,
     config: ModelConfig = DEFAULT_CONFIG,
+    groups: Sequence[Any] | None = None,
+    sample_weight: Sequence[float] | None = None,
 ) -> Evaluation:
-    """Cross-validate the pipeline with folds grouped by normalised text and report metrics."""
-    return _run(texts, labels, multilabel, target_precision, seed, folds, config)[3]
+    """Cross-validate the pipeline and report metrics.
+
+    Folds are grouped by normalised text, and by ``groups`` (e.g. an occupation code per text)
+    when given, so no group is split between training and test folds.
+    """
+    return _run(
+        texts, labels, multilabel, target_precision, seed, folds, config, groups, sample_weight
+    )[3]
 
 
 def _threshold_note(*, evaluation: Evaluation, target_precision: float) -> str:
@@ -541,6 +514,9 @@ def _training_metadata(
         "seed": seed,
         "folds": enc.folds,
         "config": config.as_dict(),
+        "encoder": config.features.encoder,
+        "encoder_version": encoder_version() if config.features.encoder else None,
+        "threshold_status": UNVERIFIED,
         "selected_c": cv.c,
         "cv_log_loss_by_c": {str(c): v for c, v in cv.c_scores.items()},
         "calibration": _describe_calibrator(calibrator),
@@ -558,15 +534,22 @@ def train(
     folds: int = 5,
     codebook: str | None = None,
     config: ModelConfig = DEFAULT_CONFIG,
+    groups: Sequence[Any] | None = None,
+    sample_weight: Sequence[float] | None = None,
 ) -> TextClassifier:
-    """Fit the pipeline on all data, with calibration and threshold chosen by grouped CV."""
+    """Fit the pipeline on all data, with calibration and threshold chosen by grouped CV.
+
+    The threshold comes from the training corpus only, so the metadata calls it
+    ``"unverified"``; :func:`.crossfit.train_in_domain` verifies one on in-domain rows.
+    """
     started = time.perf_counter()
     enc, cv, calibrator, evaluation = _run(
-        texts, labels, multilabel, target_precision, seed, folds, config
+        texts, labels, multilabel, target_precision, seed, folds, config, groups, sample_weight
     )
     features = build_features(config.features)
     x = features.fit_transform(enc.texts)
-    estimator = _fit(config, cv.c, seed, multilabel, x, enc.target)
+    estimator = fit_classifier(config, cv.c, seed, multilabel, x, enc.target, enc.weights)
+    profile = build_profile(enc.texts)
     metadata = _training_metadata(
         enc=enc,
         cv=cv,
@@ -580,6 +563,7 @@ def train(
     )
     metadata["training_seconds"] = round(time.perf_counter() - started, 3)
     metadata["platform"] = sys.platform
+    metadata["domain_profile"] = profile.as_dict()
     return TextClassifier(
         features,
         estimator,
@@ -588,6 +572,7 @@ def train(
         multilabel=multilabel,
         threshold=evaluation.threshold,
         metadata=metadata,
+        profile=profile,
     )
 
 

@@ -58,6 +58,26 @@ def format_metrics(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def threshold_report(metadata: dict[str, Any]) -> str:
+    """Say plainly whether the model's threshold was verified, and on what."""
+    status = metadata.get("threshold_status", pipeline.UNVERIFIED)
+    note = metadata.get("threshold_note", "")
+    if status == "verified":
+        figures = metadata.get("in_domain") or {}
+        return (
+            f"Threshold verified on {figures.get('n')} in-domain rows ({note}): coverage "
+            f"{_number(figures.get('coverage'))}, precision {_number(figures.get('precision'))}, "
+            f"lower bound {_number(figures.get('precision_lower_bound'))}."
+        )
+    if status == "none-qualified":
+        return f"NO THRESHOLD QUALIFIES: {note}. Every prediction goes to human review."
+    return (
+        "Threshold UNVERIFIED: chosen on the training corpus only, which is no evidence of "
+        "precision on other answers; give --in-domain-csv with labelled rows of the population "
+        "to verify one."
+    )
+
+
 def json_safe(value: Any) -> Any:
     """Replace non-finite floats by None so the output is strict JSON."""
     if isinstance(value, float) and not math.isfinite(value):

@@ -13,10 +13,10 @@ from classifier.management.commands._common import command_errors
 from classifier.models import Codebook
 from classifier.training.selectors import codebook_model, model_for_reference
 
-ADDED = ["label", "confidence", "auto_coded"]
+ADDED = ["label", "confidence", "auto_coded", "reason"]
 
 
-def _read_rows(path: Path, text_column: str) -> tuple[list[str], list[list[str]]]:
+def read_rows(path: Path, text_column: str) -> tuple[list[str], list[list[str]]]:
     """Header and data rows of `path`, after the pipeline reader has validated the texts."""
     # The pipeline reader reports a missing column, an empty text or a bad byte by row; reading
     # the text column as its own label makes it check just that.
@@ -31,7 +31,10 @@ def _read_rows(path: Path, text_column: str) -> tuple[list[str], list[list[str]]
 
 
 class Command(BaseCommand):
-    help = "Write the rows of --csv to --out with label, confidence and auto_coded columns."
+    help = (
+        "Write the rows of --csv to --out with label, confidence and auto_coded columns, and "
+        "for rows sent to review the reason (e.g. below-threshold, language-not-trained)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--csv", type=Path, required=True)
@@ -45,7 +48,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         with command_errors():
-            header, rows = _read_rows(options["csv"], options["text_column"])
+            header, rows = read_rows(options["csv"], options["text_column"])
             if options["codebook"]:
                 codebook = Codebook.objects.filter(slug=options["codebook"]).first()
                 if codebook is None:
@@ -68,6 +71,7 @@ class Command(BaseCommand):
                 out[positions["label"]] = ";".join(prediction.labels)
                 out[positions["confidence"]] = f"{prediction.confidence:.4f}"
                 out[positions["auto_coded"]] = "true" if prediction.auto_coded else "false"
+                out[positions["reason"]] = prediction.reason or ""
                 auto += prediction.auto_coded
                 writer.writerow(out)
         self.stdout.write(
