@@ -345,6 +345,12 @@ class StatisticsOutputSerializer(serializers.Serializer):
             "totals) or kind=means (groups and overall). Suppressed figures are null."
         )
     )
+    disclosure = serializers.JSONField(
+        help_text=(
+            "exact: true for callers who may read the raw responses; otherwise the period "
+            "windows were widened to (week, month or quarter) and notes on what was withheld."
+        )
+    )
 
 
 class ResponseOutputSerializer(serializers.Serializer):
