@@ -132,6 +132,7 @@ def dashboard(request: HttpRequest, *, model_admin: Any, pk: int) -> HttpRespons
         language=_admin_language(survey),
         risk=request.GET.get("risk"),
         concerns=request.GET.get("concerns"),
+        exact=access.reads_raw_answers(user=request.user, survey=survey),
     )
     context = {
         **_context(request, model_admin, survey, f"Dashboard: {survey.slug}"),

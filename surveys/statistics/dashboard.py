@@ -3,7 +3,10 @@
 Respondents are counted by category through `selectors.grouped_counts`, the code path of the
 statistics API (grouped in SQL where the variables allow it), and tables go through
 `statistics.tables` with the survey's `min_cell_size`, so the dashboard never shows a count its
-published statistics would hide.
+published statistics would hide. For a role that may not read the raw responses (exact=False)
+the dashboard follows the API's rules for such callers (`differencing`): only complete
+responses are counted, no timeline by day or week, and the tables get the population line and
+the hidden zeros of `protect_crosstab` and `protect_frequency`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from django.db.models.functions import TruncDate
 from surveys import reference
 from surveys.core.i18n import translate
 from surveys.models import Question, Response, Survey, time_spent
+from surveys.statistics.differencing import Guard, protect_crosstab, protect_frequency
 from surveys.statistics.published import Cell, Total
 from surveys.statistics.selectors import grouped_counts
 from surveys.statistics.tables import (
@@ -29,6 +33,8 @@ from surveys.variables.catalogue import SurveyVariable, derived_variables, surve
 from surveys.variables.sources import survey_responses
 
 OTHER_GROUP = {"en": "Other", "zh-hans": "其他"}
+# The dashboard's tables cover every complete response: one atom, no window or filter.
+_WHOLE = Guard(unsafe=frozenset())
 _MAX_DAILY_BARS = 92  # beyond about three months, bars are per week
 
 
@@ -48,12 +54,13 @@ class Timeline:
 
 @dataclass(frozen=True)
 class Completion:
-    started: int
-    in_progress: int
-    complete: int
+    # None where a role without raw access is not shown the figure.
+    started: int | None
+    in_progress: int | None
+    complete: int | None
     rate: float | None  # percent of started responses that were submitted
     median_seconds: float | None
-    timed: int  # complete responses with page timings
+    timed: int | None  # complete responses with page timings
 
 
 @dataclass(frozen=True)
@@ -254,7 +261,7 @@ def _cross_row(
 
 
 def risk_by_occupation(
-    *, survey: Survey, variable: SurveyVariable, language: str
+    *, survey: Survey, variable: SurveyVariable, language: str, exact: bool = True
 ) -> CrossView | None:
     """A cross-tab of occupation group by `variable`, with the survey's disclosure control."""
     question = (
@@ -282,7 +289,13 @@ def risk_by_occupation(
     seen = {group for group, _value in counts}
     present = [g for g in dict.fromkeys(groups.values()) if g in seen]
     codes = list(variable.value_labels)
-    table = crosstab_from_counts(counts, row_categories=present, col_categories=codes, k=k)
+    if exact:
+        table = crosstab_from_counts(counts, row_categories=present, col_categories=codes, k=k)
+    else:
+        guarded = protect_crosstab(
+            counts, row_categories=present, col_categories=codes, guard=_WHOLE, k=k
+        )
+        table = guarded.table  # type: ignore[assignment]
     rows = [
         _cross_row(label, line, total, variable=variable, codes=codes, language=language, k=k)
         for label, line, total in zip(present, table.cells, table.row_totals, strict=True)
@@ -300,7 +313,7 @@ def risk_by_occupation(
 
 
 def concern_counts(
-    *, survey: Survey, variables: list[SurveyVariable], language: str
+    *, survey: Survey, variables: list[SurveyVariable], language: str, exact: bool = True
 ) -> ConcernView:
     """How many coded responses name each category; counts under k are suppressed."""
     k = survey.min_cell_size
@@ -319,7 +332,11 @@ def concern_counts(
                 selected[position] += n
     bars = []
     for variable, chosen in zip(variables, selected, strict=True):
-        table = frequency_table_from_counts({0: coded - chosen, 1: chosen}, categories=[0, 1], k=k)
+        bar_counts = {0: coded - chosen, 1: chosen}
+        if exact:
+            table = frequency_table_from_counts(bar_counts, categories=[0, 1], k=k)
+        else:
+            table = protect_frequency(bar_counts, categories=[0, 1], guard=_WHOLE, k=k).table  # type: ignore[assignment]
         cell = table.cells[1]
         label = variable.label_in(language)
         label = label.rsplit(":", 1)[-1].strip() if ":" in label else label
@@ -343,10 +360,25 @@ def concern_counts(
     )
 
 
+def _restricted_completion(survey: Survey) -> Completion:
+    """Completion for a role without raw access: the number submitted, when at least k."""
+    complete = survey.responses.filter(status=Response.Status.COMPLETE).count()
+    shown = complete if complete == 0 or complete >= survey.min_cell_size else None
+    return Completion(None, None, shown, None, None, None)
+
+
 def survey_dashboard(
-    *, survey: Survey, language: str, risk: str | None = None, concerns: str | None = None
+    *,
+    survey: Survey,
+    language: str,
+    risk: str | None = None,
+    concerns: str | None = None,
+    exact: bool = True,
 ) -> Dashboard:
-    """Everything the dashboard shows; `risk` and `concerns` pick a variable and a group by name."""
+    """Everything the dashboard shows; `risk` and `concerns` pick a variable and a group by name.
+
+    exact=False: the figures a role without access to the raw responses may see.
+    """
     candidates = risk_candidates(survey=survey)
     risk_variable = next((v for v in candidates if v.name == risk), None) or (
         candidates[0] if candidates else None
@@ -354,24 +386,35 @@ def survey_dashboard(
     groups = concern_groups(survey=survey)
     concern_view = None
     if concerns in groups:
-        concern_view = concern_counts(survey=survey, variables=groups[concerns], language=language)
+        concern_view = concern_counts(
+            survey=survey, variables=groups[concerns], language=language, exact=exact
+        )
     else:
         # The first group that holds codings (several questions may share one codebook).
         for variables in groups.values():
-            concern_view = concern_counts(survey=survey, variables=variables, language=language)
+            concern_view = concern_counts(
+                survey=survey, variables=variables, language=language, exact=exact
+            )
             if concern_view.coded:
                 break
     notes = []
     if not candidates and not groups:
         notes.append("No classified free-text question: category charts appear once one exists.")
+    if not exact:
+        notes.append(
+            "Figures follow the rules for roles without access to the raw responses: complete "
+            "responses only, no timeline, small groups withheld."
+        )
     return Dashboard(
         survey=survey,
         language=language,
-        completion=survey_completion(survey=survey),
-        timeline=survey_timeline(survey=survey),
+        completion=survey_completion(survey=survey) if exact else _restricted_completion(survey),
+        timeline=survey_timeline(survey=survey) if exact else Timeline("day", [], 0),
         risk_choices=[(v.name, v.label_in(language)) for v in candidates],
         risk=(
-            risk_by_occupation(survey=survey, variable=risk_variable, language=language)
+            risk_by_occupation(
+                survey=survey, variable=risk_variable, language=language, exact=exact
+            )
             if risk_variable
             else None
         ),

@@ -298,7 +298,43 @@ def _finish(
     weighted_withheld = table.weighted and not (guard.weighting_ok and not suppresses(table))
     if weighted_withheld:
         table = withhold_weights(table)
-    return Guarded(table, n_hidden, excluded_hidden, False, weighted_withheld)
+    return Guarded(hide_zeros(table), n_hidden, excluded_hidden, False, weighted_withheld)
+
+
+def _zero_hidden(cell: Cell) -> Cell:
+    return HIDDEN_CELL if cell.n == 0 else cell
+
+
+def _zero_total_hidden(total: Total) -> Total:
+    return HIDDEN_TOTAL if total.n == 0 else total
+
+
+def hide_zeros(table: FrequencyTable | CrossTable) -> FrequencyTable | CrossTable:
+    """Zeros withheld in every line whose total is withheld.
+
+    In a line of fewer than k respondents, published zeros would say which values its members
+    do not have: with one non-zero value left, what every one of them answered.
+    """
+    if isinstance(table, FrequencyTable):
+        if not table.total.suppressed:
+            return table
+        return replace(table, cells=tuple(_zero_hidden(c) for c in table.cells))
+    cells = [
+        [
+            _zero_hidden(cell)
+            if (table.row_totals[i].suppressed or table.col_totals[j].suppressed)
+            else cell
+            for j, cell in enumerate(line)
+        ]
+        for i, line in enumerate(table.cells)
+    ]
+    rows, cols = table.row_totals, table.col_totals
+    if table.total.suppressed:
+        rows = tuple(_zero_total_hidden(t) for t in rows)
+        cols = tuple(_zero_total_hidden(t) for t in cols)
+    return replace(
+        table, cells=tuple(tuple(line) for line in cells), row_totals=rows, col_totals=cols
+    )
 
 
 def suppresses(table: FrequencyTable | CrossTable) -> bool:

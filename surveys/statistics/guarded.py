@@ -347,7 +347,8 @@ def _hidden_estimate(weighted: bool, n: int | None = None) -> dict[str, Any]:
 def _estimate(values: Iterable[tuple[float, float | None]], weighted: bool) -> dict[str, Any]:
     pairs = list(values)
     result = mean_interval(
-        [v for v, _ in pairs], [w for _, w in pairs] if weighted else None  # type: ignore[misc]
+        [v for v, _ in pairs],
+        [w for _, w in pairs] if weighted else None,  # type: ignore[misc]
     ).as_dict()
     result["ci"] = _ci(result["low"], result["high"])
     result["suppressed"] = False
@@ -431,7 +432,9 @@ def _means_result(
     if request.by is not None:
         for code, cell in zip(codes, table.cells, strict=True):  # type: ignore[arg-type]
             entry = estimate(code, cell.suppressed)
-            groups.append({"code": code, "label": request.by.value_label(code, request.lang), **entry})
+            groups.append(
+                {"code": code, "label": request.by.value_label(code, request.lang), **entry}
+            )
     members.update(members_all)
     overall = estimate("__all__", table.total.suppressed)
     notes = _notes(guarded, False)

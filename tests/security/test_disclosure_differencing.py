@@ -44,7 +44,9 @@ def test_to_day_minus_to_previous_day_isolates_nobody(world, client_for, who):
 
 @pytest.mark.parametrize("who", RESTRICTED)
 def test_windows_snap_to_whole_months(world, client_for, who):
-    data = w.get(client_for(who), world["survey"], "variable=lost_work&from=2026-01-09&to=2026-02-03")
+    data = w.get(
+        client_for(who), world["survey"], "variable=lost_work&from=2026-01-09&to=2026-02-03"
+    )
     assert data["filters"]["from"] == "2026-01-01" and data["filters"]["to"] == "2026-02-28"
     assert data["disclosure"] == {**data["disclosure"], "exact": False, "period": "month"}
 
@@ -129,3 +131,34 @@ def test_owner_keeps_exact_figures(world, client_for):
     assert data["filters"]["to"] == str(day - timedelta(days=1))
     union = w.get(client, survey, "variable=union_member")
     assert union["table"]["missing"] == sum(p["union_member"] is None for p in people)
+
+
+def test_dashboard_for_a_role_without_raw_access_follows_the_same_rules(world):
+    from surveys.statistics.dashboard import survey_dashboard
+
+    survey = world["survey"]
+    exact = survey_dashboard(survey=survey, language="en")
+    assert exact.timeline.periods and exact.completion.in_progress == 0
+    restricted = survey_dashboard(survey=survey, language="en", exact=False)
+    # No day-by-day timeline (a day is a window of one respondent) and no in-progress count
+    # (complete responses only); the number submitted, 14 >= k, stays.
+    assert restricted.timeline.periods == []
+    assert restricted.completion.in_progress is None and restricted.completion.started is None
+    assert restricted.completion.complete == len(w.PEOPLE)
+    assert any("raw responses" in note for note in restricted.notes)
+
+
+@pytest.mark.parametrize("role", ["owner", "editor", "viewer"])
+def test_roles_with_raw_access_get_exact_figures(world, role):
+    from django.contrib.auth import get_user_model
+
+    from surveys.models import SurveyRole
+    from tests.api.helpers import token_client
+
+    user = get_user_model().objects.create_user(f"exact-{role}", password="a long pass phrase 1")
+    SurveyRole.objects.create(survey=world["survey"], user=user, role=role)
+    data = w.get(token_client(user), world["survey"], "variable=lost_work&language=zh-hans")
+    assert data["disclosure"]["exact"] is True
+    assert data["n"] is None  # 4 < k: exact figures keep the table's own suppression
+    union = w.get(token_client(user), world["survey"], "variable=union_member")
+    assert union["table"]["missing"] == sum(p["union_member"] is None for p in w.truth())
