@@ -39,8 +39,8 @@ from surveys.api.throttling import AnonThrottle, LoginThrottle, TokenThrottle, U
 from surveys.core.access import audit_record, has_permission, reads_raw_answers, role_of
 from surveys.core.middleware import DEFAULT_POLICY
 from surveys.models import AuditEntry, Survey
-from surveys.statistics.requests import StatisticsInputError, statistics_request_build
 from surveys.statistics.guarded import statistics_publish
+from surveys.statistics.requests import StatisticsInputError, statistics_request_build
 
 logger = logging.getLogger(__name__)
 

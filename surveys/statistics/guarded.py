@@ -208,7 +208,7 @@ def _figures(key: Any, *, by: bool, missing: bool, excluded: bool) -> list[Any]:
     return [("cell", key), "total", "n"]
 
 
-# --- frequency tables and cross-tabulations --------------------------------------------------------
+# --- frequency tables and cross-tabulations -------------------------------------------------------
 
 
 def _table_variables(request: StatisticsRequest) -> list[SurveyVariable]:
@@ -327,7 +327,7 @@ def _frequency_result(
     }
 
 
-# --- means -------------------------------------------------------------------------------------------
+# --- means ----------------------------------------------------------------------------------------
 
 
 def _value(request: StatisticsRequest, raw: Any) -> float | None:
@@ -365,6 +365,7 @@ def _guarded_means(request: StatisticsRequest) -> dict[str, Any]:
     strata: list[tuple[Any, Any, int]] = []
     counts: Counter[Any] = Counter()
     members: dict[Any, list[tuple[float, str | None]]] = {}
+    strata_n: Counter[Any] = Counter()  # weights count every respondent with a stratum
     excluded = 0
     for group in groups:
         value = _value(request, group.codes[0])
@@ -381,7 +382,9 @@ def _guarded_means(request: StatisticsRequest) -> dict[str, Any]:
             continue
         if drop:
             excluded += 1
-        elif missing:
+            continue
+        strata_n[stratum] += 1
+        if missing:
             counts[None] += 1
         else:
             counts[code] += 1
@@ -394,11 +397,19 @@ def _guarded_means(request: StatisticsRequest) -> dict[str, Any]:
     codes = _categories(request.by, counts) if request.by else ["all"]
     guarded = protect_frequency(counts, categories=codes, guard=guard, k=request.k)
     weights_withheld = weighted and (not guard.weighting_ok or suppresses(guarded.table))
-    return _means_result(request, guarded, codes, members, counts, excluded, weights_withheld)
+    return _means_result(
+        request, strata_n, guarded, codes, members, counts, excluded, weights_withheld
+    )
+
+
+def _mean_factors(request: StatisticsRequest, strata_n: Counter[Any]) -> dict[str, float]:
+    """Each stratum's weight, from the selection's respondents who have one."""
+    return _weight_factors(request, [((s,), n) for s, n in strata_n.items()])
 
 
 def _means_result(
     request: StatisticsRequest,
+    strata_n: Counter[Any],
     guarded: Guarded,
     codes: list[str],
     members: dict[Any, list[tuple[float, str | None]]],
@@ -407,13 +418,7 @@ def _means_result(
     weights_withheld: bool,
 ) -> dict[str, Any]:
     weighted = request.weights is not None
-    factors: dict[str, float] = {}
-    if weighted:
-        strata_n: Counter[Any] = Counter()
-        for pairs in members.values():
-            for _, stratum in pairs:
-                strata_n[stratum] += 1
-        factors = _weight_factors(request, [((s,), n) for s, n in strata_n.items()])
+    factors = _mean_factors(request, strata_n) if weighted else {}
 
     def estimate(code: Any, cell_hidden: bool) -> dict[str, Any]:
         if cell_hidden:

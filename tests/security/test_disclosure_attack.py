@@ -38,9 +38,7 @@ Cell = dict[str, Any]
 
 
 def _space() -> list[Cell]:
-    attributes = itertools.product(
-        MONTHS, LANGUAGES, EMPLOYMENT, w.occupations(), LOST, UNION
-    )
+    attributes = itertools.product(MONTHS, LANGUAGES, EMPLOYMENT, w.occupations(), LOST, UNION)
     names = ["month", "language", "employment_type", "occupation", "lost_work", "union_member"]
     return [dict(zip(names, values, strict=True)) for values in attributes]
 
@@ -53,9 +51,7 @@ def _queries() -> list[str]:
     tables = [f"variable={v}" for v in TABLE_VARIABLES] + [
         f"variable={a}&by={b}" for a, b in itertools.combinations(TABLE_VARIABLES, 2)
     ]
-    windows = [
-        (a, b) for a, b in itertools.product(DATES, DATES) if not (a and b and a > b)
-    ]
+    windows = [(a, b) for a, b in itertools.product(DATES, DATES) if not (a and b and a > b)]
     scopes = []
     for (start, end), language in itertools.product(windows, [None, *LANGUAGES]):
         parts = [f"from={start}" if start else "", f"to={end}" if end else ""]
@@ -78,7 +74,10 @@ def _queries() -> list[str]:
     queries = [f"{table}&{scope}" if scope else table for table in tables for scope in scopes]
     # Pairs of filters on the one-way tables (a cross-tab is a one-way table per filter code).
     queries += [f"{table}&{pair}" for table in tables[: len(TABLE_VARIABLES)] for pair in pairs]
-    weights = ["weights=language&targets=en:0.5,zh-hans:0.5", "weights=lost_work&targets=0:0.5,1:0.5"]
+    weights = [
+        "weights=language&targets=en:0.5,zh-hans:0.5",
+        "weights=lost_work&targets=0:0.5,1:0.5",
+    ]
     queries += [f"{table}&{weight}" for table in tables for weight in weights]
     return queries
 
