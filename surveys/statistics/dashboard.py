@@ -332,7 +332,7 @@ def concern_counts(
                 selected[position] += n
     bars = []
     for variable, chosen in zip(variables, selected, strict=True):
-        bar_counts = {0: coded - chosen, 1: chosen}
+        bar_counts: dict[int | None, int] = {0: coded - chosen, 1: chosen}
         if exact:
             table = frequency_table_from_counts(bar_counts, categories=[0, 1], k=k)
         else:

@@ -32,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -186,13 +187,13 @@ def _line(
 
 
 def protect_frequency(
-    counts: Mapping[Hashable | None, int],
+    counts: Mapping[Any, int],
     *,
     categories: Sequence[Hashable],
     guard: Guard,
     k: int,
-    weight_sums: Mapping[Hashable | None, float] | None = None,
-    weight_squares: Mapping[Hashable | None, float] | None = None,
+    weight_sums: Mapping[Any, float] | None = None,
+    weight_squares: Mapping[Any, float] | None = None,
 ) -> Guarded:
     """`frequency_table_from_counts` under the rules of this module (see its docstring)."""
     check_k(k)
@@ -226,14 +227,14 @@ def protect_frequency(
 
 
 def protect_crosstab(
-    counts: Mapping[tuple[Hashable | None, Hashable | None], int],
+    counts: Mapping[Any, int],
     *,
     row_categories: Sequence[Hashable],
     col_categories: Sequence[Hashable],
     guard: Guard,
     k: int,
-    weight_sums: Mapping[tuple[Hashable | None, Hashable | None], float] | None = None,
-    weight_squares: Mapping[tuple[Hashable | None, Hashable | None], float] | None = None,
+    weight_sums: Mapping[Any, float] | None = None,
+    weight_squares: Mapping[Any, float] | None = None,
 ) -> Guarded:
     """`crosstab_from_counts` under the rules of this module (see its docstring)."""
     check_k(k)

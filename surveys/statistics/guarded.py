@@ -32,6 +32,7 @@ from surveys.statistics.differencing import (
     unsafe_figures,
 )
 from surveys.statistics.estimators import mean_interval
+from surveys.statistics.published import FrequencyTable
 from surveys.statistics.requests import StatisticsInputError, StatisticsRequest, _is_likert
 from surveys.statistics.selectors import (
     _categories,
@@ -253,7 +254,7 @@ def _guarded_frequencies(request: StatisticsRequest) -> dict[str, Any]:
             continue
         counts[key] += group.n
         if weighted:
-            factor = factors[stratum]
+            factor = factors[str(stratum)]
             sums[key] = sums.get(key, 0.0) + group.n * factor
             squares[key] = squares.get(key, 0.0) + group.n * factor * factor
     guard = Guard(
@@ -431,11 +432,12 @@ def _means_result(
         return _estimate(pairs, weighted)
 
     table = guarded.table
+    assert isinstance(table, FrequencyTable)  # group sizes are a one-way table
     every = [pair for code in codes for pair in members.get(code, [])]
     members_all = {"__all__": every}
     groups = []
     if request.by is not None:
-        for code, cell in zip(codes, table.cells, strict=True):  # type: ignore[arg-type]
+        for code, cell in zip(codes, table.cells, strict=True):
             entry = estimate(code, cell.suppressed)
             groups.append(
                 {"code": code, "label": request.by.value_label(code, request.lang), **entry}
