@@ -177,13 +177,14 @@ def _line(
     hidden: tuple[bool, bool],
     k: int,
 ) -> tuple[bool, bool, bool, bool]:
-    """(total, missing, excluded, n) withheld after the population line's rule."""
+    """(total, missing, excluded withheld, and whether only hiding n would close the line).
+
+    n is taken as known: whatever this table says, another table of the same selection, or a
+    cell of a wider one, may give it.
+    """
     parts = [table_total, missing, guard.excluded]
-    n = sum(parts)
-    flags, n_hidden = line_masks(
-        parts, [table_hidden, *hidden], n_hidden=not _n_public(n, guard, k), k=k
-    )
-    return flags[0], flags[1], flags[2], n_hidden
+    flags, needs_n = line_masks(parts, [table_hidden, *hidden], n_hidden=False, k=k)
+    return flags[0], flags[1], flags[2], needs_n
 
 
 def protect_frequency(
@@ -291,11 +292,12 @@ def _finish(
     hidden: tuple[bool, bool],
     k: int,
 ) -> Guarded:
-    n_hidden, excluded_hidden = hidden
-    if n_hidden and _n_public(n, guard, k):
+    needs_n, excluded_hidden = hidden
+    n_hidden = not _n_public(n, guard, k)
+    if needs_n:
         # The line could only be closed by hiding n, which other tables of this population
         # publish: nothing of this table is published then, not even its zeros.
-        return Guarded(withhold_table(table), False, guard.excluded > 0, True, table.weighted)
+        return Guarded(withhold_table(table), n_hidden, guard.excluded > 0, True, table.weighted)
     weighted_withheld = table.weighted and not (guard.weighting_ok and not suppresses(table))
     if weighted_withheld:
         table = withhold_weights(table)

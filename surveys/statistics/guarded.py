@@ -161,24 +161,44 @@ def _groups(
 
 
 class _Scope:
-    """Which groups the request covers, and the atom each group belongs to."""
+    """Which groups the request covers, and the atom each group belongs to.
+
+    A restriction that leaves out nobody (a window around every response, say) selects the same
+    respondents as no restriction at all, so it splits nothing into atoms.
+    """
 
     def __init__(self, request: StatisticsRequest, first_filter: int) -> None:
         self.request = request
         self.filters = _filter_variables(request)
         self.first_filter = first_filter
         self.unit = statistics_period()
+        self.window = bool(request.date_from or request.date_to)
+        self.language = bool(request.language)
+        self.active = [True] * len(self.filters)
+
+    def settle(self, groups: Sequence[_Group]) -> None:
+        """Leave out of the atoms the restrictions that every group meets."""
+        self.window = self.window and not all(self._in_window(g) for g in groups)
+        self.language = self.language and any(g.language != self.request.language for g in groups)
+        for position, (_variable, wanted) in enumerate(self.filters):
+            self.active[position] = any(
+                _category(g.codes[self.first_filter + position]) not in wanted for g in groups
+            )
+
+    def _in_window(self, group: _Group) -> bool:
+        request = self.request
+        if not (request.date_from or request.date_to):
+            return True
+        if group.day is None:
+            return False
+        if request.date_from and group.day < request.date_from:
+            return False
+        return not (request.date_to and group.day > request.date_to)
 
     def inside(self, group: _Group) -> bool:
-        request = self.request
-        if request.date_from or request.date_to:
-            if group.day is None:
-                return False
-            if request.date_from and group.day < request.date_from:
-                return False
-            if request.date_to and group.day > request.date_to:
-                return False
-        if request.language and group.language != request.language:
+        if not self._in_window(group):
+            return False
+        if self.request.language and group.language != self.request.language:
             return False
         codes = group.codes[self.first_filter :]
         return all(
@@ -187,13 +207,13 @@ class _Scope:
         )
 
     def atom(self, group: _Group) -> tuple[Any, ...]:
-        request = self.request
         parts: list[Any] = []
-        if request.date_from or request.date_to:
+        if self.window:
             parts.append(period_start(group.day, self.unit) if group.day else None)
-        if request.language:
+        if self.language:
             parts.append(group.language)
-        parts.extend(_category(code) for code in group.codes[self.first_filter :])
+        codes = group.codes[self.first_filter :]
+        parts.extend(_category(code) for code, on in zip(codes, self.active, strict=True) if on)
         return tuple(parts)
 
 
@@ -224,6 +244,7 @@ def _guarded_frequencies(request: StatisticsRequest) -> dict[str, Any]:
     table_variables = _table_variables(request)
     scope = _Scope(request, len(table_variables))
     groups = _groups(request, table_variables + [v for v, _ in scope.filters])
+    scope.settle(groups)
     weighted = request.weights is not None
     inside = [g for g in groups if scope.inside(g)]
     factors = (
@@ -360,6 +381,7 @@ def _guarded_means(request: StatisticsRequest) -> dict[str, Any]:
     table_variables = _table_variables(request)
     scope = _Scope(request, len(table_variables))
     groups = _groups(request, table_variables + [v for v, _ in scope.filters], raw=True)
+    scope.settle(groups)
     weighted = request.weights is not None
     by = request.by is not None
     checks: list[tuple[Any, Any, int]] = []

@@ -12,7 +12,6 @@ month and language of their response. Neither may succeed.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -84,105 +83,90 @@ def _queries() -> list[str]:
 
 # --- what a published answer says about the joint cells ----------------------------------------
 
+Columns = dict[str, np.ndarray]
 
-def _population(data: dict[str, Any]) -> Callable[[Cell], bool]:
+
+def _columns(space: list[Cell]) -> Columns:
+    return {name: np.asarray([c[name] for c in space], dtype=object) for name in space[0]}
+
+
+def _population(data: dict[str, Any], cols: Columns) -> np.ndarray:
+    """The joint cells inside the answer's selection (windows are whole months here)."""
     filters = data["filters"]
     start = date.fromisoformat(filters["from"]) if filters["from"] else None
     end = date.fromisoformat(filters["to"]) if filters["to"] else None
-    # Windows are whole months for these callers, so a month is inside or outside entirely.
     assert start is None or start.day == 1, filters
     assert end is None or (end + timedelta(days=1)).day == 1, filters
+    inside = np.ones(len(cols["month"]), dtype=bool)
+    if start:
+        inside &= np.asarray([m >= _month(start) for m in cols["month"]])
+    if end:
+        inside &= np.asarray([m <= _month(end) for m in cols["month"]])
+    if filters["language"]:
+        inside &= cols["language"] == filters["language"]
     wanted: dict[str, set[str]] = {}
     for item in filters["filter"]:
         wanted.setdefault(item["variable"], set()).add(item["code"])
-    language = filters["language"]
-
-    def inside(cell: Cell) -> bool:
-        month = cell["month"]
-        if start and month < _month(start):
-            return False
-        if end and month > _month(end):
-            return False
-        if language and cell["language"] != language:
-            return False
-        return all(cell[v] in codes for v, codes in wanted.items())
-
+    for variable, codes in wanted.items():
+        inside &= np.isin(cols[variable], list(codes))
     return inside
 
 
-def _equations(data: dict[str, Any]) -> list[tuple[Callable[[Cell], bool], float | None, str]]:
-    """(set of joint cells, published count or None when suppressed, label) for each figure."""
-    inside = _population(data)
-    main = data["variable"]["name"]
-    by = data["by"]["name"] if data["by"] else None
+def _equations(data: dict[str, Any], cols: Columns) -> list[tuple[np.ndarray, float | None, str]]:
+    """(joint cells, published count or None when suppressed, label) for each figure."""
+    inside = _population(data, cols)
+    main = cols[data["variable"]["name"]]
+    by = cols[data["by"]["name"]] if data["by"] else None
     stratum = data["weighting"]["variable"] if data["weighting"] else None
     table = data["table"]
-
-    def counted(cell: Cell) -> bool:
-        return inside(cell) and (stratum is None or cell[stratum] is not None)
-
-    def answered(cell: Cell) -> bool:
-        return counted(cell) and cell[main] is not None and (by is None or cell[by] is not None)
-
-    out: list[tuple[Callable[[Cell], bool], float | None, str]] = [
+    counted = inside & (cols[stratum] != None) if stratum else inside  # noqa: E711
+    answered = counted & (main != None)  # noqa: E711
+    if by is not None:
+        answered &= by != None  # noqa: E711
+    out: list[tuple[np.ndarray, float | None, str]] = [
         (inside, data["n"], "n"),
         (answered, table["total"]["n"], "total"),
-        (lambda c: counted(c) and not answered(c), table["missing"], "missing"),
+        (counted & ~answered, table["missing"], "missing"),
     ]
     if stratum:
-        excluded = data["weighting"]["excluded"]
-        out.append((lambda c: inside(c) and c[stratum] is None, excluded, "excluded"))
+        out.append((inside & ~counted, data["weighting"]["excluded"], "excluded"))
     if table["kind"] == "frequency":
         for cell in table["cells"]:
-            code = cell["code"]
-            out.append((lambda c, code=code: answered(c) and c[main] == code, cell["n"], code))
+            out.append((answered & (main == cell["code"]), cell["n"], cell["code"]))
         return out
     for line in table["cells"]:
         for cell in line:
-            row, col = cell["row"], cell["col"]
-            out.append(
-                (
-                    lambda c, row=row, col=col: answered(c) and c[by] == row and c[main] == col,
-                    cell["n"],
-                    f"{row}/{col}",
-                )
-            )
+            where = answered & (by == cell["row"]) & (main == cell["col"])
+            out.append((where, cell["n"], f"{cell['row']}/{cell['col']}"))
     for total in table["row_totals"]:
-        row = total["row"]
-        out.append((lambda c, row=row: answered(c) and c[by] == row, total["n"], f"row {row}"))
+        out.append((answered & (by == total["row"]), total["n"], f"row {total['row']}"))
     for total in table["col_totals"]:
-        col = total["col"]
-        out.append((lambda c, col=col: answered(c) and c[main] == col, total["n"], f"col {col}"))
+        out.append((answered & (main == total["col"]), total["n"], f"col {total['col']}"))
     return out
 
 
 def _weighted_equations(
-    data: dict[str, Any], space: list[Cell], truth: np.ndarray
+    data: dict[str, Any], cols: Columns, truth: np.ndarray
 ) -> list[tuple[np.ndarray, float]]:
     """Published weighted counts as equations, the attacker given the true weights."""
     if not data["weighting"] or data["table"]["kind"] != "frequency":
         return []
-    inside = _population(data)
-    stratum = data["weighting"]["variable"]
+    stratum = cols[data["weighting"]["variable"]]
     targets = data["weighting"]["targets"]
-    main = data["variable"]["name"]
-    members = np.asarray([inside(c) and c[stratum] is not None for c in space])
+    main = cols[data["variable"]["name"]]
+    members = _population(data, cols) & (stratum != None)  # noqa: E711
     total = float(truth[members].sum())
-    sizes = {
-        s: float(truth[[m and c[stratum] == s for m, c in zip(members, space, strict=True)]].sum())
-        for s in targets
-    }
     share = sum(targets.values())
-    found = []
-    for cell in data["table"]["cells"]:
-        if cell["weighted_n"] is None:
-            continue
-        row = np.zeros(len(space))
-        for i, c in enumerate(space):
-            if members[i] and c[main] == cell["code"] and sizes.get(c[stratum]):
-                row[i] = targets[c[stratum]] / share * total / sizes[c[stratum]]
-        found.append((row, float(cell["weighted_n"])))
-    return found
+    factor = np.zeros(len(truth))
+    for code, target in targets.items():
+        group = members & (stratum == code)
+        if truth[group].sum():
+            factor[group] = target / share * total / truth[group].sum()
+    return [
+        (factor * (main == cell["code"]), float(cell["weighted_n"]))
+        for cell in data["table"]["cells"]
+        if cell["weighted_n"] is not None
+    ]
 
 
 # --- the solver ---------------------------------------------------------------------------------
@@ -191,21 +175,21 @@ def _weighted_equations(
 class Attacker:
     def __init__(self, space: list[Cell], truth: np.ndarray) -> None:
         self.space = space
+        self.cols = _columns(space)
         self.truth = truth
         self.rows: dict[bytes, float] = {}
         self.float_rows: list[tuple[np.ndarray, float]] = []
         self.hidden: dict[bytes, str] = {}
 
     def learn(self, data: dict[str, Any], where: str) -> None:
-        for predicate, value, label in _equations(data):
-            mask = np.fromiter((predicate(c) for c in self.space), bool, len(self.space))
+        for mask, value, label in _equations(data, self.cols):
             key = np.packbits(mask).tobytes()
             if value is None:
                 self.hidden.setdefault(key, f"{where}: {label}")
             else:
                 assert self.truth[mask].sum() == value, (where, label)
                 self.rows[key] = value
-        self.float_rows += _weighted_equations(data, self.space, self.truth)
+        self.float_rows += _weighted_equations(data, self.cols, self.truth)
 
     def _constraints(self) -> list[LinearConstraint]:
         size = len(self.space)
@@ -280,11 +264,14 @@ def test_an_integer_solver_pins_down_nothing(world):
             assert as_coder.json() == data, query
         attacker.learn(data, query)
     constraints = attacker._constraints()
-    # (1) No suppressed figure is determined by the published ones.
+    # (1) No suppressed figure is determined by the published ones. (Zeros withheld beside a
+    # small count are left to (2): what they would say is what a group did not answer.)
     pinned = []
     for key, where in attacker.hidden.items():
         mask = np.unpackbits(np.frombuffer(key, np.uint8))[: len(space)].astype(float)
-        if key not in attacker.rows and attacker.pinned(mask, constraints):
+        if key in attacker.rows or mask @ truth == 0:
+            continue
+        if attacker.pinned(mask, constraints):
             pinned.append((where, int(mask @ truth)))
     assert pinned == []
     # (2) No respondent's answer follows from the month and language of their response.
