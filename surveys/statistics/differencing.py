@@ -11,12 +11,14 @@ these rules stop it being worked out from two or more tables, which a caller can
   of it. Any two requests over the same attributes then differ, figure by figure, by whole
   atoms, so a difference is 0 or at least k: `to=D` minus `to=D-1`, a table minus the same
   table for one language, `filter=V:a` minus `filter=V:a&filter=V:b`.
-- **Windows snap** outward to whole periods (`snap_window`), so a window holds whole atoms.
+- **Windows snap** outward to whole periods (`snap_window`), so a window holds whole atoms. A
+  restriction that leaves out nobody splits nothing (the caller decides, knowing the data).
 - **The population line.** n (the respondents a request covers, the same figure whatever the
-  variable) is the sum of the table's total, its missing count and, weighted, the respondents
-  without a stratum. These three are one more line of the table: while n is published, none of
-  them is the only one suppressed (`line_masks`), so "n - missing" never gives a suppressed
-  total back.
+  variable, and often a cell of a wider table) is taken as known. It is the sum of the table's
+  total, its missing count and, weighted, the respondents without a stratum: one more line of
+  the table, in which none is the only one suppressed (`line_masks`), so "n - missing" never
+  gives a suppressed total back. A table that only hiding n could protect is withheld whole.
+- **Zeros** in a line whose total is withheld are withheld too (`hide_zeros`).
 - **Weighted figures** (weighted counts and shares, effective n) are published only when every
   count of the table crossed with the weighting strata is 0 or at least k in every atom and the
   table suppresses nothing (`weighting_safe`); otherwise they are withheld, since with the
