@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from config import tasks
 
@@ -224,6 +225,10 @@ EXPOSURE_RATE_LIMIT_PAGE = env("EXPOSURE_RATE_LIMIT_PAGE", default="60/600")
 # username tried, as attempts/seconds; past either, even the right password is refused.
 EXPOSURE_LOGIN_LIMIT_ADDRESS = env("EXPOSURE_LOGIN_LIMIT_ADDRESS", default="30/900")
 EXPOSURE_LOGIN_LIMIT_USERNAME = env("EXPOSURE_LOGIN_LIMIT_USERNAME", default="10/900")
+# The period statistics windows snap to for callers without raw access: week, month or quarter.
+EXPOSURE_STATISTICS_PERIOD = env.str("EXPOSURE_STATISTICS_PERIOD", default="month")
+if EXPOSURE_STATISTICS_PERIOD not in {"week", "month", "quarter"}:
+    raise ImproperlyConfigured("EXPOSURE_STATISTICS_PERIOD must be week, month or quarter.")
 EXPOSURE_MODEL_DIR = env.path("EXPOSURE_MODEL_DIR", default=VAR_DIR / "models")
 EXPOSURE_CLASSIFY_BATCH = env.int("EXPOSURE_CLASSIFY_BATCH", default=200)
 

@@ -145,6 +145,7 @@ def dashboard(request: HttpRequest, *, model_admin: Any, pk: int) -> HttpRespons
         risk=request.GET.get("risk"),
         concerns=request.GET.get("concerns"),
         suppress=not internal,
+        exact=access.reads_raw_answers(user=request.user, survey=survey),
     )
     context = {
         **_context(request, model_admin, survey, f"Dashboard: {survey.slug}"),

@@ -399,6 +399,12 @@ class StatisticsOutputSerializer(serializers.Serializer):
             "coded answers (filters not applied). Null for other variables."
         ),
     )
+    disclosure = serializers.JSONField(
+        help_text=(
+            "exact: true for callers who may read the raw responses; otherwise the period "
+            "windows were widened to (week, month or quarter) and notes on what was withheld."
+        )
+    )
 
 
 class ResponseOutputSerializer(serializers.Serializer):

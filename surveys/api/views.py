@@ -36,12 +36,12 @@ from surveys.api.selectors import (
     api_tombstones,
 )
 from surveys.api.throttling import AnonThrottle, UserThrottle
-from surveys.core.access import audit_record, has_permission, role_of
+from surveys.core.access import audit_record, has_permission, reads_raw_answers, role_of
 from surveys.core.middleware import DEFAULT_POLICY
 from surveys.models import AuditEntry, Survey
 from surveys.statistics.exposure import exposure_compare
+from surveys.statistics.guarded import statistics_publish
 from surveys.statistics.requests import StatisticsInputError, statistics_request_build
-from surveys.statistics.selectors import statistics_compute
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +171,10 @@ class StatisticsApi(JsonApiView):
                 targets=params.get("targets"),
                 lang=params.get("lang"),
             )
-            result = statistics_compute(request=statistics_request)
+            result = statistics_publish(
+                request=statistics_request,
+                exact=reads_raw_answers(user=request.user, survey=survey),
+            )
         except StatisticsInputError as error:
             raise exceptions.ValidationError({error.field: [error.message]}) from error
         except (ValueError, ArithmeticError) as error:

@@ -57,6 +57,15 @@ def has_permission(*, user: User, survey: Survey, permission: str) -> bool:
     return role is not None and role in PERMISSIONS[permission]
 
 
+def reads_raw_answers(*, user: User, survey: Survey) -> bool:
+    """True when the user may read `survey`'s raw responses, and so gets exact statistics.
+
+    Everyone else (anonymous callers, coders, any role without "view") gets statistics under
+    the rules that stop differencing (`surveys.statistics.differencing`).
+    """
+    return has_permission(user=user, survey=survey, permission="view")
+
+
 def surveys_for(*, user: User, permission: str = "view") -> QuerySet[Survey]:
     """The surveys on which the user's role allows `permission`."""
     if not user.is_authenticated or not user.is_active:

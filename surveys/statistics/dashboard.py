@@ -3,7 +3,10 @@
 Respondents are counted by category through `selectors.grouped_counts`, the code path of the
 statistics API (grouped in SQL where the variables allow it), and tables go through
 `statistics.tables` with the survey's `min_cell_size`, so the dashboard never shows a count its
-published statistics would hide.
+published statistics would hide. For a role that may not read the raw responses (exact=False)
+the dashboard follows the API's rules for such callers (`differencing`): only complete
+responses are counted, no timeline by day or week, and the tables get the population line and
+the hidden zeros of `protect_crosstab` and `protect_frequency`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from django.db.models.functions import TruncDate
 from surveys import reference
 from surveys.core.i18n import translate
 from surveys.models import Question, Response, Survey, time_spent
+from surveys.statistics.differencing import Guard, protect_crosstab, protect_frequency
 from surveys.statistics.exposure import exposure_compare, exposure_questions
 from surveys.statistics.internal import crosstab_unsuppressed, frequency_table_unsuppressed
 from surveys.statistics.published import Cell, Total
@@ -44,6 +48,8 @@ from surveys.variables.catalogue import (
 from surveys.variables.sources import survey_responses
 
 OTHER_GROUP = {"en": "Other", "zh-hans": "其他"}
+# The dashboard's tables cover every complete response: one atom, no window or filter.
+_WHOLE = Guard(unsafe=frozenset())
 _MAX_DAILY_BARS = 92  # beyond about three months, bars are per week
 
 
@@ -63,12 +69,13 @@ class Timeline:
 
 @dataclass(frozen=True)
 class Completion:
-    started: int
-    in_progress: int
-    complete: int
+    # None where a role without raw access is not shown the figure.
+    started: int | None
+    in_progress: int | None
+    complete: int | None
     rate: float | None  # percent of started responses that were submitted
     median_seconds: float | None
-    timed: int  # complete responses with page timings
+    timed: int | None  # complete responses with page timings
 
 
 @dataclass(frozen=True)
@@ -292,7 +299,12 @@ def _cross_row(
 
 
 def risk_by_occupation(
-    *, survey: Survey, variable: SurveyVariable, language: str, suppress: bool = True
+    *,
+    survey: Survey,
+    variable: SurveyVariable,
+    language: str,
+    suppress: bool = True,
+    exact: bool = True,
 ) -> CrossView | None:
     """A cross-tab of occupation group by `variable`; disclosure control unless not `suppress`."""
     question = (
@@ -320,10 +332,15 @@ def risk_by_occupation(
     seen = {group for group, _value in counts}
     present = [g for g in dict.fromkeys(groups.values()) if g in seen]
     codes = list(variable.value_labels)
-    if suppress:
+    if not suppress:
+        table = crosstab_unsuppressed(counts, row_categories=present, col_categories=codes)
+    elif exact:
         table = crosstab_from_counts(counts, row_categories=present, col_categories=codes, k=k)
     else:
-        table = crosstab_unsuppressed(counts, row_categories=present, col_categories=codes)
+        guarded = protect_crosstab(
+            counts, row_categories=present, col_categories=codes, guard=_WHOLE, k=k
+        )
+        table = guarded.table  # type: ignore[assignment]
     rows = [
         _cross_row(label, line, total, variable=variable, codes=codes, language=language, k=k)
         for label, line, total in zip(present, table.cells, table.row_totals, strict=True)
@@ -341,7 +358,12 @@ def risk_by_occupation(
 
 
 def concern_counts(
-    *, survey: Survey, variables: list[SurveyVariable], language: str, suppress: bool = True
+    *,
+    survey: Survey,
+    variables: list[SurveyVariable],
+    language: str,
+    suppress: bool = True,
+    exact: bool = True,
 ) -> ConcernView:
     """How many coded responses name each category; counts under k suppressed if `suppress`."""
     k = survey.min_cell_size
@@ -361,11 +383,12 @@ def concern_counts(
     bars = []
     for variable, chosen in zip(variables, selected, strict=True):
         both: dict[int | None, int] = {0: coded - chosen, 1: chosen}
-        table = (
-            frequency_table_from_counts(both, categories=[0, 1], k=k)
-            if suppress
-            else frequency_table_unsuppressed(both, categories=[0, 1])
-        )
+        if not suppress:
+            table = frequency_table_unsuppressed(both, categories=[0, 1])
+        elif exact:
+            table = frequency_table_from_counts(both, categories=[0, 1], k=k)
+        else:
+            table = protect_frequency(both, categories=[0, 1], guard=_WHOLE, k=k).table  # type: ignore[assignment]
         cell = table.cells[1]
         label = variable.label_in(language)
         label = label.rsplit(":", 1)[-1].strip() if ":" in label else label
@@ -396,16 +419,21 @@ def _concern_view(
     chosen: str | None,
     language: str,
     suppress: bool,
+    exact: bool,
 ) -> ConcernView | None:
     if chosen in groups:
         return concern_counts(
-            survey=survey, variables=groups[chosen], language=language, suppress=suppress
+            survey=survey,
+            variables=groups[chosen],
+            language=language,
+            suppress=suppress,
+            exact=exact,
         )
     view = None
     # The first group that holds codings (several questions may share one codebook).
     for variables in groups.values():
         view = concern_counts(
-            survey=survey, variables=variables, language=language, suppress=suppress
+            survey=survey, variables=variables, language=language, suppress=suppress, exact=exact
         )
         if view.coded:
             break
@@ -444,6 +472,13 @@ def _audited_variables(survey: Survey) -> list[SurveyVariable]:
     return single + [v for vs in concern_groups(survey=survey).values() for v in vs]
 
 
+def _restricted_completion(survey: Survey) -> Completion:
+    """Completion for a role without raw access: the number submitted, when at least k."""
+    complete = survey.responses.filter(status=Response.Status.COMPLETE).count()
+    shown = complete if complete == 0 or complete >= survey.min_cell_size else None
+    return Completion(None, None, shown, None, None, None)
+
+
 def survey_dashboard(
     *,
     survey: Survey,
@@ -451,10 +486,13 @@ def survey_dashboard(
     risk: str | None = None,
     concerns: str | None = None,
     suppress: bool = True,
+    exact: bool = True,
 ) -> Dashboard:
     """Everything the dashboard shows; `risk` and `concerns` pick a variable and a group by name.
 
     `suppress=False` is the internal view for the survey's owners and editors: every count shown.
+    `exact=False`: the figures a role without access to the raw responses may see (protected
+    across queries, complete responses only).
     """
     candidates = risk_candidates(survey=survey)
     risk_variable = next((v for v in candidates if v.name == risk), None) or (
@@ -464,32 +502,53 @@ def survey_dashboard(
     notes = []
     if not candidates and not groups:
         notes.append("No classified free-text question: category charts appear once one exists.")
+    if not exact:
+        notes.append(
+            "Figures follow the rules for roles without access to the raw responses: complete "
+            "responses only, no timeline, small groups withheld."
+        )
     return Dashboard(
         survey=survey,
         language=language,
-        completion=survey_completion(survey=survey),
-        timeline=survey_timeline(survey=survey),
+        completion=survey_completion(survey=survey) if exact else _restricted_completion(survey),
+        timeline=survey_timeline(survey=survey) if exact else Timeline("day", [], 0),
         risk_choices=[(v.name, v.label_in(language)) for v in candidates],
         risk=(
             risk_by_occupation(
-                survey=survey, variable=risk_variable, language=language, suppress=suppress
+                survey=survey,
+                variable=risk_variable,
+                language=language,
+                suppress=suppress,
+                exact=exact,
             )
             if risk_variable
             else None
         ),
         concern_choices=[(name, _group_label(vs, language)) for name, vs in groups.items()],
         concerns=_concern_view(
-            survey=survey, groups=groups, chosen=concerns, language=language, suppress=suppress
+            survey=survey,
+            groups=groups,
+            chosen=concerns,
+            language=language,
+            suppress=suppress,
+            exact=exact,
         ),
         notes=notes,
-        questions=question_summaries(survey=survey, language=language, suppress=suppress),
-        classifier=classifier_shares(survey=survey, language=language, suppress=suppress),
         suppressed=suppress,
-        audited=audited_shares(
+        # Summaries not protected across queries: only for roles that may read the raw responses.
+        **(_exact_sections(survey=survey, language=language, suppress=suppress) if exact else {}),
+    )
+
+
+def _exact_sections(*, survey: Survey, language: str, suppress: bool) -> dict[str, Any]:
+    return {
+        "questions": question_summaries(survey=survey, language=language, suppress=suppress),
+        "classifier": classifier_shares(survey=survey, language=language, suppress=suppress),
+        "audited": audited_shares(
             survey=survey, variables=_audited_variables(survey), language=language
         ),
-        exposure=survey_exposure(survey=survey, language=language),
-    )
+        "exposure": survey_exposure(survey=survey, language=language),
+    }
 
 
 def survey_exposure(*, survey: Survey, language: str) -> dict[str, Any] | None:

@@ -133,9 +133,15 @@ Codes = tuple[str | None, ...]
 
 
 def _sql_counts(
-    responses: QuerySet[Response], variables: Sequence[SurveyVariable]
+    responses: QuerySet[Response],
+    variables: Sequence[SurveyVariable],
+    extra: Sequence[str] = (),
 ) -> list[tuple[Codes, int]]:
-    """[((code of each variable, or None), number of responses)] grouped in the database."""
+    """[((code of each variable, or None), number of responses)] grouped in the database.
+
+    `extra` names further columns of `responses` (fields or annotations) to group by; their
+    values, as strings, follow the variables' codes.
+    """
     annotations: dict[str, Any] = {}
     flags: dict[str, Any] = {}
     columns: list[str] = []
@@ -167,6 +173,7 @@ def _sql_counts(
         columns.append(f"{alias}__boolean" if variable.boolean else f"{alias}__choice")
     # COUNT(*), not COUNT(DISTINCT id): a response has at most one answer per question and row
     # (a unique constraint), so each join adds at most one row per response and nothing repeats.
+    columns += extra
     grouped = (
         responses.annotate(**annotations).annotate(**flags).values(*columns).annotate(n=Count("*"))
     )
@@ -489,15 +496,26 @@ def statistics_compute(*, request: StatisticsRequest) -> dict[str, Any]:
     targets miss a stratum present in the data).
     """
     responses = statistics_responses(request=request)
-    k = request.k
     if request.stat == "mean":
         result = _means(request, responses)
     else:
         result = _frequencies(request, responses)
+    return statistics_envelope(request=request, result=result)
+
+
+def statistics_envelope(*, request: StatisticsRequest, result: dict[str, Any]) -> dict[str, Any]:
+    """The answer around a computed table: the request's echo, n, k and the weighting.
+
+    `result` holds the table, n_total, excluded and parts_hidden, and may decide n_hidden and
+    excluded_hidden itself (the rules for callers without raw access do).
+    """
+    k = request.k
     n_total, excluded = result["n_total"], result["excluded"]
-    excluded_hidden = _hidden(excluded, k)
+    excluded_hidden = result.get("excluded_hidden", _hidden(excluded, k))
     # n is published only when no suppressed figure could be recovered from it by subtraction.
-    n_hidden = _hidden(n_total, k) or result["parts_hidden"] or excluded_hidden
+    n_hidden = result.get(
+        "n_hidden", _hidden(n_total, k) or result["parts_hidden"] or excluded_hidden
+    )
     k_note = ""
     if request.k_requested is not None and request.k_requested < k:
         k_note = (

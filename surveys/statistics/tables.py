@@ -20,7 +20,12 @@ from surveys.statistics.checks import (
     check_k,
     names,
 )
-from surveys.statistics.disclosure import Suppression, suppress, suppress_one_way
+from surveys.statistics.disclosure import (
+    OneWaySuppression,
+    Suppression,
+    suppress,
+    suppress_one_way,
+)
 from surveys.statistics.estimators import kish_effective_n, wilson_interval
 from surveys.statistics.published import (
     HIDDEN_CELL,
@@ -103,9 +108,9 @@ def _kish_by_group(groups: IntArray, weights: FloatArray, size: int) -> FloatArr
     return _kish(sums, squares)
 
 
-def _missing(count: int, k: int) -> tuple[int | None, bool]:
+def _missing(count: int, k: int, hidden_anyway: bool = False) -> tuple[int | None, bool]:
     # Routing can make "did not answer" a small identifiable group, so it follows the cell rule.
-    hidden = 0 < count < k
+    hidden = 0 < count < k or (hidden_anyway and count > 0)
     return (None if hidden else count), hidden
 
 
@@ -201,13 +206,16 @@ def frequency_table_from_counts(
     categories: Sequence[Hashable] | None = None,
     k: int = 10,
     confidence: float = 0.95,
+    suppression: OneWaySuppression | None = None,
+    missing_hidden: bool = False,
 ) -> FrequencyTable:
     """`frequency_table` of respondents given as counts per value (the key None = missing).
 
     Weighted: weight_sums and weight_squares hold each value's sum of weights and of squared
     weights (zero-count keys may be left out). Same table as `frequency_table` on the
     respondents these counts describe (weighted figures equal up to floating-point rounding),
-    for work proportional to the number of values rather than respondents.
+    for work proportional to the number of values rather than respondents. `suppression` and
+    `missing_hidden` add suppressions made for other reasons (`differencing`), never lifted.
     """
     check_k(k)
     check_confidence(confidence)
@@ -233,6 +241,8 @@ def frequency_table_from_counts(
         weighted=weighted,
         k=k,
         confidence=confidence,
+        suppression=suppression,
+        missing_hidden=missing_hidden,
     )
 
 
@@ -247,10 +257,12 @@ def _frequency(
     weighted: bool,
     k: int,
     confidence: float,
+    suppression: OneWaySuppression | None = None,
+    missing_hidden: bool = False,
 ) -> FrequencyTable:
     """The one-way table from its aggregates: the single place its figures are worked out."""
     total_n = int(counts.sum())
-    mask = suppress_one_way(counts, k=k)
+    mask = suppress_one_way(counts, k=k, initial=suppression)
     cells: list[Cell] = []
     for position in range(len(labels)):
         if mask.cells[position]:
@@ -284,7 +296,7 @@ def _frequency(
         if mask.total
         else Total(total_n, total_w, 100.0 if total_w > 0 else None, None, None, False)
     )
-    missing_count, missing_hidden = _missing(missing, k)
+    missing_count, missing_hidden = _missing(missing, k, missing_hidden)
     return FrequencyTable(
         categories=labels,
         cells=tuple(cells),
@@ -362,12 +374,15 @@ def crosstab_from_counts(
     col_categories: Sequence[Hashable] | None = None,
     k: int = 10,
     confidence: float = 0.95,
+    suppression: Suppression | None = None,
+    missing_hidden: bool = False,
 ) -> CrossTable:
     """`crosstab` of respondents given as counts per (row value, column value); None = missing.
 
     Weighted: weight_sums and weight_squares hold each pair's sum of weights and of squared
     weights. Same table as `crosstab` on the respondents these counts describe (weighted figures
     equal up to floating-point rounding), for work proportional to the number of cells.
+    `suppression` and `missing_hidden` add suppressions made for other reasons, never lifted.
     """
     check_k(k)
     check_confidence(confidence)
@@ -409,6 +424,8 @@ def crosstab_from_counts(
         weighted=weighted,
         k=k,
         confidence=confidence,
+        suppression=suppression,
+        missing_hidden=missing_hidden,
     )
 
 
@@ -468,12 +485,14 @@ def _crosstab(
     weighted: bool,
     k: int,
     confidence: float,
+    suppression: Suppression | None = None,
+    missing_hidden: bool = False,
 ) -> CrossTable:
     """The two-way table from its aggregates: the single place its figures are worked out."""
     nr, nc = x.shape
     row_n, col_n, grand_n = x.sum(axis=1), x.sum(axis=0), int(x.sum())
     row_w, col_w = xw.sum(axis=1), xw.sum(axis=0)
-    mask = suppress(x, k=k)
+    mask = suppress(x, k=k, initial=suppression)
 
     cells = tuple(
         tuple(
@@ -491,7 +510,7 @@ def _crosstab(
         low, high = _ci(n, weighted_n, grand_w, grand_eff, weighted=weighted, confidence=confidence)
         return Total(n, weighted_n, _share(weighted_n, grand_w), low, high, False)
 
-    missing_count, missing_hidden = _missing(missing, k)
+    missing_count, missing_hidden = _missing(missing, k, missing_hidden)
     return CrossTable(
         row_categories=row_labels,
         col_categories=col_labels,
