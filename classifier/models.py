@@ -165,6 +165,9 @@ class Classification(models.Model):
     review_status = models.CharField(
         max_length=12, choices=ReviewStatus.choices, blank=True, default=""
     )
+    # Why the model may not code this text whatever its confidence (the pipeline's guard: empty,
+    # a script the model was not trained on, mostly unknown words); empty when it may.
+    review_reason = models.CharField(max_length=32, blank=True, default="")
     source = models.CharField(max_length=5, choices=Source.choices, default=Source.MODEL)
     # In the survey's random audit sample: coded by people blind to the model's label.
     audit = models.BooleanField(default=False)

@@ -331,10 +331,13 @@ class ClassificationAdmin(admin.ModelAdmin):
         if classification_is_blind(classification=obj):
             return BLIND
         threshold = obj.model_version.threshold
-        return (
+        output = (
             f"{', '.join(obj.model_labels) or '(no code)'} at confidence {fmt(obj.confidence)} "
             f"({obj.model_version}, auto-codes at ≥ {fmt(threshold)})"
         )
+        if obj.review_reason:
+            output += f"; never auto-coded: {obj.review_reason}"
+        return output
 
     @admin.display(description="human codings")
     def human_codings(self, obj: Classification) -> str:

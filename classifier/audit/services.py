@@ -66,6 +66,7 @@ class _Row:
     labels: list[str]
     audit: bool
     threshold: float
+    unreadable: bool = False  # the pipeline's guard: never auto-coded, whatever the threshold
 
 
 def _label_key(labels: Sequence[str]) -> str:
@@ -95,7 +96,7 @@ def _route_group(audit: SurveyAudit, rows: list[_Row]) -> list[Classification]:
     total = max(1, sum(counts.values()))
     out = []
     for row in rows:
-        auto = row.confidence >= threshold_in_use(audit, row.threshold)
+        auto = not row.unreadable and row.confidence >= threshold_in_use(audit, row.threshold)
         frequency = counts[_label_key(row.labels)] / total
         out.append(
             Classification(
@@ -116,7 +117,7 @@ def classifications_route(*, ids: Sequence[int]) -> int:
     Call inside the transaction that stored the predictions (the rows are still locked there).
     """
     groups: dict[tuple[int, int], list[_Row]] = defaultdict(list)
-    for pk, answer_id, survey_id, codebook_id, confidence, labels, in_sample, threshold in (
+    for pk, answer_id, survey_id, codebook_id, confidence, labels, in_sample, threshold, why in (
         Classification.objects.filter(
             pk__in=list(ids),
             source=Classification.Source.MODEL,
@@ -134,10 +135,11 @@ def classifications_route(*, ids: Sequence[int]) -> int:
             "model_labels",
             "audit",
             "model_version__threshold",
+            "review_reason",
         )
     ):
         groups[(survey_id, codebook_id)].append(
-            _Row(pk, answer_id, confidence or 0.0, labels, in_sample, threshold)
+            _Row(pk, answer_id, confidence or 0.0, labels, in_sample, threshold, bool(why))
         )
     updated: list[Classification] = []
     for (survey_id, codebook_id), rows in sorted(groups.items()):
@@ -171,7 +173,10 @@ def _reroute(audit: SurveyAudit) -> None:
         model_version__isnull=False,
     )
     rows.filter(audit=True).update(review_status=Review.NEEDS_REVIEW)
-    plain = rows.filter(audit=False)
+    rows.filter(audit=False).exclude(review_reason="").update(
+        auto_coded=False, review_status=Review.NEEDS_REVIEW
+    )
+    plain = rows.filter(audit=False, review_reason="")
     for version_id, version_threshold in set(
         plain.values_list("model_version_id", "model_version__threshold")
     ):

@@ -15,13 +15,14 @@ from .csvio import read_labelled_csv
 from .errors import ArtifactError, CsvError, PipelineError, TrainingError
 from .features import FeatureConfig
 from .model import Prediction, TextClassifier
-from .ood import DomainProfile
+from .ood import UNREADABLE, DomainProfile
 from .provenance import data_fingerprint
 from .thresholds import NO_THRESHOLD, pick_threshold, pick_threshold_lower_bound
 from .training import UNVERIFIED, Evaluation, ModelConfig, evaluate, train
 
 __all__ = [
     "NO_THRESHOLD",
+    "UNREADABLE",
     "UNVERIFIED",
     "ArtifactError",
     "CsvError",

@@ -31,6 +31,8 @@ LANGUAGE = "language-not-trained"
 VOCABULARY = "unknown-vocabulary"
 BELOW_THRESHOLD = "below-threshold"
 NO_VERIFIED_THRESHOLD = "no-threshold"
+#: The reasons that hold whatever the threshold: the model cannot read the text.
+UNREADABLE = frozenset({EMPTY, LANGUAGE, VOCABULARY})
 
 #: A script under this share of the training letters counts as not trained.
 MIN_SCRIPT_SHARE = 0.01

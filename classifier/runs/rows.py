@@ -168,6 +168,7 @@ class Done:
     labels: list[str]
     confidence: float
     auto_coded: bool
+    reason: str = ""  # the guard's reason the text is never auto-coded; empty when it may be
 
     @property
     def review_status(self) -> str:
@@ -222,6 +223,7 @@ def rows_finish_done(*, rows: Sequence[Done], version: ModelVersion, token: str)
             confidence=row.confidence,
             auto_coded=row.auto_coded,
             review_status=row.review_status,
+            review_reason=row.reason,
             claim_token="",
             updated_at=now,
         )
@@ -238,9 +240,11 @@ def _rows_finish_done_values(
     sql = (
         f"UPDATE {table} AS c SET status = %s, error = '', model_version_id = %s, "  # noqa: S608  # nosec B608  quoted identifiers, values as parameters
         "labels = v.labels, model_labels = v.labels, confidence = v.confidence, "
-        "auto_coded = v.auto_coded, review_status = v.review_status, claim_token = '', "
+        "auto_coded = v.auto_coded, review_status = v.review_status, "
+        "review_reason = v.review_reason, claim_token = '', "
         "updated_at = %s FROM unnest(%s::bigint[], %s::jsonb[], %s::double precision[], "
-        "%s::boolean[], %s::varchar[]) AS v(id, labels, confidence, auto_coded, review_status) "
+        "%s::boolean[], %s::varchar[], %s::varchar[]) "
+        "AS v(id, labels, confidence, auto_coded, review_status, review_reason) "
         f"WHERE c.id = v.id AND c.claim_token = %s AND {_STATUS_NO_INDEX} = %s AND c.source = %s"
     )
     with connection.cursor() as cursor:
@@ -255,6 +259,7 @@ def _rows_finish_done_values(
                 [row.confidence for row in rows],
                 [row.auto_coded for row in rows],
                 [str(row.review_status) for row in rows],
+                [row.reason for row in rows],
                 token,
                 Classification.Status.RUNNING,
                 Classification.Source.MODEL,

@@ -184,12 +184,16 @@ def _classify_group(
             errors[row.pk] = f"{type(outcome).__name__}: {outcome}"
             continue
         confidence = min(max(float(outcome.confidence), 0.0), 1.0)
+        # The guard's reasons hold whatever the threshold (the survey's may differ from the
+        # model's); the threshold's own reasons are re-decided by the survey's routing.
+        reason = outcome.reason if outcome.reason in pipeline.UNREADABLE else ""
         done.append(
             Done(
                 pk=row.pk,
                 labels=list(outcome.labels),
                 confidence=confidence,
-                auto_coded=confidence >= version.threshold,
+                auto_coded=not reason and confidence >= version.threshold,
+                reason=reason or "",
             )
         )
     return done, errors
