@@ -144,6 +144,8 @@ class Dashboard:
     classifier: list[ClassifierShares] = field(default_factory=list)
     suppressed: bool = True  # False: the internal view of owners and editors, every count shown
     audited: list[AuditedShares] = field(default_factory=list)
+    # Respondents' task exposure per occupation beside the reference (statistics.exposure).
+    exposure: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,8 +163,6 @@ class AuditedShares:
     status: str
     audit: dict[str, Any]
     rows: list[ShareRow]
-    # Respondents' task exposure per occupation beside the reference (statistics.exposure).
-    exposure: dict[str, Any] | None = None
 
 
 # --- variables ------------------------------------------------------------------------------------
