@@ -184,6 +184,20 @@ class StatisticsApi(JsonApiView):
         return Response(io.StatisticsOutputSerializer(result).data)
 
 
+_RESTRICTIONS = ("status", "from", "to", "language", "filter", "k", "weights", "targets")
+
+
+def _refuse_restrictions(request: Request) -> None:
+    """Callers without raw access get the whole population only (no differencing pairs)."""
+    given = [name for name in _RESTRICTIONS if name in request.query_params]
+    if given:
+        message = (
+            "Not available to callers without access to the raw responses: the table covers "
+            "every complete response."
+        )
+        raise exceptions.ValidationError({name: [message] for name in given})
+
+
 class ExposureApi(JsonApiView):
     permission_classes = [AllowAny]
     throttle_classes = [UserThrottle, AnonThrottle]
@@ -192,11 +206,19 @@ class ExposureApi(JsonApiView):
         summary="Respondents' task exposure (alpha, beta, gamma) per occupation beside the "
         "reference",
         parameters=[SLUG, io.ExposureParamsSerializer],
-        responses=io.ExposureOutputSerializer,
+        description=(
+            "Callers who may read the raw responses may narrow the population (status, from, "
+            "to, language, filter), choose k and weight. For everyone else the table covers "
+            "every complete response with the survey's own k: those parameters answer 400, so "
+            "that two tables cannot be subtracted to reveal a few respondents."
+        ),
+        responses={200: io.ExposureOutputSerializer, **error_responses(400, 401, 403, 404, 429)},
     )
     def get(self, request: Request, slug: str) -> Response:
         survey = _survey_or_error(request, slug, "statistics", public=True)
         params = _params(io.ExposureParamsSerializer, request)
+        if not reads_raw_answers(user=request.user, survey=survey):
+            _refuse_restrictions(request)
         try:
             result = exposure_compare(
                 survey=survey,

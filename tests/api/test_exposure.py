@@ -112,3 +112,16 @@ def test_other_researchers_and_anonymous_callers_are_refused(coded, people):  # 
         token_client(people.other).get(f"{API}/surveys/{coded.slug}/exposure/").status_code == 404
     )
     assert token_client().get(f"{API}/surveys/{coded.slug}/exposure/").status_code == 401
+
+
+def test_callers_without_raw_access_get_the_whole_population_only(coded):  # type: ignore[no-untyped-def]
+    coded.public_statistics = True
+    coded.save(update_fields=["public_statistics"])
+    anonymous = token_client()
+    url = f"{API}/surveys/{coded.slug}/exposure/"
+    assert anonymous.get(url).status_code == 200
+    # A window or a filter would let two tables be subtracted: refused, naming the parameter.
+    for query, field in [("?to=2030-01-01", "to"), ("?filter=language:en", "filter")]:
+        result = anonymous.get(url + query)
+        assert result.status_code == 400
+        assert field in result.json()
