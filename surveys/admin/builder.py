@@ -555,10 +555,12 @@ class QuestionAdmin(BuilderAdmin):
                     ("min_value", "max_value", "integer"),
                     "unit",
                     "max_length",
+                    ("min_items", "max_items"),
                     "classify",
                 ],
                 "description": "Scale for Likert questions; bounds and unit for numbers; a "
-                "length limit for text; classification for long free text.",
+                "length limit for text (per line of a multiple short text, with its number of "
+                "lines); classification for long free text and multiple short text.",
             },
         ),
     ]

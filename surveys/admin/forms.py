@@ -13,7 +13,7 @@ from surveys.definitions.conditions import condition_problems
 from surveys.definitions.question_types import LIKERT_SCALES, QUESTION_TYPES
 from surveys.definitions.selectors import condition_targets, earlier_questions
 from surveys.definitions.transfer import SUPPORTED_LANGUAGES
-from surveys.models import Choice, MatrixRow, Page, Question, Survey
+from surveys.models import DEFAULT_ITEMS, Choice, MatrixRow, Page, Question, Survey
 
 
 def skip_logic_problems(
@@ -168,6 +168,8 @@ class QuestionAdminForm(forms.ModelForm):
             "integer",
             "unit",
             "max_length",
+            "min_items",
+            "max_items",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -229,7 +231,10 @@ class QuestionAdminForm(forms.ModelForm):
         """Classification, scale and bounds fit the question's type."""
         spec = QUESTION_TYPES.get(self._value("type"))  # None when the type itself was refused
         if self._value("classify") and not (spec and spec.classifiable):
-            self._error("classify", "Only long free-text questions can be classified.")
+            self._error(
+                "classify", "Only long free text and multiple short text can be classified."
+            )
+        self._check_items(spec is not None and spec.has_items)
         scale = self._value("scale")
         likert = bool(spec and spec.has_scale)
         if likert and scale not in LIKERT_SCALES:
@@ -239,6 +244,19 @@ class QuestionAdminForm(forms.ModelForm):
         low, high = self._value("min_value"), self._value("max_value")
         if isinstance(low, Decimal) and isinstance(high, Decimal) and high < low:
             self._error("max_value", "The maximum is below the minimum.")
+
+    def _check_items(self, has_items: bool) -> None:
+        """Line counts belong to a multiple short text: 1 to 50 lines, at least min_items."""
+        low, high = self._value("min_items"), self._value("max_items")
+        if not has_items:
+            for name, value in (("min_items", low), ("max_items", high)):
+                if value is not None:
+                    self._error(name, "Only a multiple short text has a number of lines.")
+            return
+        if high is not None and not 1 <= high <= 50:
+            self._error("max_items", "A multiple short text has 1 to 50 lines.")
+        if low is not None and low > (high or DEFAULT_ITEMS):
+            self._error("min_items", "The minimum number of lines is above the maximum.")
 
 
 class QuestionInlineForm(QuestionAdminForm):
