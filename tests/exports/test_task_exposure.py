@@ -113,3 +113,22 @@ def test_csv_codebook_describes_the_scores(coded, people, run_export) -> None:  
     codebook = b"".join(content for name, content in files.items() if "codebook" in name)
     assert b"beta ((E1 + 0.5 x E2) / tasks)" in codebook
     assert b"Reference exposure of the occupation group (Eloundou et al. 2023" in codebook
+
+
+def test_the_scores_show_on_the_response_in_the_admin(coded, admin_client) -> None:  # type: ignore[no-untyped-def]
+    from django.urls import reverse
+
+    from surveys.models import Response
+
+    response = Response.objects.filter(answers__question__code="main_tasks").distinct().first()
+    page = admin_client.get(reverse("admin:surveys_response_change", args=[response.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    # E1, E2, E0: alpha 1/3, beta 0.5, gamma 2/3, three tasks coded.
+    for label, value in [
+        ("alpha (share of tasks E1)", "0.33"),
+        ("beta (", "0.50"),
+        ("gamma (", "0.67"),
+    ]:
+        start = body.index(label)
+        assert f"<td>{value}</td>" in body[start : start + 200]
