@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from classifier.coding import services as coding_services
 from classifier.models import Classification, Codebook
+from classifier.pipeline import UNREADABLE
 from classifier.runs import services as runs_services
 from classifier.runs import tasks
 from classifier.training import selectors as training_selectors
@@ -64,7 +65,9 @@ def test_every_row_of_a_batch_gets_its_own_prediction(default_survey, active_mod
         assert row.labels == row.model_labels == list(expected.labels)
         assert row.confidence == pytest.approx(expected.confidence)
         assert row.model_version_id == version.pk
-        assert row.auto_coded == (row.confidence >= version.threshold)
+        # The guard's reason (a text the model cannot read) holds whatever the threshold.
+        assert row.review_reason == (expected.reason if expected.reason in UNREADABLE else "")
+        assert row.auto_coded == (not row.review_reason and row.confidence >= version.threshold)
         assert row.review_status == (Review.AUTO_CODED if row.auto_coded else Review.NEEDS_REVIEW)
         assert row.attempts == 1
 

@@ -40,7 +40,9 @@ def test_submitted_response_is_classified_under_every_active_codebook(submitted,
         assert row.source == Classification.Source.MODEL
         expected = Review.AUTO_CODED if row.auto_coded else Review.NEEDS_REVIEW
         assert row.review_status == expected
-        assert row.auto_coded == (row.confidence >= row.model_version.threshold)
+        assert row.auto_coded == (
+            not row.review_reason and row.confidence >= row.model_version.threshold
+        )
         assert row.labels == row.model_labels
     change = rows.get(answer__question__code="change_text", codebook__slug="displacement-risk")
     assert change.labels == ["displaced"]
@@ -166,7 +168,10 @@ def test_reclassify_all_reruns_model_rows_with_the_active_version(
     assert job.status == Job.Status.DONE and job.progress == 1.0
     rows = Classification.objects.filter(codebook=codebook)
     assert set(rows.values_list("model_version", flat=True)) == {new.pk}
-    assert set(rows.values_list("review_status", flat=True)) == {Review.AUTO_CODED}
+    # A threshold of 0 auto-codes everything the model can read; the rest goes to review.
+    for row in rows:
+        expected = Review.NEEDS_REVIEW if row.review_reason else Review.AUTO_CODED
+        assert row.review_status == expected
 
 
 def test_transient_error_is_retried(submitted, monkeypatch):
