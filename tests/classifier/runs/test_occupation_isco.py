@@ -46,7 +46,7 @@ def isco_artifact(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture
-def isco_model(db, active_models, isco_artifact) -> ModelVersion:  # type: ignore[no-untyped-def]
+def isco_model(db, active_models, isco_artifact) -> ModelVersion:
     codebooks_install()  # the shipped question scopes (active_models widened them)
     path, checksum, model = isco_artifact
     meta = model.metadata
@@ -76,7 +76,7 @@ def submit_occupation(survey, other: str, language: str = "en", **texts: str):
 
 
 @pytest.mark.parametrize(("text", "language"), [("VFX compositor", "en"), ("配音演员", "zh-hans")])
-def test_an_other_occupation_gets_the_titles_isco_group_as_a_suggestion(  # type: ignore[no-untyped-def]
+def test_an_other_occupation_gets_the_titles_isco_group_as_a_suggestion(
     default_survey, isco_model, django_capture_on_commit_callbacks, text, language
 ):
     expected = occupation_for_title(text)
@@ -94,7 +94,7 @@ def test_an_other_occupation_gets_the_titles_isco_group_as_a_suggestion(  # type
     assert (answer.choice, answer.text) == (OTHER, text)  # the respondent's answer is unchanged
 
 
-def test_other_codebooks_keep_their_questions_and_listed_occupations_are_not_coded(  # type: ignore[no-untyped-def]
+def test_other_codebooks_keep_their_questions_and_listed_occupations_are_not_coded(
     default_survey, isco_model, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
@@ -118,7 +118,7 @@ def test_other_codebooks_keep_their_questions_and_listed_occupations_are_not_cod
     assert not Classification.objects.filter(answer__response=listed).exists()
 
 
-def test_a_coder_sees_the_suggestion_and_confirms_it_in_the_workbench(  # type: ignore[no-untyped-def]
+def test_a_coder_sees_the_suggestion_and_confirms_it_in_the_workbench(
     client, default_survey, isco_model, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
@@ -151,7 +151,7 @@ def test_a_coder_sees_the_suggestion_and_confirms_it_in_the_workbench(  # type: 
     assert values[response.pk]["cls_occupation_occupation_isco_review"] == "reviewed"
 
 
-def test_the_codebook_has_the_occupation_lists_groups(shipped_codebooks):  # type: ignore[no-untyped-def]
+def test_the_codebook_has_the_occupation_lists_groups(shipped_codebooks):
     codebook = Codebook.objects.get(slug=SLUG)
     assert codebook.suggest_only and not codebook.multilabel
     assert codebook.question_codes == ["occupation"]
@@ -169,7 +169,7 @@ def test_the_shipped_seed_corpus_is_the_titles_file(tmp_path: Path) -> None:
     assert ("配音演员", "2655") in occupation_seed_rows("zh-hans")
 
 
-def test_setup_trains_and_activates_it_from_the_seed_corpus(  # type: ignore[no-untyped-def]
+def test_setup_trains_and_activates_it_from_the_seed_corpus(
     settings, shipped_codebooks, tmp_path: Path
 ):
     settings.EXPOSURE_SEED_DIR = tmp_path / "seed"
