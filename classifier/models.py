@@ -34,6 +34,12 @@ class Codebook(models.Model):
         blank=True,
         help_text="Codes of the classify questions this codebook codes; empty means all of them.",
     )
+    # Its labels only suggest a code to a person: never auto-coded, never an audit sample, shown
+    # with the model's label and confidence (occupation-isco, whose answers are already coded).
+    suggest_only = models.BooleanField(
+        default=False,
+        help_text="Model labels are suggestions for coders: never auto-coded, never blind.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -52,12 +58,15 @@ class Codebook(models.Model):
         return translate(getattr(self, field), language)
 
 
-def codebooks_coding(question_code: str, codebooks: Iterable[Codebook]) -> list[Codebook]:
+def codebooks_coding(
+    question_code: str, codebooks: Iterable[Codebook], *, classify: bool = True
+) -> list[Codebook]:
     """The codebooks that code a classify question: those naming it, and those naming none.
 
     A codebook naming no question codes every classify question that no other codebook names,
     so that a codebook made for one question (task-exposure, for `main_tasks`) keeps the others
-    (displacement risk, concerns) off it.
+    (displacement risk, concerns) off it. A question not flagged `classify` (an occupation's
+    "other, please specify" text) is coded only by the codebooks naming it (occupation-isco).
     """
     codebooks = list(codebooks)
     claimed = {code for book in codebooks for code in book.question_codes}
@@ -65,7 +74,7 @@ def codebooks_coding(question_code: str, codebooks: Iterable[Codebook]) -> list[
         book
         for book in codebooks
         if question_code in book.question_codes
-        or (not book.question_codes and question_code not in claimed)
+        or (classify and not book.question_codes and question_code not in claimed)
     ]
 
 

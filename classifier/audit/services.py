@@ -88,7 +88,10 @@ def _draw_sample(audit: SurveyAudit, rows: list[_Row]) -> None:
 
 
 def _route_group(audit: SurveyAudit, rows: list[_Row]) -> list[Classification]:
-    _draw_sample(audit, rows)
+    # A suggest-only codebook's labels go to coders, shown: no audit sample, nothing auto-coded.
+    suggest = audit.codebook.suggest_only
+    if not suggest:
+        _draw_sample(audit, rows)
     counts = Counter(audit.label_counts)
     counts.update(_label_key(row.labels) for row in rows)
     audit.label_counts = dict(counts)
@@ -96,7 +99,11 @@ def _route_group(audit: SurveyAudit, rows: list[_Row]) -> list[Classification]:
     total = max(1, sum(counts.values()))
     out = []
     for row in rows:
-        auto = not row.unreadable and row.confidence >= threshold_in_use(audit, row.threshold)
+        auto = (
+            not suggest
+            and not row.unreadable
+            and row.confidence >= threshold_in_use(audit, row.threshold)
+        )
         frequency = counts[_label_key(row.labels)] / total
         out.append(
             Classification(
@@ -172,6 +179,9 @@ def _reroute(audit: SurveyAudit) -> None:
         status=Classification.Status.DONE,
         model_version__isnull=False,
     )
+    if audit.codebook.suggest_only:
+        rows.update(audit=False, auto_coded=False, review_status=Review.NEEDS_REVIEW)
+        return
     rows.filter(audit=True).update(review_status=Review.NEEDS_REVIEW)
     rows.filter(audit=False).exclude(review_reason="").update(
         auto_coded=False, review_status=Review.NEEDS_REVIEW

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from classifier import pipeline
@@ -41,7 +42,8 @@ from classifier.training.selectors import (
     codebooks_with_active_version,
 )
 from config.tasks import CLASSIFY_BATCH, publish
-from surveys.models import Answer, Response
+from surveys.models import Answer, Question, Response
+from surveys.reference import OTHER
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +60,16 @@ def classifications_enqueue(*, ids: Sequence[int]) -> None:
 
 
 def _classifiable_answers() -> Any:
-    # Not a researcher's test responses (surveys.respondent.testing): nothing about them is coded.
-    return Answer.objects.filter(question__classify=True, response__is_test=False).exclude(text="")
+    """Texts of classify questions, and the "other, please specify" texts of occupations.
+
+    The latter are coded only by codebooks that name their question (occupation-isco), never by
+    a codebook naming none (`codebooks_coding`). Not a researcher's test responses
+    (surveys.respondent.testing): nothing about them is coded.
+    """
+    specified = Q(question__type=Question.Type.OCCUPATION, choice=OTHER)
+    return Answer.objects.filter(
+        Q(question__classify=True) | specified, response__is_test=False
+    ).exclude(text="")
 
 
 def classifications_create(*, answer_ids: Iterable[int]) -> list[int]:
@@ -86,22 +96,26 @@ def classifications_create(*, answer_ids: Iterable[int]) -> list[int]:
 @transaction.atomic
 def _classifications_create_chunk(*, answer_ids: list[int], codebooks: list[Codebook]) -> list[int]:
     answers = list(
-        _classifiable_answers().filter(pk__in=answer_ids).values_list("pk", "question__code")
+        _classifiable_answers()
+        .filter(pk__in=answer_ids)
+        .values_list("pk", "question__code", "question__classify")
     )
     # Codebook by codebook, so consecutive ids (one task's batch) share one model.
-    coding = {code: codebooks_coding(code, codebooks) for _pk, code in answers}
+    coding = {
+        (code, cls): codebooks_coding(code, codebooks, classify=cls) for _pk, code, cls in answers
+    }
     pairs = [
         (answer_id, codebook.pk)
         for codebook in codebooks
-        for answer_id, question_code in answers
-        if codebook in coding[question_code]
+        for answer_id, question_code, classify in answers
+        if codebook in coding[(question_code, classify)]
     ]
     if not pairs:
         return []
     pending_rows_insert(pairs=pairs)
     ids = list(
         Classification.objects.filter(
-            answer_id__in=[pk for pk, _ in answers],
+            answer_id__in=[pk for pk, _code, _cls in answers],
             status=Classification.Status.PENDING,
             source=Classification.Source.MODEL,
         )
@@ -122,7 +136,9 @@ def classifications_create_missing(*, codebook: Codebook | None = None) -> list[
         if book.question_codes:
             answers = answers.filter(question__code__in=book.question_codes)
         else:  # not the questions another codebook names (codebooks_coding)
-            answers = answers.exclude(question__code__in=_claimed_codes())
+            answers = answers.filter(question__classify=True).exclude(
+                question__code__in=_claimed_codes()
+            )
         answer_ids = list(
             answers.exclude(classifications__codebook=book).values_list("pk", flat=True)[
                 :SWEEP_LIMIT

@@ -1,6 +1,7 @@
 """The classifier's categories as survey variables, for exports, statistics and the admin.
 
-For every question flagged for classification and every codebook that codes it, a response gets
+For every question flagged for classification (and every occupation question, whose "other, please
+specify" texts occupation-isco codes) and every codebook that codes it, a response gets
 the category (one column for a single-label codebook, one 0/1 column per category for a multi-label
 one), the confidence of the coding and its review status.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from classifier.audit.selectors import audit_summary, category_shares
 from classifier.models import Category, Classification, Codebook, codebooks_coding
@@ -42,7 +43,7 @@ def _slug(value: str) -> str:
 
 
 def _codebooks_for(question: Question, codebooks: list[Codebook]) -> list[Codebook]:
-    return codebooks_coding(question.code, codebooks)
+    return codebooks_coding(question.code, codebooks, classify=question.classify)
 
 
 def _label(question: Question, codebook: Codebook, suffix: dict[str, str]) -> dict[str, str]:
@@ -79,9 +80,10 @@ class ClassificationVariables:
 
     def variables(self, survey: Survey) -> list[SurveyVariable]:
         questions = list(
-            Question.objects.filter(survey=survey, classify=True).order_by(
-                "page__position", "position"
-            )
+            # Occupations too: their "other, please specify" texts (occupation-isco).
+            Question.objects.filter(survey=survey)
+            .filter(Q(classify=True) | Q(type=Question.Type.OCCUPATION))
+            .order_by("page__position", "position")
         )
         if not questions:
             return []

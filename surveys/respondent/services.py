@@ -397,7 +397,9 @@ def _announce_complete(response: Response) -> None:
     if response.is_test:
         return  # a researcher's test: nothing to classify, export or count
     answer_ids = list(
-        Answer.objects.filter(response_id=response.pk, question__classify=True)
+        # Classify questions' texts and the "other, please specify" texts of coded questions:
+        # the classifier decides which of them its codebooks code.
+        Answer.objects.filter(response_id=response.pk)
         .exclude(text="")
         .order_by()
         .values_list("pk", flat=True)

@@ -42,6 +42,7 @@ def test_the_migration_scopes_each_shipped_codebook_to_its_question():
         "displacement-risk": ["change_text"],
         "concerns": ["protect_text"],
         "task-exposure": ["main_tasks"],
+        "occupation-isco": ["occupation"],
     }
 
 
