@@ -191,7 +191,8 @@ def test_classify_only_for_long_text(survey, accounts):
     url = reverse("admin:surveys_question_change", args=[question.pk])
     page = accounts.client("owner").post(url, _question_data(question, classify="on"))
     assert page.status_code == 200
-    assert "Only long free text and multiple short text" in str(page.context["adminform"].form.errors)
+    errors = str(page.context["adminform"].form.errors)
+    assert "Only long free text and multiple short text" in errors
 
 
 def test_duplicate_question_code_is_a_form_error(survey, accounts):
