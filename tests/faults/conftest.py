@@ -336,6 +336,9 @@ def probe_models(
     def make(*, delay: float = 0.0) -> Probe:
         log = tmp_path / "predictions.jsonl"
         versions = {}
+        # Both codebooks code both classify questions here (four rows a response), as in the
+        # classifier's mechanics tests; the shipped one-question scope is tested there.
+        Codebook.objects.filter(slug__in=list(trained)).update(question_codes=[])
         for slug, model in trained.items():
             wrapped = pipeline.TextClassifier(
                 ProbeFeatures(model.features, log=log, delay=delay),
