@@ -150,7 +150,10 @@ def _responses_sql(plan: _ReadPlan, status: str) -> str:
     # Names come from the models, values are parameters.
     return (
         f"SELECT r.id, r.page_seconds{columns} FROM {quote(Response._meta.db_table)} r "  # noqa: S608  # nosec B608  # quoted model names, values are parameters
-        f"WHERE r.survey_id = %s AND r.id > %s{where_status} ORDER BY r.id LIMIT %s"
+        # Test responses (the builder's test mode) are never data: Response.objects leaves them
+        # out, and so does this reader.
+        f"WHERE r.survey_id = %s AND r.id > %s AND NOT r.is_test{where_status} "
+        "ORDER BY r.id LIMIT %s"
     )
 
 

@@ -59,6 +59,8 @@ RESPONSE_COLUMNS = (
     # A generated response was never posted page by page: no page version, no last post.
     "page_version",
     "page_post",
+    # Generated responses are data, not the builder's test responses.
+    "is_test",
 )
 
 
@@ -133,7 +135,7 @@ class _CopyWriter:
                     responses.append(
                         f"{pk}\t{_public_id(rng)}\t{survey_id}\t{item.language}\tcomplete\t"
                         f"{item.started_at.isoformat()}\t{item.submitted_at.isoformat()}\t{now}\t"
-                        f"{item.current_page}\t{escape(json.dumps(item.page_seconds))}\t0\t\n"
+                        f"{item.current_page}\t{escape(json.dumps(item.page_seconds))}\t0\t\tf\n"
                     )
                     if len(lines) >= COPY_CHUNK_LINES:
                         copy.write("".join(lines))
