@@ -62,20 +62,26 @@ def _answers(count: int, say: Any) -> list[int]:
 
 def _baseline(answer_ids: list[int], batch: int) -> dict[str, Any]:
     """The active models predicting the same texts in this process, in chunks of `batch`."""
+    from classifier.models import codebooks_coding
     from classifier.training import selectors
     from surveys.models import Answer
 
-    texts = list(
-        Answer.objects.filter(pk__in=answer_ids).order_by("pk").values_list("text", flat=True)
+    answers = list(
+        Answer.objects.filter(pk__in=answer_ids)
+        .order_by("pk")
+        .values_list("text", "question__code")
     )
-    models = [
-        selectors.codebook_model(codebook=c)[0] for c in selectors.codebooks_with_active_version()
-    ]
-    for model in models:  # first calls pay one-off costs (jieba's dictionary), as workers did
+    books = list(selectors.codebooks_with_active_version())
+    # Each codebook predicts the texts of the questions it codes, as the workers do.
+    work = []
+    for book in books:
+        texts = [text for text, code in answers if book in codebooks_coding(code, books)]
+        work.append((selectors.codebook_model(codebook=book)[0], texts))
+    for model, texts in work:  # first calls pay one-off costs (jieba's dictionary), as workers did
         model.predict(texts[:20])
     started = time.perf_counter()
     predicted = 0
-    for model in models:
+    for model, texts in work:
         for start in range(0, len(texts), batch):
             predicted += len(list(model.predict(texts[start : start + batch])))
     seconds = time.perf_counter() - started

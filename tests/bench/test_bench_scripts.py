@@ -92,8 +92,8 @@ def test_classify_runs_every_row_to_done_on_two_workers() -> None:
     assert result["benchmark"] == "classify"
     assert result["workers"] == 2
     run = result["all_runs"]["ours"][0]
-    # each free-text answer is classified under every shipped codebook
-    assert run["classifications"] == 2 * result["texts"] == run["done"]
+    # each free-text answer is classified under the codebooks written for its question
+    assert run["classifications"] == run["done"] >= result["texts"]
     assert run["failed"] == 0
     assert result["all_runs"]["baseline"][0]["classifications"] == run["classifications"]
     assert result["ours"]["per_s"] > 0 and result["baseline"]["per_s"] > 0
@@ -104,7 +104,7 @@ def test_memory_reads_a_loaded_worker_beside_an_idle_one_and_bare_django() -> No
     result = _json("memory.py")
     _machine_ok(result)
     assert result["benchmark"] == "memory"
-    assert len(result["models"]) == 2
+    assert len(result["models"]) >= 2  # every shipped codebook's active model
     loaded, idle = result["loaded_worker"], result["idle_worker"]
     assert loaded["processes"] == 2  # the worker and its one prefork child
     assert loaded["rss_mb"] > result["bare_django"]["rss_mb"] > 0
