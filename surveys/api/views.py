@@ -161,15 +161,7 @@ class StatisticsApi(JsonApiView):
                 variable=params["variable"],
                 by=params.get("by"),
                 stat=params["stat"],
-                status=params["status"],
-                date_from=params.get("from"),
-                date_to=params.get("to"),
-                language=params.get("language"),
-                filters=params.get("filter", []),
-                k=params.get("k"),
-                weights=params.get("weights"),
-                targets=params.get("targets"),
-                lang=params.get("lang"),
+                **_population(params),
             )
             result = statistics_publish(
                 request=statistics_request,
@@ -182,6 +174,21 @@ class StatisticsApi(JsonApiView):
             logger.info("statistics request rejected: %s", error)
             raise exceptions.ValidationError({"detail": [str(error)]}) from error
         return Response(io.StatisticsOutputSerializer(result).data)
+
+
+def _population(params: dict[str, Any]) -> dict[str, Any]:
+    """The statistics and exposure endpoints' shared parameters, as statistics_request_build's."""
+    return {
+        "status": params["status"],
+        "date_from": params.get("from"),
+        "date_to": params.get("to"),
+        "language": params.get("language"),
+        "filters": params.get("filter", []),
+        "k": params.get("k"),
+        "weights": params.get("weights"),
+        "targets": params.get("targets"),
+        "lang": params.get("lang"),
+    }
 
 
 _RESTRICTIONS = ("status", "from", "to", "language", "filter", "k", "weights", "targets")
@@ -223,15 +230,7 @@ class ExposureApi(JsonApiView):
             result = exposure_compare(
                 survey=survey,
                 question=params.get("question"),
-                status=params["status"],
-                date_from=params.get("from"),
-                date_to=params.get("to"),
-                language=params.get("language"),
-                filters=params.get("filter", []),
-                k=params.get("k"),
-                weights=params.get("weights"),
-                targets=params.get("targets"),
-                lang=params.get("lang"),
+                **_population(params),
             )
         except StatisticsInputError as error:
             raise exceptions.ValidationError({error.field: [error.message]}) from error
