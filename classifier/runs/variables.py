@@ -16,14 +16,17 @@ from django.db.models import Q, QuerySet
 from classifier.audit.selectors import audit_summary, category_shares
 from classifier.models import Category, Classification, Codebook, codebooks_coding
 from classifier.runs.lines import (
+    Line,
+    exposure_estimates,
     fill_exposure,
     fill_line_value,
     is_line_variable,
+    line_is_provisional,
     line_variables,
 )
 from surveys.definitions.question_types import question_type
 from surveys.models import Question, Response, Survey
-from surveys.variables.catalogue import SurveyVariable
+from surveys.variables.catalogue import EstimateScope, SurveyVariable
 
 # Keys are the ReviewStatus members, which are str values.
 _REVIEW_LABELS: dict[str, dict[str, str]] = {
@@ -158,14 +161,27 @@ class ClassificationVariables:
         )
         return out
 
-    def estimates(self, survey: Survey, variable: SurveyVariable) -> dict[str, Any] | None:
-        """The audited shares of a category variable: PPI beside the naive auto-coded figure."""
+    def estimates(
+        self, survey: Survey, variable: SurveyVariable, *, scope: EstimateScope | None = None
+    ) -> dict[str, Any] | None:
+        """The audited shares of a category variable: PPI beside the naive auto-coded figure.
+
+        For an exposure score asked with a `scope`: the audit-corrected mean alpha, beta and
+        gamma of the scope's respondents and groups (`lines.exposure_estimates`).
+        """
         part = variable.source[1] if len(variable.source) > 1 else ""
-        if part not in {"label", "flag"}:
+        if part not in {"label", "flag", "exposure"} or (part == "exposure") != bool(scope):
             return None
         codebook = Codebook.objects.filter(pk=variable.source[3]).first()
         if codebook is None:
             return None
+        if scope is not None:
+            return exposure_estimates(
+                survey_id=survey.pk,
+                question_id=variable.source[2],
+                codebook=codebook,
+                scope=scope,
+            )
         shares = category_shares(
             survey_id=survey.pk, question_id=variable.source[2], codebook=codebook
         )
@@ -199,15 +215,21 @@ class ClassificationVariables:
             "confidence",
             "review_status",
             "answer__row",
+            "source",
         )
         result: dict[int, dict[str, Any]] = {}
         # Lines of multiple short texts: their labels per (response, question, codebook).
-        coded_lines: dict[tuple[int, int, int], list[str | None]] = {}
-        for response_id, question_id, codebook_id, labels, confidence, review, row in rows:
+        coded_lines: dict[tuple[int, int, int], list[Line]] = {}
+        for response_id, question_id, codebook_id, labels, confidence, review, row, source in rows:
             values = result.setdefault(response_id, {})
             if row:
                 key = (response_id, question_id, codebook_id)
-                coded_lines.setdefault(key, []).append(labels[0] if labels else None)
+                coded_lines.setdefault(key, []).append(
+                    (
+                        labels[0] if labels else None,
+                        line_is_provisional(source=source, review_status=review),
+                    )
+                )
             for variable in wanted.get((question_id, codebook_id), []):
                 if variable.source[1] == "exposure":
                     continue

@@ -173,12 +173,36 @@ class ExposureOutputSerializer(serializers.Serializer):
     weighted = serializers.BooleanField()
     weighting = serializers.JSONField(allow_null=True)
     overall = serializers.JSONField(help_text="alpha, beta, gamma: mean, low, high, n, suppressed.")
+    provisional = serializers.JSONField(
+        allow_null=True,
+        help_text=(
+            "share: the share of the coded tasks whose code is a model label that is not final "
+            "(provisional, or waiting for a coder); any: whether there is one. Null when hidden."
+        ),
+    )
+    corrected = serializers.JSONField(
+        allow_null=True,
+        help_text=(
+            "alpha, beta, gamma corrected by the survey's audit sample (prediction-powered "
+            "inference): mean, low, high (95%), n (respondents), audited (audited tasks). Null "
+            "for callers without raw access, without an available correction, or when hidden."
+        ),
+    )
     groups = serializers.JSONField(
         help_text=(
             "Per ISCO-08 group: code, label, respondents (alpha, beta, gamma: mean with a 95% "
-            "interval; null when suppressed) and reference (the paper's human-rated alpha, beta, "
-            "gamma, their range over the group's SOC codes, the SOC codes; null without one)."
+            "interval; null when suppressed), provisional and corrected (as at the top level) "
+            "and reference (the paper's human-rated alpha, beta, gamma, their range over the "
+            "group's SOC codes, the SOC codes; null without one)."
         )
+    )
+    estimates = serializers.JSONField(
+        allow_null=True,
+        help_text=(
+            "The audit correction: method (ppi), confidence, available, reason (why not), "
+            "audited_tasks and the audit's summary (status provisional|final, precision). Null "
+            "for callers without access to the raw responses."
+        ),
     )
     reference_source = serializers.CharField()
 

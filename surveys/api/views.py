@@ -217,19 +217,28 @@ class ExposureApi(JsonApiView):
             "Callers who may read the raw responses may narrow the population (status, from, "
             "to, language, filter), choose k and weight. For everyone else the table covers "
             "every complete response with the survey's own k: those parameters answer 400, so "
-            "that two tables cannot be subtracted to reveal a few respondents."
+            "that two tables cannot be subtracted to reveal a few respondents.\n\n"
+            "Each row says which share of its task codes is provisional (model labels the "
+            "survey's audit cannot vouch for yet, or that wait for a coder). Callers who may "
+            "read the raw responses also get `corrected`: the means corrected by the survey's "
+            "audit sample (prediction-powered inference, 95% intervals), beside the naive means "
+            "of the labels as they stand; `estimates` says whether the correction is available "
+            "and why not. Everyone else gets null there."
         ),
         responses={200: io.ExposureOutputSerializer, **error_responses(400, 401, 403, 404, 429)},
     )
     def get(self, request: Request, slug: str) -> Response:
         survey = _survey_or_error(request, slug, "statistics", public=True)
         params = _params(io.ExposureParamsSerializer, request)
-        if not reads_raw_answers(user=request.user, survey=survey):
+        exact = reads_raw_answers(user=request.user, survey=survey)
+        if not exact:
             _refuse_restrictions(request)
         try:
             result = exposure_compare(
                 survey=survey,
                 question=params.get("question"),
+                # The audit's corrected means, like the statistics' estimates: raw access only.
+                corrected=exact,
                 **_population(params),
             )
         except StatisticsInputError as error:

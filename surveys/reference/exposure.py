@@ -5,7 +5,8 @@ Two pure computations, with no Django import, that everyone calls:
 - `exposure_scores`: a respondent's alpha, beta and gamma from their own tasks, each coded E0 (no
   exposure), E1 (direct exposure) or E2 (exposure through software built on the model):
   alpha = share of tasks coded E1, beta = (E1 + 0.5 x E2) / n, gamma = (E1 + E2) / n, with n the
-  number of tasks coded.
+  number of tasks coded. Each score is the mean over the tasks of `task_score` (one task's
+  contribution), which the audit-corrected means of the classifier use line by line.
 - `reference_scores`: the paper's human-rated scores for each ISCO-08 group of occupations.json.
   The scores are per O*NET-SOC occupation (data/occupation-exposure.csv); each ISCO group gets,
   for each measure, the unweighted mean over its SOC 2018 codes (data/isco-soc.csv) of the
@@ -35,6 +36,19 @@ class ExposureScores:
     alpha: float
     beta: float
     gamma: float
+
+
+# One task's contribution to each measure, by its code.
+_TASK_SCORES: Mapping[str, Mapping[str, float]] = {
+    "alpha": {"E0": 0.0, "E1": 1.0, "E2": 0.0},
+    "beta": {"E0": 0.0, "E1": 1.0, "E2": 0.5},
+    "gamma": {"E0": 0.0, "E1": 1.0, "E2": 1.0},
+}
+
+
+def task_score(code: str | None, measure: str) -> float | None:
+    """One task's contribution to `measure` (a respondent's score is their tasks' mean)."""
+    return _TASK_SCORES[measure].get(code) if code is not None else None
 
 
 def exposure_scores(labels: Iterable[str | None]) -> ExposureScores | None:

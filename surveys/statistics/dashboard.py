@@ -556,6 +556,6 @@ def survey_exposure(*, survey: Survey, language: str) -> dict[str, Any] | None:
     if not exposure_questions(survey=survey):
         return None
     try:
-        return exposure_compare(survey=survey, lang=language)
+        return exposure_compare(survey=survey, lang=language, corrected=True)
     except StatisticsInputError:  # no occupation question: nothing to set beside the reference
         return None

@@ -7,7 +7,7 @@ categories and confidences) by registering a provider, so that surveys never imp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
@@ -95,13 +95,30 @@ class VariableProvider(Protocol):
 _providers: dict[str, VariableProvider] = {}
 
 
-def provider_estimates(survey: Survey, variable: SurveyVariable) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class EstimateScope:
+    """The respondents a provider's estimates are to cover, and each one's group.
+
+    Estimates over a population and its groups (the classifier's audit-corrected exposure
+    means) are computed only when a caller names them this way: the exposure table does.
+    """
+
+    responses: QuerySet[Response]
+    groups: Mapping[int, str]  # response id -> group code (respondents without one: absent)
+
+
+def provider_estimates(
+    survey: Survey, variable: SurveyVariable, scope: EstimateScope | None = None
+) -> dict[str, Any] | None:
     """A provider's own estimates for a derived variable (the classifier's audited category
-    shares), or None: providers may offer `estimates(survey, variable)`; survey variables have none.
+    shares, or with a `scope` its audit-corrected exposure means), or None: providers may offer
+    `estimates(survey, variable[, scope=...])`; survey variables have none.
     """
     provider = provider_of(variable)
     estimates = getattr(provider, "estimates", None)
-    return estimates(survey, variable) if estimates else None
+    if not estimates:
+        return None
+    return estimates(survey, variable, scope=scope) if scope else estimates(survey, variable)
 
 
 def register_provider(provider: VariableProvider) -> None:
