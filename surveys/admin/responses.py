@@ -207,6 +207,11 @@ def _answer_label(
     return value
 
 
+def _numeric(value: Any) -> str:
+    """Counts (tasks coded, provisional) as whole numbers; scores and confidences to 2 places."""
+    return str(value) if isinstance(value, int) else f"{float(value):.2f}"
+
+
 def response_classification_rows(response: Response) -> list[tuple[str, str]]:
     """(variable label, value label) of the derived (classification) variables of `response`."""
     variables = derived_variables(survey=response.survey)
@@ -232,7 +237,7 @@ def response_classification_rows(response: Response) -> list[tuple[str, str]]:
                 if value == 1:
                     flags[variable.group][1].append(category.strip() or variable.name)
                 continue
-            shown = f"{float(value):.2f}" if variable.kind == "numeric" else None
+            shown = _numeric(value) if variable.kind == "numeric" else None
             rows.append((label, shown or variable.value_label(value, "en")))
     return [
         (flags[a][0], ", ".join(flags[a][1]) or "none") if a in flags and not b else (a, b)
