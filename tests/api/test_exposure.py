@@ -66,6 +66,11 @@ def test_group_means_and_intervals_match_scipy_and_small_groups_are_hidden(coded
 
     designers = groups["2166"]["respondents"]["alpha"]
     assert designers["suppressed"] and designers["mean"] is None
+    # No code here is a model label awaiting the audit or a coder; no audit to correct with.
+    assert groups["2655"]["provisional"] == {"share": 0.0, "any": False}
+    assert groups["2166"]["provisional"] is None and groups["2166"]["corrected"] is None
+    assert body["estimates"]["available"] is False and body["estimates"]["reason"]
+    assert body["corrected"] is None
     # The reference is there whatever the respondents: 27-2011.00 Actors.
     reference = groups["2655"]["reference"]
     assert (reference["alpha"], reference["beta"], reference["gamma"]) == pytest.approx(
@@ -82,6 +87,7 @@ def test_weighted_means_use_the_post_stratification_weights(coded, people):  # t
     assert result.status_code == 200, result.content[:300]
     body = result.json()
     assert body["weighted"] is True
+    assert body["estimates"]["available"] is False and "unweighted" in body["estimates"]["reason"]
     gammas = {"en": [], "zh-hans": []}
     for position, codes in enumerate(ACTORS):
         language = "zh-hans" if position % 3 == 0 else "en"
