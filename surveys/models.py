@@ -59,6 +59,7 @@ class Survey(models.Model):
     # The public results page (`/results/<slug>/`): the tables it shows, in order, each
     # {"variable": name} or {"variable": name, "by": name}; published while public_statistics.
     results_tables = models.JSONField(
+        "public results page",
         default=list,
         blank=True,
         help_text="Tables of the public results page; the page is published while this lists "
