@@ -63,13 +63,11 @@ def _crosstab_rows(table: Mapping[str, Any], total: str, missing: str) -> Iterat
                 _text(cell["col_label"]),
                 *_figures(cell),
             ]
-        yield [_text(row_total["row"]), _text(row_total["label"]), "", _text(total)] + [
-            *_figures(row_total)
-        ]
+        row, label = _text(row_total["row"]), _text(row_total["label"])
+        yield [row, label, "", _text(total), *_figures(row_total)]
     for col_total in table["col_totals"]:
-        yield ["", _text(total), _text(col_total["col"]), _text(col_total["label"])] + [
-            *_figures(col_total)
-        ]
+        col, label = _text(col_total["col"]), _text(col_total["label"])
+        yield ["", _text(total), col, label, *_figures(col_total)]
     yield ["", _text(total), "", _text(total), *_figures(table["total"])]
     yield ["", _text(missing), "", "", *_missing(table)]
 

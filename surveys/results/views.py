@@ -16,7 +16,12 @@ from surveys.respondent import languages
 from surveys.respondent.selectors import responses_answered
 from surveys.results.downloads import table_csv
 from surveys.results.presentation import table_view
-from surveys.results.selectors import results_aggregates, results_survey, results_table, results_tables
+from surveys.results.selectors import (
+    results_aggregates,
+    results_survey,
+    results_table,
+    results_tables,
+)
 
 
 def _published(slug: str) -> Survey:

@@ -54,7 +54,7 @@ def test_lines_become_tables_and_read_back(default_survey):
 def test_tables_the_statistics_cannot_count_are_refused(default_survey, tables, complaint):
     form = _form(default_survey, tables)
     assert not form.is_valid()
-    assert complaint in " ".join(form.errors["results_tables"])
+    assert complaint in " ".join(str(error) for error in form.errors["results_tables"])
 
 
 def test_only_owners_choose_the_tables(default_survey, django_user_model, client):

@@ -164,7 +164,9 @@ def test_unknown_survey_and_unchosen_table_are_404(published):
     client = Client()
     assert client.get("/results/no-such-survey/").status_code == 404
     assert client.get(f"/results/{published.slug}/gained_work.csv").status_code == 404
-    assert client.get(f"/results/{published.slug}/employment_type-by-lost_work.csv").status_code == 404
+    assert (
+        client.get(f"/results/{published.slug}/employment_type-by-lost_work.csv").status_code == 404
+    )
 
 
 def test_the_page_speaks_both_languages(published):
@@ -195,7 +197,9 @@ def test_charts_are_accessible_images_with_their_tables(published):
         for id_ in ids:
             assert f'id="{id_}"' in html
     assert html.count("<table") == len(TABLES)
-    assert "<script" not in html.replace('<script src="/static/surveys/form.js" defer></script>', "")
+    assert "<script" not in html.replace(
+        '<script src="/static/surveys/form.js" defer></script>', ""
+    )
 
 
 def test_csp_is_unchanged(published):
@@ -214,12 +218,17 @@ def test_csv_has_the_apis_figures_and_keeps_suppressed_cells_empty(published, sp
     assert f'filename="{published.slug}-{key}.csv"' in answer["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.content.decode())))
     table = _api(published, spec, "en")["table"]
+    cells: dict[Any, dict[str, str]]
+    expected: dict[Any, dict[str, Any]]
     if table["kind"] == "frequency":
         cells = {row["code"]: row for row in rows if row["code"]}
         expected = {str(cell["code"]): cell for cell in table["cells"]}
     else:
-        cells = {(row["row_code"], row["col_code"]): row for row in rows if row["row_code"]}
-        cells = {key: row for key, row in cells.items() if key[1]}
+        cells = {
+            (row["row_code"], row["col_code"]): row
+            for row in rows
+            if row["row_code"] and row["col_code"]
+        }
         expected = {(str(c["row"]), str(c["col"])): c for line in table["cells"] for c in line}
     assert set(cells) == set(expected)
     hidden = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -19,7 +20,7 @@ def _publish(survey: Survey) -> None:
     Survey.objects.filter(pk=survey.pk).update(public_statistics=True, results_tables=TABLES)
 
 
-def _mine(html: str) -> dict | None:  # type: ignore[type-arg]
+def _mine(html: str) -> dict[str, Any] | None:
     found = re.search(r'<script id="my-answers" type="application/json">(.*?)</script>', html)
     return json.loads(found.group(1)) if found else None
 
