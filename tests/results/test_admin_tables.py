@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from surveys.admin.forms import SurveyAdminForm
+from surveys.admin.forms import ResultsTablesField, SurveyAdminForm
 from surveys.models import Survey, SurveyRole
-
-pytestmark = pytest.mark.django_db
 
 
 def _form(survey: Survey, tables: str) -> SurveyAdminForm:
@@ -27,6 +27,7 @@ def _form(survey: Survey, tables: str) -> SurveyAdminForm:
     return form
 
 
+@pytest.mark.django_db
 def test_lines_become_tables_and_read_back(default_survey):
     form = _form(default_survey, "lost_work\n\nlost_work by employment_type\n")
     assert form.is_valid(), form.errors
@@ -40,6 +41,7 @@ def test_lines_become_tables_and_read_back(default_survey):
     assert shown == "lost_work\nlost_work by employment_type"
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("tables", "complaint"),
     [
@@ -57,6 +59,7 @@ def test_tables_the_statistics_cannot_count_are_refused(default_survey, tables, 
     assert complaint in " ".join(str(error) for error in form.errors["results_tables"])
 
 
+@pytest.mark.django_db
 def test_only_owners_choose_the_tables(default_survey, django_user_model, client):
     editor = django_user_model.objects.create_user("ed", password="x" * 20, is_staff=True)
     SurveyRole.objects.create(survey=default_survey, user=editor, role="editor")
@@ -66,3 +69,13 @@ def test_only_owners_choose_the_tables(default_survey, django_user_model, client
     html = page.content.decode()
     assert "Public results page" in html
     assert 'name="results_tables"' not in html  # read-only for editors
+
+
+NAME = st.from_regex(r"[a-z][a-z0-9_]{0,20}", fullmatch=True).filter(lambda n: n != "by")
+
+
+@given(st.lists(st.tuples(NAME, st.one_of(st.none(), NAME)), max_size=6))
+def test_the_lines_read_back_as_written(tables: list[tuple[str, str | None]]) -> None:
+    field = ResultsTablesField(required=False)
+    stored = [{"variable": v, **({"by": b} if b else {})} for v, b in tables]
+    assert field.to_python(field.prepare_value(stored)) == stored
