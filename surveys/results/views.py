@@ -6,11 +6,18 @@ otherwise each answers 404, as for a slug that does not exist.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from surveys.core import ratelimit
+from surveys.core.errors import RateLimited
 from surveys.models import Survey
 from surveys.respondent import languages
 from surveys.respondent.selectors import responses_answered
@@ -22,6 +29,31 @@ from surveys.results.selectors import (
     results_table,
     results_tables,
 )
+
+
+def rate_limited(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Count each request per address (EXPOSURE_RATE_LIMIT): each one runs the statistics' queries.
+
+    Past the limit, the message page with status 429, as on the respondent pages.
+    """
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            ratelimit.check_rate(request, "results")
+        except RateLimited as error:
+            asked = request.GET.get("lang", "")
+            if asked in {code for code, _name in settings.LANGUAGES}:
+                languages.activate(request, asked)
+            return render(
+                request,
+                "surveys/message.html",
+                {"title": _("Please wait a moment"), "message": error.message},
+                status=error.status,
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _published(slug: str) -> Survey:
@@ -40,6 +72,7 @@ def _language(request: HttpRequest, survey: Survey) -> str:
 
 
 @require_http_methods(["GET"])
+@rate_limited
 def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     survey = _published(slug)
     language = _language(request, survey)
@@ -63,6 +96,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
+@rate_limited
 def results_csv(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     survey = _published(slug)
     language = _language(request, survey)
@@ -76,6 +110,7 @@ def results_csv(request: HttpRequest, slug: str, key: str) -> HttpResponse:
 
 
 @require_http_methods(["GET"])
+@rate_limited
 def results_data(request: HttpRequest, slug: str) -> JsonResponse:
     survey = _published(slug)
     language = _language(request, survey)

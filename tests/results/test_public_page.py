@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from surveys.models import Survey
@@ -263,3 +264,15 @@ def test_landing_shows_no_counter_without_published_results(default_survey, answ
     landing = Client().get(f"/s/{default_survey.slug}/").content.decode()
     assert "have answered so far" not in landing
     assert "/results/" not in landing
+
+
+@override_settings(EXPOSURE_RATE_LIMIT="3/600")
+def test_each_address_is_rate_limited(published):
+    client = Client(REMOTE_ADDR=f"2001:db8::{uuid.uuid4().hex[:4]}")
+    for path in ("", "data.json", "lost_work.csv"):
+        assert client.get(f"/results/{published.slug}/{path}").status_code == 200
+    limited = client.get(f"/results/{published.slug}/", {"lang": "zh-hans"})
+    assert limited.status_code == 429
+    assert "请稍候" in limited.content.decode()
+    other = Client(REMOTE_ADDR=f"2001:db8::{uuid.uuid4().hex[:4]}:1")
+    assert other.get(f"/results/{published.slug}/").status_code == 200
