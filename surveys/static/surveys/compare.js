@@ -62,7 +62,7 @@
       if (String(cells[i].code) === code) {
         return [
           table.statistics.variable.label,
-          fill(texts.answer, { answer: cells[i].label }) + " " + shareSentence(cells[i], texts),
+          fill(texts.answer, { answer: cells[i].label }) + texts.space + shareSentence(cells[i], texts),
         ];
       }
     }
@@ -131,6 +131,8 @@
       suppressed: section.dataset.tSuppressed,
       failed: section.dataset.tFailed,
       none: section.dataset.tNone,
+      // Chinese sentences follow each other without a space.
+      space: /^zh/i.test(document.documentElement.lang) ? "" : " ",
     };
     // A plain GET of the public tables: no query of the respondent's, no cookie needed.
     fetch(section.dataset.source, { credentials: "omit", headers: { Accept: "application/json" } })
