@@ -56,6 +56,15 @@ class Survey(models.Model):
     public_statistics = models.BooleanField(
         default=False, help_text="Anyone may read this survey's aggregate statistics."
     )
+    # The public results page (`/results/<slug>/`): the tables it shows, in order, each
+    # {"variable": name} or {"variable": name, "by": name}; published while public_statistics.
+    results_tables = models.JSONField(
+        "public results page",
+        default=list,
+        blank=True,
+        help_text="Tables of the public results page; the page is published while this lists "
+        "at least one and the statistics are public.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -78,6 +87,11 @@ class Survey(models.Model):
 
     def text(self, field: str, language: str) -> str:
         return translate(getattr(self, field), language, self.default_language)
+
+    @property
+    def results_published(self) -> bool:
+        """Whether the public results page is live: public statistics and tables chosen."""
+        return bool(self.public_statistics and self.results_tables)
 
     def is_accepting(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()

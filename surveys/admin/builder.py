@@ -205,7 +205,10 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
                     ]
                 },
             ),
-            ("Disclosure control", {"fields": ["min_cell_size", "public_statistics"]}),
+            (
+                "Disclosure control and publishing",
+                {"fields": ["min_cell_size", "public_statistics", "results_tables"]},
+            ),
         ]
         if obj is not None:
             fieldsets[0][1]["fields"] = ["slug", "status", "title", "description"]
@@ -217,7 +220,7 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
             return []
         fields = ["status", "outline", "checks"]
         if not has_permission(user=request.user, survey=obj, permission="manage_roles"):
-            fields += ["min_cell_size", "public_statistics"]
+            fields += ["min_cell_size", "public_statistics", "results_tables"]
         if obj.responses.exists():
             fields.append("slug")  # links that respondents hold must keep working
         return fields

@@ -14,6 +14,7 @@ from surveys.definitions.question_types import LIKERT_SCALES, QUESTION_TYPES
 from surveys.definitions.selectors import condition_targets, earlier_questions
 from surveys.definitions.transfer import SUPPORTED_LANGUAGES
 from surveys.models import DEFAULT_ITEMS, Choice, MatrixRow, Page, Question, Survey
+from surveys.statistics.requests import StatisticsInputError, statistics_request_build
 
 
 def skip_logic_problems(
@@ -40,6 +41,65 @@ def offer_skip_logic(form: forms.BaseForm, survey: Survey | None, before_positio
         field.set_questions(questions, survey.languages if survey else ["en"])
 
 
+class ResultsTablesField(forms.CharField):
+    """The public results page's tables, one a line: `variable` or `variable by other`.
+
+    Stored as [{"variable": ...}, {"variable": ..., "by": ...}]; the lines read back the same.
+    """
+
+    widget = forms.Textarea(attrs={"rows": 4, "cols": 60})
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, list):
+            return "\n".join(
+                f"{table.get('variable', '')} by {table['by']}"
+                if table.get("by")
+                else str(table.get("variable", ""))
+                for table in value
+                if isinstance(table, dict)
+            )
+        return str(value or "")
+
+    def to_python(self, value: Any) -> list[dict[str, str]]:  # type: ignore[override]
+        if isinstance(value, list):
+            return value
+        tables: list[dict[str, str]] = []
+        for line in str(value or "").splitlines():
+            words = line.split()
+            if not words:
+                continue
+            if len(words) == 1:
+                tables.append({"variable": words[0]})
+            elif len(words) == 3 and words[1] == "by":
+                tables.append({"variable": words[0], "by": words[2]})
+            else:
+                raise forms.ValidationError(
+                    f"{line.strip()!r}: write one variable, or 'variable by other', per line."
+                )
+        return tables
+
+
+def results_tables_problems(survey: Survey, tables: list[dict[str, str]]) -> list[str]:
+    """Why the tables chosen for the public results page cannot be shown (empty when they can).
+
+    The statistics' own request checks decide: each table must be a count of a categorical
+    variable, by another one or not.
+    """
+    problems = []
+    seen: set[tuple[str, str]] = set()
+    for table in tables:
+        key = (table["variable"], table.get("by", ""))
+        if key in seen:
+            problems.append(f"{' by '.join(filter(None, key))}: listed twice.")
+            continue
+        seen.add(key)
+        try:
+            statistics_request_build(survey=survey, variable=key[0], by=key[1] or None)
+        except StatisticsInputError as error:
+            problems.append(f"{' by '.join(filter(None, key))}: {error.message}")
+    return problems
+
+
 class SurveyAdminForm(forms.ModelForm):
     title = TranslationField(required=True)
     description = TranslationField(required=False, multiline=True)
@@ -52,6 +112,14 @@ class SurveyAdminForm(forms.ModelForm):
     )
     default_language = forms.ChoiceField(
         choices=[(code, LANGUAGE_NAMES[code]) for code in SUPPORTED_LANGUAGES]
+    )
+    results_tables = ResultsTablesField(
+        required=False,
+        label="Public results page",
+        help_text="One table a line: a variable (its frequency table) or 'variable by other' "
+        "(a cross-tabulation), names as the API lists them. The page /results/<slug>/ is "
+        "published while the statistics are public and this lists a table; it shows what "
+        "anonymous API callers get.",
     )
 
     class Meta:
@@ -69,6 +137,7 @@ class SurveyAdminForm(forms.ModelForm):
             "invitation_only",
             "min_cell_size",
             "public_statistics",
+            "results_tables",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -97,6 +166,12 @@ class SurveyAdminForm(forms.ModelForm):
         default = cleaned.get("default_language")
         if languages and default and default not in languages:
             self.add_error("default_language", "The default language must be one offered.")
+        tables = cleaned.get("results_tables")
+        if tables and self.instance.pk:
+            for problem in results_tables_problems(self.instance, tables):
+                self.add_error("results_tables", problem)
+        elif tables:
+            self.add_error("results_tables", "Save the survey and its questions first.")
         return cleaned
 
 

@@ -209,3 +209,38 @@ def progress_percent(*, pages: list[Page], visible: list[Page], page: Page) -> i
 
 def visible_questions(*, page: Page, answers: dict[str, Any]) -> list[Question]:
     return [q for q in page.questions.all() if conditions.evaluate(q.condition, answers)]
+
+
+def responses_answered(*, survey: Survey) -> int | None:
+    """How many have answered so far, as published: None below the survey's minimum cell size.
+
+    The complete responses (test responses never count), rounded down to a multiple of the
+    minimum cell size k: the figure moves once per k responses, never with one respondent, and
+    says nothing until k have answered.
+    """
+    k = survey.min_cell_size
+    complete = Response.objects.filter(survey=survey, status=Response.Status.COMPLETE).count()
+    return complete // k * k if complete >= k else None
+
+
+def response_by_receipt(*, receipt_code: str) -> Response | None:
+    """The complete response a receipt code belongs to, or None."""
+    digest = tokens.token_hash(tokens.normalise_receipt_code(receipt_code), purpose=tokens.RECEIPT)
+    return Response.objects.filter(receipt_hash=digest).select_related("survey").first()
+
+
+def response_closed_answers(*, response: Response) -> dict[str, Any]:
+    """{question code: value} of a response's answers to closed questions (no text at all).
+
+    Choice codes, lists of codes (multiple choice), {row: code} (matrices), booleans (yes/no)
+    and numbers as strings: what a page may hold for its respondent to compare with everyone's.
+    """
+    questions = {q.code: q for q in _definition(response.survey).questions.values()}
+    values, _others = response_answers(response=response)
+    closed: dict[str, Any] = {}
+    for code, value in values.items():
+        question = questions.get(code)
+        if question is None or question_type(question.type).is_text:
+            continue
+        closed[code] = str(value) if question.type == Question.Type.NUMBER else value
+    return closed

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -108,6 +109,10 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
             "accepting": survey.is_accepting(),
             "needs_invitation": survey.invitation_only and not invitation,
             "pages": len(selectors.survey_pages(survey=survey)),
+            "results_published": survey.results_published,
+            "answered": (
+                selectors.responses_answered(survey=survey) if survey.results_published else None
+            ),
             # Kept when the form comes back with errors: it names this rendering of the page.
             "start_key": request.POST.get(_START_FIELD, "")[:64] or tokens.new_token(),
         },
@@ -503,7 +508,8 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     if receipt is not None:
         # Shown once: a reload, or the next person at this browser, sees only the thanks text.
         request.session.pop(_RECEIPT_SESSION_KEY, None)
-    return render(
+    my_answers = _answers_to_compare(survey, receipt)
+    page = render(
         request,
         "surveys/thanks.html",
         {
@@ -511,8 +517,28 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
             "title": survey.text("title", language),
             "thank_you": survey.text("thank_you_text", language),
             "receipt": receipt,
+            "results_published": survey.results_published,
+            "my_answers": my_answers,
         },
     )
+    if my_answers is not None:
+        add_never_cache_headers(page)  # the respondent's answers: in no cache, on no disk
+    return page
+
+
+def _answers_to_compare(survey: Survey, receipt: str | None) -> dict[str, Any] | None:
+    """The respondent's closed answers, for the page's own script to set beside everyone's.
+
+    Only on the one showing of the receipt, and only while the results page is published: the
+    answers stay in this page (the script fetches the public tables, the same for everyone,
+    and sends nothing of the respondent's).
+    """
+    if receipt is None or not survey.results_published:
+        return None
+    response = selectors.response_by_receipt(receipt_code=receipt)
+    if response is None or response.survey_id != survey.pk:
+        return None
+    return selectors.response_closed_answers(response=response)
 
 
 @require_http_methods(["GET", "POST"])

@@ -44,6 +44,9 @@ PUBLIC = {
 }
 # Public only for a survey whose owners published its statistics (public_statistics).
 PUBLIC_WHEN_PUBLISHED = {"api:survey-detail", "api:survey-statistics"}
+# The public results page ("surveys:results", "surveys:results-data", "surveys:results-csv") is
+# public only while its owners publish it; the sweep's survey does not, so it must answer 404
+# like any private URL (tests/results covers it published).
 LOGIN = "/admin/login/"
 MARKER = "Confidential-answer-7f3a91"
 OWNER_EMAIL = "owner-7f3a91@example.org"
@@ -203,6 +206,7 @@ def _fill(route: Route, world: World) -> str:
             "content_type_id": str(survey_type.pk),
             "app_label": "surveys",
             "url": "no-such-page/",
+            "key": "lost_work",  # a results table (the page answers 404 until published)
         }
         if name == "object_id" and "content_type_id" in route.route:
             return str(world.survey.pk)

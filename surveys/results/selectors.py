@@ -1,0 +1,121 @@
+"""The public results page's reads: a published survey's tables as anonymous API callers get them.
+
+Every table is one `statistics_publish(exact=False)` call, the API's own for a caller without
+access to the raw responses: the same request, the same disclosure control (small cells,
+complementary suppression, the rules across queries), the same numbers. Nothing here computes
+a statistic.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from surveys.models import Survey
+from surveys.statistics.guarded import statistics_publish
+from surveys.statistics.requests import StatisticsInputError, statistics_request_build
+from surveys.variables.catalogue import SurveyVariable
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PublicTable:
+    """One table of the page: its key in URLs, its request and the statistics' answer."""
+
+    key: str
+    variable: str
+    by: str | None
+    statistics: dict[str, Any]  # statistics_publish's answer, as the API sends it
+    sources: tuple[dict[str, Any] | None, dict[str, Any] | None]  # (variable, by): see `_source`
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The API's query string for the same table (without lang)."""
+        return {"variable": self.variable, **({"by": self.by} if self.by else {})}
+
+
+def table_key(variable: str, by: str | None) -> str:
+    """A table's name in the page's URLs: `variable`, or `variable-by-other`."""
+    return f"{variable}-by-{by}" if by else variable
+
+
+def results_survey(*, slug: str) -> Survey | None:
+    """The survey with this slug if its results page is published, else None."""
+    survey = Survey.objects.filter(slug=slug).first()
+    return survey if survey is not None and survey.results_published else None
+
+
+def _source(variable: SurveyVariable) -> dict[str, Any] | None:
+    """Where a respondent's own answer sits for this variable, for the comparison script.
+
+    {"question": code, "row": matrix row or null, "choice": multiple-choice flag or null,
+    "boolean": yes/no}; None for a variable no answer holds (derived, or about the response).
+    """
+    origin = variable.source[0] if variable.source else None
+    if origin == "answer":
+        return {
+            "question": variable.group,
+            "row": variable.source[2] or None,
+            "choice": None,
+            "boolean": variable.boolean,
+        }
+    if origin == "flag":
+        return {
+            "question": variable.group,
+            "row": None,
+            "choice": variable.source[2],
+            "boolean": False,
+        }
+    return None
+
+
+def _table(survey: Survey, spec: dict[str, Any], lang: str) -> PublicTable | None:
+    variable, by = str(spec.get("variable", "")), spec.get("by") or None
+    try:
+        request = statistics_request_build(survey=survey, variable=variable, by=by, lang=lang)
+        statistics = statistics_publish(request=request, exact=False)
+    except (StatisticsInputError, ValueError, ArithmeticError) as error:
+        # A question deleted since the table was chosen: the page shows the others.
+        logger.warning("results table %s of %s left out: %s", spec, survey.slug, error)
+        return None
+    return PublicTable(
+        key=table_key(variable, by),
+        variable=variable,
+        by=by,
+        statistics=statistics,
+        sources=(_source(request.variable), _source(request.by) if request.by else None),
+    )
+
+
+def results_tables(*, survey: Survey, lang: str) -> list[PublicTable]:
+    """The tables the survey's owners chose, in their order, labelled in `lang`."""
+    tables = (_table(survey, spec, lang) for spec in survey.results_tables)
+    return [table for table in tables if table is not None]
+
+
+def results_table(*, survey: Survey, key: str, lang: str) -> PublicTable | None:
+    """One chosen table by its key, or None when the owners did not choose it."""
+    for spec in survey.results_tables:
+        if table_key(str(spec.get("variable", "")), spec.get("by") or None) == key:
+            return _table(survey, spec, lang)
+    return None
+
+
+def results_aggregates(*, survey: Survey, lang: str) -> dict[str, Any]:
+    """The page's tables as JSON, for scripts (the respondent's comparison on the thanks page)."""
+    return {
+        "survey": survey.slug,
+        "lang": lang,
+        "tables": [
+            {
+                "key": table.key,
+                "query": table.query,
+                "source": table.sources[0],
+                "by_source": table.sources[1],
+                "statistics": table.statistics,
+            }
+            for table in results_tables(survey=survey, lang=lang)
+        ],
+    }
