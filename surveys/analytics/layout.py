@@ -1,0 +1,290 @@
+"""The analytics store's column layout and its SQL text; imports no Django.
+
+One row per complete response: its id, language and submission time, then one small integer
+column per single-code variable (single choice, Likert item, occupation, country, yes/no, each
+row of a matrix) and one per multiple-choice flag. A choice column holds the position of the
+answer's code in the column's `codes` (1 for the first), so that grouping and filtering compare
+integers; a yes/no column 1 or 0; a flag 1 when the option was chosen, 0 when the question was
+answered without it. NULL is a missing value everywhere, as in the answers.
+
+The layout is plain data (stored as JSON beside the table) and the statements are plain text
+with placeholders, so that this module can be tested, and read, without a database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+Mode = Literal["choice", "boolean", "flag"]
+Source = tuple[Any, ...]
+
+# Question types (the values of `Question.Type`) and the columns they get.
+SINGLE_CODE_TYPES = frozenset({"single_choice", "likert", "occupation", "country"})
+YES_NO = "yes_no"
+MATRIX = "likert_matrix"
+MULTIPLE_CHOICE = "multiple_choice"
+ATTRIBUTES = ("response_id", "language", "submitted_at")
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    """What the layout needs of a question: its id, type, matrix rows and codes."""
+
+    id: int
+    type: str
+    rows: tuple[str, ...] = ()
+    codes: tuple[str, ...] = ()  # choices in order; every reference code for occupation, country
+
+
+@dataclass(frozen=True)
+class Column:
+    """One integer column of the store and the variable it holds."""
+
+    name: str
+    question: int
+    mode: Mode
+    row: str = ""
+    option: str = ""  # a flag's choice code
+    codes: tuple[str, ...] = ()  # a choice column: the integer n stands for codes[n - 1]
+
+    @property
+    def source(self) -> Source:
+        """The `SurveyVariable.source` this column holds."""
+        if self.mode == "flag":
+            return ("flag", self.question, self.option)
+        return ("answer", self.question, self.row)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (*self.source, self.mode)
+
+    def encode(self, code: str) -> int | None:
+        """The integer standing for a choice code; None when the layout lacks it."""
+        try:
+            return self.codes.index(code) + 1
+        except ValueError:
+            return None
+
+    def decode(self, number: int | None) -> str | None:
+        """The code of a stored integer, as the statistics count it ("1"/"0" for yes/no, flags)."""
+        if number is None:
+            return None
+        if self.mode == "choice":
+            return self.codes[number - 1]
+        return "1" if number else "0"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A survey's store: its table and its columns."""
+
+    table: str
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+    def column(self, source: Source, *, boolean: bool) -> Column | None:
+        """The column holding the variable of `source` (a yes/no answer when `boolean`)."""
+        mode: Mode = "flag" if source[0] == "flag" else ("boolean" if boolean else "choice")
+        return self._by_key().get((*source, mode))
+
+    def _by_key(self) -> dict[tuple[Any, ...], Column]:
+        return {column.key: column for column in self.columns}
+
+    def covers(self, other: Layout) -> bool:
+        """Every column of `other` is here, with every code it knows."""
+        mine = self._by_key()
+        return all(c.key in mine and set(c.codes) <= set(mine[c.key].codes) for c in other.columns)
+
+    def with_codes(self, extra: Mapping[str, Iterable[str]]) -> Layout:
+        """The layout with codes appended to choice columns ({column name: codes})."""
+        columns = []
+        for column in self.columns:
+            new = [c for c in dict.fromkeys(extra.get(column.name, ())) if c not in column.codes]
+            columns.append(replace(column, codes=column.codes + tuple(new)) if new else column)
+        return replace(self, columns=tuple(columns))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "columns": [
+                {
+                    "name": c.name,
+                    "question": c.question,
+                    "mode": c.mode,
+                    "row": c.row,
+                    "option": c.option,
+                    "codes": list(c.codes),
+                }
+                for c in self.columns
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Layout:
+        return cls(
+            table=data["table"],
+            columns=tuple(
+                Column(
+                    name=c["name"],
+                    question=c["question"],
+                    mode=c["mode"],
+                    row=c["row"],
+                    option=c["option"],
+                    codes=tuple(c["codes"]),
+                )
+                for c in data.get("columns", ())
+            ),
+        )
+
+
+def layout_for(table: str, questions: Sequence[QuestionSpec]) -> Layout:
+    """The columns of a survey's questions, in questionnaire order; other types get none."""
+    columns: list[Column] = []
+    for q in questions:
+        if q.type in SINGLE_CODE_TYPES:
+            columns.append(Column(f"q{q.id}", q.id, "choice", codes=q.codes))
+        elif q.type == YES_NO:
+            columns.append(Column(f"q{q.id}", q.id, "boolean"))
+        elif q.type == MATRIX:
+            columns += [
+                Column(f"q{q.id}_r{n}", q.id, "choice", row=row, codes=q.codes)
+                for n, row in enumerate(q.rows, start=1)
+            ]
+        elif q.type == MULTIPLE_CHOICE:
+            columns += [
+                Column(f"q{q.id}_f{n}", q.id, "flag", option=code)
+                for n, code in enumerate(q.codes, start=1)
+            ]
+    return Layout(table=table, columns=tuple(columns))
+
+
+def row_values(layout: Layout, answers: Mapping[tuple[int, str], Any]) -> list[int | None]:
+    """A response's column values from its answers {(question id, row): answer}.
+
+    An answer is any object with `choice`, `choices` and `boolean`. Raises KeyError naming the
+    column when a choice code is missing from the layout (the store must be rebuilt).
+    """
+    values: list[int | None] = []
+    for column in layout.columns:
+        answer = answers.get((column.question, column.row))
+        if answer is None:
+            values.append(None)
+        elif column.mode == "boolean":
+            values.append(None if answer.boolean is None else int(bool(answer.boolean)))
+        elif column.mode == "flag":
+            values.append(int(column.option in (answer.choices or [])))
+        elif not answer.choice:
+            values.append(None)
+        else:
+            number = column.encode(answer.choice)
+            if number is None:
+                raise KeyError(column.name)
+            values.append(number)
+    return values
+
+
+# --- SQL text -------------------------------------------------------------------------------------
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def create_statements(layout: Layout, vendor: str) -> list[str]:
+    """CREATE TABLE and its indexes.
+
+    Indexed: the submission time (the window every published table has) and each choice and
+    yes/no column, so that filters combine index scans (a bitmap AND on PostgreSQL) instead of
+    reading every row; flags are 0/1 over most rows and are read from the table.
+    """
+    timestamp = "timestamp with time zone" if vendor == "postgresql" else "datetime"
+    table = _quote(layout.table)
+    lines = [
+        "response_id bigint PRIMARY KEY",
+        "language varchar(10) NOT NULL",
+        f"submitted_at {timestamp} NOT NULL",
+        *(f"{_quote(c.name)} smallint" for c in layout.columns),
+    ]
+    statements = [f"CREATE TABLE {table} ({', '.join(lines)})"]
+    indexed = ["submitted_at", *(c.name for c in layout.columns if c.mode != "flag")]
+    for name in indexed:
+        index = _quote(f"{layout.table}_{name}")
+        statements.append(f"CREATE INDEX {index} ON {table} ({_quote(name)})")
+    return statements
+
+
+def drop_statement(table: str) -> str:
+    return f"DROP TABLE IF EXISTS {_quote(table)}"
+
+
+def insert_statement(layout: Layout) -> str:
+    """INSERT of one response's row (its attributes, then every column), %s placeholders."""
+    names = [*ATTRIBUTES, *(c.name for c in layout.columns)]
+    quoted = ", ".join(_quote(n) for n in names)
+    marks = ", ".join(["%s"] * len(names))
+    return f"INSERT INTO {_quote(layout.table)} ({quoted}) VALUES ({marks})"  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
+
+
+def delete_statement(layout: Layout) -> str:
+    return f"DELETE FROM {_quote(layout.table)} WHERE response_id = %s"  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
+
+
+def _contains(vendor: str) -> str:
+    if vendor == "postgresql":
+        return "a.choices @> %s::jsonb"
+    return "EXISTS (SELECT 1 FROM json_each(a.choices) WHERE json_each.value = %s)"
+
+
+def _build_expression(column: Column, vendor: str) -> tuple[str, list[Any]]:
+    where = 'a.question_id = %s AND a."row" = %s'
+    params: list[Any] = [column.question, column.row]
+    if column.mode == "boolean":
+        value = "CASE WHEN a.boolean THEN 1 WHEN NOT a.boolean THEN 0 END"
+    elif column.mode == "flag":
+        value = f"CASE WHEN {_contains(vendor)} THEN 1 ELSE 0 END"
+        params.append(json.dumps([column.option]) if vendor == "postgresql" else column.option)
+    else:
+        whens = " ".join("WHEN %s THEN %s" for _ in column.codes)
+        value = f"CASE a.choice {whens} END" if column.codes else "NULL"
+        for number, code in enumerate(column.codes, start=1):
+            params += [code, number]
+    return f"MAX(CASE WHEN {where} THEN {value} END)", params
+
+
+def build_statement(
+    layout: Layout, vendor: str, *, survey_id: int, response_id: int | None = None
+) -> tuple[str, list[Any]]:
+    """INSERT ... SELECT of every complete, non-test response of the survey (or of one).
+
+    One pass over the answers grouped by response: each column is the one answer of its
+    question and row, turned into the column's integer.
+    """
+    expressions, params = [], []
+    for column in layout.columns:
+        sql, column_params = _build_expression(column, vendor)
+        expressions.append(sql)
+        params += column_params
+    names = ", ".join(_quote(n) for n in [*ATTRIBUTES, *(c.name for c in layout.columns)])
+    questions = sorted({c.question for c in layout.columns})
+    selected = ", ".join(["r.id", "r.language", "r.submitted_at", *expressions])
+    join = "LEFT JOIN surveys_answer a ON a.response_id = r.id"
+    if questions:
+        join += f" AND a.question_id IN ({', '.join(['%s'] * len(questions))})"
+        params += questions
+    else:
+        join += " AND 1 = 0"
+    where = "r.survey_id = %s AND r.status = 'complete' AND NOT r.is_test"
+    params.append(survey_id)
+    if response_id is not None:
+        where += " AND r.id = %s"
+        params.append(response_id)
+    into, grouped = (
+        f"INSERT INTO {_quote(layout.table)} ({names})",
+        "r.id, r.language, r.submitted_at",
+    )
+    sql = (
+        f"{into} SELECT {selected} FROM surveys_response r {join} WHERE {where} GROUP BY {grouped}"  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
+    )
+    return sql, params
