@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from surveys.analytics.layout import Column, Layout, Source
 from surveys.models import AnalyticsTable
@@ -110,12 +112,30 @@ def _conditions(layout: Layout, selection: Selection) -> tuple[list[str], list[A
     return conditions, params
 
 
+def _extra_expression(name: str) -> tuple[str, list[Any]]:
+    """A grouping by a response attribute: "language", or "day" (of submission, in the current
+    time zone, as `TruncDate` reads it)."""
+    if name == "language":
+        return '"language"', []
+    if name == "day":
+        tzname = timezone.get_current_timezone_name() if settings.USE_TZ else None
+        sql, params = connection.ops.datetime_cast_date_sql('"submitted_at"', (), tzname)
+        return sql, list(params)
+    raise ValueError(f"Cannot group the store by {name!r}.")
+
+
 def analytics_counts(
-    *, survey_id: int, variables: Sequence[Wanted], selection: Selection
+    *,
+    survey_id: int,
+    variables: Sequence[Wanted],
+    selection: Selection,
+    extra: Sequence[str] = (),
 ) -> list[tuple[Codes, int]] | None:
     """[((code of each variable, or None), number of responses)] read from the store.
 
-    None when the survey has no store, it is stale, or a variable or filter is not in it.
+    `extra` groups by response attributes too ("language", "day": see `_extra_expression`);
+    their values, as strings, follow the variables' codes. None when the survey has no store,
+    it is stale, or a variable or filter is not in it.
     """
     layout = analytics_layout(survey_id=survey_id)
     if layout is None:
@@ -130,17 +150,33 @@ def analytics_counts(
     conditions, params = where
     grouped = list(dict.fromkeys(h for h in held if isinstance(h, Column) or h != _COMPLETE))
     names = [_quote(h.name if isinstance(h, Column) else str(h)) for h in grouped]
+    extras = [_extra_expression(name) for name in extra]
+    names += [sql for sql, _ in extras]
+    params = [p for _, extra_params in extras for p in extra_params] + params
     sql = f"SELECT {', '.join([*names, 'COUNT(*)'])} FROM {_quote(layout.table)}"  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
     if conditions:
         sql += " WHERE " + " AND ".join(conditions)
-    if names:
-        sql += " GROUP BY " + ", ".join(names)
+    if names:  # by position: an expression with parameters is written once
+        sql += " GROUP BY " + ", ".join(str(n) for n in range(1, len(names) + 1))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     position = {h: i for i, h in enumerate(grouped)}
     # COUNT(*) without GROUP BY gives a row of 0 when nothing matches: no group at all.
-    return [(_decoded(held, position, row), int(row[-1])) for row in rows if row[-1]]
+    first_extra = len(grouped)
+    return [
+        (
+            _decoded(held, position, row)
+            + tuple(_text(value) for value in row[first_extra : first_extra + len(extra)]),
+            int(row[-1]),
+        )
+        for row in rows
+        if row[-1]
+    ]
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _decoded(held: Sequence[Column | str], position: dict[Any, int], row: Sequence[Any]) -> Codes:
