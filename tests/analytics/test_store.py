@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,8 +30,7 @@ from surveys.respondent import services
 from surveys.respondent.testing import response_test_start
 from surveys.statistics.requests import statistics_request_build
 from surveys.statistics.selectors import grouped_counts, statistics_responses, store_selection
-from surveys.variables.catalogue import SurveyVariable, survey_variables
-from surveys.variables.reader import response_rows
+from tests.analytics.helpers import store_matches_answers, store_rows
 from tests.surveys.helpers import ALL_TYPES_DEFINITION
 
 SETTINGS = settings(
@@ -119,50 +118,6 @@ def _apply(survey: Survey, operation: tuple[Any, ...], receipts: list[str]) -> N
         analytics_survey_edited(survey=survey)
 
 
-def _store_rows(layout: Layout) -> dict[int, tuple[Any, ...]]:
-    names = ", ".join(f'"{c.name}"' for c in layout.columns)
-    with connection.cursor() as cursor:
-        cursor.execute(f'SELECT response_id, language, {names} FROM "{layout.table}"')
-        return {
-            row[0]: (row[1], *(c.decode(v) for c, v in zip(layout.columns, row[2:], strict=True)))
-            for row in cursor.fetchall()
-        }
-
-
-def _category(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return "1" if value is True else ("0" if value is False else str(value))
-
-
-def _stored_variables(survey: Survey, layout: Layout) -> list[SurveyVariable]:
-    """The survey's variables in the order of the store's columns."""
-    by_key = {
-        (*v.source, "flag" if v.source[0] == "flag" else ("boolean" if v.boolean else "choice")): v
-        for v in survey_variables(survey=survey, derived=False)
-        if v.categorical and v.source[0] in {"answer", "flag"}
-    }
-    return [by_key[c.key] for c in layout.columns]
-
-
-def _check_store(survey: Survey) -> bool:
-    """The store equals the answers (True), or is stale and left to its rebuild (False)."""
-    store = AnalyticsTable.objects.get(survey=survey)
-    if store.stale:
-        return False
-    layout = Layout.from_json(store.layout)
-    variables = _stored_variables(survey, layout)
-    complete = Response.objects.filter(survey=survey, status=Response.Status.COMPLETE)
-    expected = {
-        response.pk: (response.language, *(_category(value) for value in values))
-        for response, values in response_rows(
-            survey=survey, variables=variables, responses=complete
-        )
-    }
-    assert _store_rows(layout) == expected
-    return True
-
-
 TABLES = [
     ("pet", "paid", []),
     ("grid_fast", "media_video", [("where", "US"), ("where", "CN")]),
@@ -213,12 +168,12 @@ def test_the_store_equals_the_answers_after_any_operations(
             with django_capture_on_commit_callbacks(execute=True):
                 _apply(survey, operation, receipts)
         analytics_rebuild(survey=survey)  # the store built over whatever exists
-        assert _check_store(survey)
+        assert store_matches_answers(survey)
         _check_counts(survey, stored=True)
         for operation in then:
             with django_capture_on_commit_callbacks(execute=True):
                 _apply(survey, operation, receipts)
-        stored = _check_store(survey)
+        stored = store_matches_answers(survey)
         _check_counts(survey, stored=stored)
         transaction.set_rollback(True)
 
@@ -267,9 +222,9 @@ def test_the_command_rebuilds_one_survey_or_all(survey: Survey) -> None:
     _save(survey, _start(survey), {"pet": "cat"})  # in progress: not in the store
     out = _call("statistics_rebuild", "--survey", survey.slug)
     assert f"{survey.slug}: 2 complete responses" in out
-    assert _check_store(survey)
+    assert store_matches_answers(survey)
     layout = Layout.from_json(AnalyticsTable.objects.get(survey=survey).layout)
-    assert len(_store_rows(layout)) == 2
+    assert len(store_rows(layout)) == 2
     other = survey_import(definition={**copy.deepcopy(ALL_TYPES_DEFINITION), "slug": "second"})
     out = _call("statistics_rebuild")
     assert "all-types: 2 complete responses" in out and "second: 0 complete responses" in out
