@@ -160,7 +160,11 @@ def _check_counts(survey: Survey, stored: bool) -> None:
 @SETTINGS
 @given(first=operations, then=operations)
 def test_the_store_equals_the_answers_after_any_operations(
-    survey: Survey, django_capture_on_commit_callbacks: Any, first: list, then: list
+    survey: Survey,
+    django_capture_on_commit_callbacks: Any,
+    eager_celery: None,
+    first: list,
+    then: list,
 ) -> None:
     with transaction.atomic():
         receipts: list[str] = []
@@ -199,7 +203,7 @@ def _start(survey: Survey) -> Response:
 
 
 def test_a_new_question_marks_the_store_stale_and_a_rebuild_adds_its_column(
-    survey: Survey, django_capture_on_commit_callbacks: Any
+    survey: Survey, django_capture_on_commit_callbacks: Any, eager_celery: None
 ) -> None:
     analytics_rebuild(survey=survey)
     page = Page.objects.get(survey=survey, code="closing")
