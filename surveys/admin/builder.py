@@ -38,7 +38,7 @@ from surveys.admin.scoping import (
     english,
     is_staff,
 )
-from surveys.analytics.services import analytics_survey_edited
+from surveys.analytics.services import analytics_drop, analytics_survey_edited
 from surveys.core.access import has_permission, surveys_for
 from surveys.definitions import services as survey_services
 from surveys.definitions.selectors import condition_words
@@ -291,6 +291,7 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
         survey_services.audit_survey_change(
             actor=request.user, survey=obj, summary=f"Deleted survey {obj.slug}"
         )
+        analytics_drop(survey=obj)
         super().delete_model(request, obj)
 
     @admin.display(description="title")

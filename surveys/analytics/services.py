@@ -192,6 +192,14 @@ def analytics_survey_edited(*, survey: Survey) -> bool:
     return True
 
 
+def analytics_drop(*, survey: Survey) -> None:
+    """Drop the survey's store (the survey is being deleted); its row goes with the survey."""
+    store = AnalyticsTable.objects.filter(survey=survey).first()
+    if store is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(drop_statement(store.table))
+
+
 def analytics_ensure(*, survey: Survey) -> None:
     """Build the survey's store unless it has one (a survey being opened)."""
     if not AnalyticsTable.objects.filter(survey=survey).exists():

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -233,6 +233,21 @@ def test_the_command_rebuilds_one_survey_or_all(survey: Survey) -> None:
     out = _call("statistics_rebuild")
     assert "all-types: 2 complete responses" in out and "second: 0 complete responses" in out
     assert AnalyticsTable.objects.filter(survey=other, stale=False).exists()
+    AnalyticsTable.objects.filter(survey=other).update(stale=True)
+    out = _call("statistics_rebuild", "--if-missing")
+    assert "second: 0 complete responses" in out and "all-types" not in out
+    assert not AnalyticsTable.objects.filter(stale=True).exists()
+
+
+def test_deleting_a_survey_drops_its_store(survey: Survey) -> None:
+    from surveys.analytics.services import analytics_drop
+
+    store = analytics_rebuild(survey=survey)
+    analytics_drop(survey=survey)
+    survey.delete()
+    assert not AnalyticsTable.objects.filter(pk=store.pk).exists()
+    with connection.cursor() as cursor:
+        assert store.table not in connection.introspection.table_names(cursor)
 
 
 def test_the_command_refuses_an_unknown_survey(db: Any) -> None:

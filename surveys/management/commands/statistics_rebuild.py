@@ -1,8 +1,9 @@
 """Rebuild the analytics store (one row per complete response) from the answers.
 
-    python manage.py statistics_rebuild [--survey SLUG]
+    python manage.py statistics_rebuild [--survey SLUG] [--if-missing]
 
-Every survey's store, or one survey's. Statistics read the answers while a store is missing or
+Every survey's store, or one survey's; with --if-missing only those without a store or with a
+stale one (`make setup` runs it so). Statistics read the answers while a store is missing or
 stale, so this is also how a store comes to exist for a survey opened before the store did.
 """
 
@@ -22,6 +23,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--survey", help="only this survey's slug")
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="only surveys without a store, or with a stale one",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         surveys = Survey.objects.order_by("pk")
@@ -29,6 +35,8 @@ class Command(BaseCommand):
             surveys = surveys.filter(slug=options["survey"])
             if not surveys.exists():
                 raise CommandError(f"No survey with slug {options['survey']!r}.")
+        if options["if_missing"]:
+            surveys = surveys.exclude(analytics__stale=False)
         for survey in surveys:
             started = time.perf_counter()
             store = analytics_rebuild(survey=survey)
