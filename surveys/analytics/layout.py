@@ -220,11 +220,14 @@ def drop_statement(table: str) -> str:
 
 
 def insert_statement(layout: Layout) -> str:
-    """INSERT of one response's row (its attributes, then every column), %s placeholders."""
+    """INSERT of one response's row (its attributes, then every column), %s placeholders; a row
+    already there for the response is replaced (PostgreSQL and SQLite both say ON CONFLICT)."""
     names = [*ATTRIBUTES, *(c.name for c in layout.columns)]
     quoted = ", ".join(_quote(n) for n in names)
     marks = ", ".join(["%s"] * len(names))
-    return f"INSERT INTO {_quote(layout.table)} ({quoted}) VALUES ({marks})"  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
+    updates = ", ".join(f"{_quote(n)} = excluded.{_quote(n)}" for n in names[1:])
+    insert = f"INSERT INTO {_quote(layout.table)} ({quoted}) VALUES ({marks})"  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
+    return f"{insert} ON CONFLICT (response_id) DO UPDATE SET {updates}"
 
 
 def delete_statement(layout: Layout) -> str:

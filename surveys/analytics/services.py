@@ -166,7 +166,6 @@ def analytics_response_store(*, response: Response) -> None:
     submitted = connection.ops.adapt_datetimefield_value(response.submitted_at)
     params: list[Any] = [response.pk, response.language, submitted, *values]
     with connection.cursor() as cursor:
-        cursor.execute(delete_statement(layout), [response.pk])
         cursor.execute(insert_statement(layout), params)
 
 
