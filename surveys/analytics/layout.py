@@ -227,7 +227,7 @@ def insert_statement(layout: Layout) -> str:
     marks = ", ".join(["%s"] * len(names))
     updates = ", ".join(f"{_quote(n)} = excluded.{_quote(n)}" for n in names[1:])
     insert = f"INSERT INTO {_quote(layout.table)} ({quoted}) VALUES ({marks})"  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
-    return f"{insert} ON CONFLICT (response_id) DO UPDATE SET {updates}"
+    return f"{insert} ON CONFLICT (response_id) DO UPDATE SET {updates}"  # nosec B608  # as above
 
 
 def delete_statement(layout: Layout) -> str:
