@@ -2,10 +2,12 @@
 
 One row per complete response: its id, language and submission time, then one small integer
 column per single-code variable (single choice, Likert item, occupation, country, yes/no, each
-row of a matrix) and one per multiple-choice flag. A choice column holds the position of the
-answer's code in the column's `codes` (1 for the first), so that grouping and filtering compare
-integers; a yes/no column 1 or 0; a flag 1 when the option was chosen, 0 when the question was
-answered without it. NULL is a missing value everywhere, as in the answers.
+row of a matrix) and a bitset per multiple-choice question. A choice column holds the position of
+the answer's code in the column's `codes` (1 for the first), so that grouping and filtering
+compare integers; a yes/no column 1 or 0; a bitset the options chosen (bit n for the column's
+option n), 0 when the question was answered without any of them. NULL is a missing value
+everywhere, as in the answers. Bitsets keep the row narrow (a question's options in four bytes
+rather than two bytes each), and the row's width is what a count over many responses reads.
 
 The layout is plain data (stored as JSON beside the table) and the statements are plain text
 with placeholders, so that this module can be tested, and read, without a database.
@@ -18,7 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-Mode = Literal["choice", "boolean", "flag"]
+Mode = Literal["choice", "boolean", "bits"]
+BITS_PER_COLUMN = 30  # options per integer bitset (a question with more gets several columns)
 Source = tuple[Any, ...]
 
 # Question types (the values of `Question.Type`) and the columns they get.
@@ -47,19 +50,15 @@ class Column:
     question: int
     mode: Mode
     row: str = ""
-    option: str = ""  # a flag's choice code
-    codes: tuple[str, ...] = ()  # a choice column: the integer n stands for codes[n - 1]
+    # A choice column: the integer n stands for codes[n - 1]. A bitset: bit n is option codes[n].
+    codes: tuple[str, ...] = ()
 
     @property
-    def source(self) -> Source:
-        """The `SurveyVariable.source` this column holds."""
-        if self.mode == "flag":
-            return ("flag", self.question, self.option)
-        return ("answer", self.question, self.row)
-
-    @property
-    def key(self) -> tuple[Any, ...]:
-        return (*self.source, self.mode)
+    def keys(self) -> list[tuple[Any, ...]]:
+        """The variables this column holds, as (*`SurveyVariable.source`, mode)."""
+        if self.mode == "bits":
+            return [("flag", self.question, option, "flag") for option in self.codes]
+        return [("answer", self.question, self.row, self.mode)]
 
     def encode(self, code: str) -> int | None:
         """The integer standing for a choice code; None when the layout lacks it."""
@@ -78,6 +77,20 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Flag:
+    """A multiple-choice option: its bit in a bitset column."""
+
+    column: Column
+    bit: int
+
+    def decode(self, bitset: int | None) -> str | None:
+        """ "1" when chosen, "0" when the question was answered without it, None when not."""
+        if bitset is None:
+            return None
+        return "1" if bitset & self.bit else "0"
+
+
+@dataclass(frozen=True)
 class Layout:
     """A survey's store: its table and its columns."""
 
@@ -85,22 +98,44 @@ class Layout:
     columns: tuple[Column, ...] = field(default_factory=tuple)
 
     def column(self, source: Source, *, boolean: bool) -> Column | None:
-        """The column holding the variable of `source` (a yes/no answer when `boolean`)."""
-        mode: Mode = "flag" if source[0] == "flag" else ("boolean" if boolean else "choice")
-        return self._by_key().get((*source, mode))
+        """The column holding the answer variable of `source` (a yes/no one when `boolean`)."""
+        found = self._by_key().get((*source, "boolean" if boolean else "choice"))
+        return found if isinstance(found, Column) else None
 
-    def _by_key(self) -> dict[tuple[Any, ...], Column]:
-        return {column.key: column for column in self.columns}
+    def flag(self, source: Source) -> Flag | None:
+        """The bit holding the multiple-choice flag of `source` ("flag", question, option)."""
+        found = self._by_key().get((*source, "flag"))
+        return found if isinstance(found, Flag) else None
+
+    def _by_key(self) -> dict[tuple[Any, ...], Column | Flag]:
+        held: dict[tuple[Any, ...], Column | Flag] = {}
+        for column in self.columns:
+            if column.mode == "bits":
+                for n, key in enumerate(column.keys):
+                    held[key] = Flag(column, 1 << n)
+            else:
+                held[column.keys[0]] = column
+        return held
 
     def covers(self, other: Layout) -> bool:
-        """Every column of `other` is here, with every code it knows."""
+        """Every variable of `other` is here, every choice column with every code it knows."""
         mine = self._by_key()
-        return all(c.key in mine and set(c.codes) <= set(mine[c.key].codes) for c in other.columns)
+        for column in other.columns:
+            for key in column.keys:
+                held = mine.get(key)
+                if held is None:
+                    return False
+                if isinstance(held, Column) and not set(column.codes) <= set(held.codes):
+                    return False
+        return True
 
     def with_codes(self, extra: Mapping[str, Iterable[str]]) -> Layout:
         """The layout with codes appended to choice columns ({column name: codes})."""
         columns = []
         for column in self.columns:
+            if column.mode != "choice":
+                columns.append(column)
+                continue
             new = [c for c in dict.fromkeys(extra.get(column.name, ())) if c not in column.codes]
             columns.append(replace(column, codes=column.codes + tuple(new)) if new else column)
         return replace(self, columns=tuple(columns))
@@ -114,7 +149,6 @@ class Layout:
                     "question": c.question,
                     "mode": c.mode,
                     "row": c.row,
-                    "option": c.option,
                     "codes": list(c.codes),
                 }
                 for c in self.columns
@@ -131,7 +165,6 @@ class Layout:
                     question=c["question"],
                     mode=c["mode"],
                     row=c["row"],
-                    option=c["option"],
                     codes=tuple(c["codes"]),
                 )
                 for c in data.get("columns", ())
@@ -153,9 +186,10 @@ def layout_for(table: str, questions: Sequence[QuestionSpec]) -> Layout:
                 for n, row in enumerate(q.rows, start=1)
             ]
         elif q.type == MULTIPLE_CHOICE:
+            step = BITS_PER_COLUMN
             columns += [
-                Column(f"q{q.id}_f{n}", q.id, "flag", option=code)
-                for n, code in enumerate(q.codes, start=1)
+                Column(f"q{q.id}_b{n}", q.id, "bits", codes=q.codes[start : start + step])
+                for n, start in enumerate(range(0, len(q.codes), step), start=1)
             ]
     return Layout(table=table, columns=tuple(columns))
 
@@ -173,8 +207,9 @@ def row_values(layout: Layout, answers: Mapping[tuple[int, str], Any]) -> list[i
             values.append(None)
         elif column.mode == "boolean":
             values.append(None if answer.boolean is None else int(bool(answer.boolean)))
-        elif column.mode == "flag":
-            values.append(int(column.option in (answer.choices or [])))
+        elif column.mode == "bits":
+            chosen = set(answer.choices or [])
+            values.append(sum(1 << n for n, code in enumerate(column.codes) if code in chosen))
         elif not answer.choice:
             values.append(None)
         else:
@@ -197,7 +232,7 @@ def create_statements(layout: Layout, vendor: str) -> list[str]:
 
     Indexed: the submission time (the window every published table has) and each choice and
     yes/no column, so that filters combine index scans (a bitmap AND on PostgreSQL) instead of
-    reading every row; flags are 0/1 over most rows and are read from the table.
+    reading every row; bitsets are read from the table.
     """
     timestamp = "timestamp with time zone" if vendor == "postgresql" else "datetime"
     table = _quote(layout.table)
@@ -205,10 +240,13 @@ def create_statements(layout: Layout, vendor: str) -> list[str]:
         "response_id bigint PRIMARY KEY",
         "language varchar(10) NOT NULL",
         f"submitted_at {timestamp} NOT NULL",
-        *(f"{_quote(c.name)} smallint" for c in layout.columns),
+        *(
+            f"{_quote(c.name)} {'integer' if c.mode == 'bits' else 'smallint'}"
+            for c in layout.columns
+        ),
     ]
     statements = [f"CREATE TABLE {table} ({', '.join(lines)})"]
-    indexed = ["submitted_at", *(c.name for c in layout.columns if c.mode != "flag")]
+    indexed = ["submitted_at", *(c.name for c in layout.columns if c.mode != "bits")]
     for name in indexed:
         index = _quote(f"{layout.table}_{name}")
         statements.append(f"CREATE INDEX {index} ON {table} ({_quote(name)})")
@@ -245,9 +283,12 @@ def _build_expression(column: Column, vendor: str) -> tuple[str, list[Any]]:
     params: list[Any] = [column.question, column.row]
     if column.mode == "boolean":
         value = "CASE WHEN a.boolean THEN 1 WHEN NOT a.boolean THEN 0 END"
-    elif column.mode == "flag":
-        value = f"CASE WHEN {_contains(vendor)} THEN 1 ELSE 0 END"
-        params.append(json.dumps([column.option]) if vendor == "postgresql" else column.option)
+    elif column.mode == "bits":
+        contains = _contains(vendor)
+        bits = [f"CASE WHEN {contains} THEN {1 << n} ELSE 0 END" for n in range(len(column.codes))]
+        value = " + ".join(bits) if bits else "0"
+        for code in column.codes:
+            params.append(json.dumps([code]) if vendor == "postgresql" else code)
     else:
         whens = " ".join("WHEN %s THEN %s" for _ in column.codes)
         value = f"CASE a.choice {whens} END" if column.codes else "NULL"

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from surveys.analytics.layout import Column, Layout, Source
+from surveys.analytics.layout import Column, Flag, Layout, Source
 from surveys.models import AnalyticsTable
 
 Codes = tuple[str | None, ...]
@@ -54,29 +54,48 @@ def analytics_layout(*, survey_id: int) -> Layout | None:
     return Layout.from_json(store.layout) if store is not None else None
 
 
-def _expression(layout: Layout, wanted: Wanted) -> Column | str | None:
-    """The column (or attribute name, or the constant status) holding `wanted`; None: not held."""
+Held = Column | Flag | str
+
+
+def _expression(layout: Layout, wanted: Wanted) -> Held | None:
+    """The column, flag (or attribute name, or the constant status) holding `wanted`; None: not
+    held."""
     origin = wanted.source[0] if wanted.source else ""
     if origin == "response":
         attribute = wanted.source[1]
         if attribute == "status":
             return _COMPLETE
         return _ATTRIBUTES.get(attribute)
-    if origin in {"answer", "flag"}:
+    if origin == "answer":
         return layout.column(wanted.source, boolean=wanted.boolean)
+    if origin == "flag":
+        return layout.flag(wanted.source)
     return None
 
 
-def _numbers(column: Column, codes: Sequence[str]) -> list[int]:
+def _numbers(column: Column | Flag, codes: Sequence[str]) -> list[int]:
     """The integers a filter's codes stand for (a yes/no or flag code other than "1" is "0",
     as the filter on the answers reads it); codes the column never saw match nothing."""
-    if column.mode != "choice":
+    if isinstance(column, Flag) or column.mode != "choice":
         return sorted({1 if code == "1" else 0 for code in codes})
     return sorted({n for n in (column.encode(code) for code in codes) if n is not None})
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _flag_sql(flag: Flag) -> str:
+    """A flag as 1 (chosen), 0 (answered without it) or NULL (not answered)."""
+    name = _quote(flag.column.name)
+    return f"CASE WHEN {name} IS NULL THEN NULL WHEN ({name} & {flag.bit}) <> 0 THEN 1 ELSE 0 END"
+
+
+def _flag_condition(flag: Flag, values: Sequence[int]) -> str:
+    name = _quote(flag.column.name)
+    if len(values) == 2:
+        return f"{name} IS NOT NULL"  # answered, with or without the option
+    return f"({name} & {flag.bit}) {'<>' if values[0] else '='} 0"
 
 
 def _conditions(layout: Layout, selection: Selection) -> tuple[list[str], list[Any]] | None:
@@ -101,6 +120,10 @@ def _conditions(layout: Layout, selection: Selection) -> tuple[list[str], list[A
         if held == _COMPLETE:
             values: list[Any] = [1] if _COMPLETE in codes else []
             name = "1"
+        elif isinstance(held, Flag):
+            values = _numbers(held, codes)
+            conditions.append(_flag_condition(held, values))
+            continue
         elif isinstance(held, Column):
             values, name = _numbers(held, codes), _quote(held.name)
         else:
@@ -148,8 +171,8 @@ def analytics_counts(
     if where is None:
         return None
     conditions, params = where
-    grouped = list(dict.fromkeys(h for h in held if isinstance(h, Column) or h != _COMPLETE))
-    names = [_quote(h.name if isinstance(h, Column) else str(h)) for h in grouped]
+    grouped = list(dict.fromkeys(h for h in held if h != _COMPLETE))
+    names = [_selected(h) for h in grouped]
     extras = [_extra_expression(name) for name in extra]
     names += [sql for sql, _ in extras]
     params = [p for _, extra_params in extras for p in extra_params] + params
@@ -179,12 +202,21 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _decoded(held: Sequence[Column | str], position: dict[Any, int], row: Sequence[Any]) -> Codes:
+def _selected(held: Held) -> str:
+    if isinstance(held, Flag):
+        return _flag_sql(held)
+    return _quote(held.name if isinstance(held, Column) else held)
+
+
+def _decoded(held: Sequence[Held], position: dict[Any, int], row: Sequence[Any]) -> Codes:
     """A result row's codes, in the order of the variables asked for."""
     codes: list[str | None] = []
     for h in held:
         if isinstance(h, Column):
             codes.append(h.decode(row[position[h]]))
+        elif isinstance(h, Flag):
+            value = row[position[h]]
+            codes.append(None if value is None else ("1" if value else "0"))
         elif h == _COMPLETE:
             codes.append(_COMPLETE)
         else:
