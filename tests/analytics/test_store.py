@@ -263,3 +263,11 @@ def _call(*args: str) -> str:
     out = StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
+
+
+def test_a_replaced_questionnaire_drops_the_old_store(survey: Survey) -> None:
+    old = analytics_rebuild(survey=survey)
+    survey_import(definition=copy.deepcopy(ALL_TYPES_DEFINITION), replace=True)
+    assert not AnalyticsTable.objects.exists()  # a new survey, without a store until rebuilt
+    with connection.cursor() as cursor:
+        assert old.table not in connection.introspection.table_names(cursor)
