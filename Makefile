@@ -39,6 +39,7 @@ setup: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput -v0 && \
 	$(PY) manage.py collectstatic --noinput -v0 && \
 	$(PY) manage.py survey_import --if-missing && \
+	$(PY) manage.py statistics_rebuild --if-missing && \
 	$(PY) manage.py classifier_setup && \
 	$(PY) manage.py create_researcher
 

@@ -10,5 +10,11 @@ app = Celery("exposure")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Task modules live in feature packages; their wire names come from config.tasks.
 app.autodiscover_tasks(
-    ["surveys.exports", "surveys.respondent", "classifier.runs", "classifier.training"]
+    [
+        "surveys.analytics",
+        "surveys.exports",
+        "surveys.respondent",
+        "classifier.runs",
+        "classifier.training",
+    ]
 )

@@ -372,6 +372,24 @@ class Answer(models.Model):
         return f"{self.response_id}:{self.question_id}:{self.row}"
 
 
+class AnalyticsTable(models.Model):
+    """A survey's analytics store: one row per complete response in its own table (`table`).
+
+    `layout` is the column layout of `surveys.analytics.layout` as JSON (which column holds which
+    variable, and the codes each integer stands for). A `stale` store is being rebuilt or met a
+    code its layout lacks: statistics read the answers until the rebuild clears it.
+    """
+
+    survey = models.OneToOneField(Survey, on_delete=models.CASCADE, related_name="analytics")
+    table = models.CharField(max_length=63, unique=True)
+    layout = models.JSONField(default=dict)
+    stale = models.BooleanField(default=False)
+    built_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.table
+
+
 class SurveyRole(models.Model):
     """What a researcher may do with one survey."""
 

@@ -324,6 +324,8 @@ CELERY_TASK_ROUTES.update(
     {
         tasks.EXPORT_RUN: {"queue": EXPORT_QUEUE},
         tasks.EXPORTS_SWEEP: {"queue": EXPORT_QUEUE},
+        # A rebuild reads every answer of a survey: a long database job, like an export.
+        tasks.ANALYTICS_REBUILD: {"queue": EXPORT_QUEUE},
     }
 )
 CELERY_BEAT_SCHEDULE["exports-sweep"] = {

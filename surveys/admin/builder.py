@@ -38,6 +38,7 @@ from surveys.admin.scoping import (
     english,
     is_staff,
 )
+from surveys.analytics.services import analytics_drop, analytics_survey_edited
 from surveys.core.access import has_permission, surveys_for
 from surveys.definitions import services as survey_services
 from surveys.definitions.selectors import condition_words
@@ -286,11 +287,14 @@ class SurveyAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
         else:
             place_new_last(formset, form.instance.pages)
         super().save_formset(request, form, formset, change)
+        if formset.model is Question:
+            analytics_survey_edited(survey=form.instance)
 
     def delete_model(self, request: HttpRequest, obj: Survey) -> None:
         survey_services.audit_survey_change(
             actor=request.user, survey=obj, summary=f"Deleted survey {obj.slug}"
         )
+        analytics_drop(survey=obj)
         super().delete_model(request, obj)
 
     @admin.display(description="title")
@@ -466,6 +470,8 @@ class BuilderAdmin(ProtectedSummaryMixin, SurveyScopedAdmin):
         survey = self.survey_of(form.instance)
         if survey is None:
             return
+        # New questions, rows or choices: the analytics store is rebuilt to hold them.
+        analytics_survey_edited(survey=survey)
         code = form.instance.code
         relevant = [
             p

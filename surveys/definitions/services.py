@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
+from surveys.analytics.services import analytics_ensure
 from surveys.core import access
 from surveys.definitions.transfer import (
     survey_export_definition,
@@ -102,6 +103,8 @@ def survey_set_status(*, survey: Survey, actor: Any, status: str) -> Survey:
     before = survey.status
     survey.status = status
     survey.save(update_fields=["status", "updated_at"])
+    if status == Survey.Status.OPEN:
+        analytics_ensure(survey=survey)  # its store, so that statistics skip the answers table
     verb = "Opened" if status == Survey.Status.OPEN else "Closed"
     audit_survey_change(
         actor=actor,

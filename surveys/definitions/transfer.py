@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 
+from surveys.analytics.services import analytics_drop
 from surveys.core.i18n import missing_languages
 from surveys.definitions import conditions
 from surveys.definitions.conditions import ConditionTarget
@@ -316,6 +317,7 @@ def survey_import(*, definition: dict[str, Any], replace: bool = False) -> Surve
     if problems:
         raise DefinitionError(problems)
     if existing:
+        analytics_drop(survey=existing)  # a survey without responses: its store holds nothing
         existing.delete()
     survey = _create_survey(definition)
     for page_position, page_data in enumerate(definition["pages"], start=1):

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from surveys.analytics.services import analytics_response_remove, analytics_response_store
 from surveys.core import tokens
 from surveys.core.errors import (
     InvitationRequired,
@@ -222,6 +223,7 @@ def response_save_and_continue(
             return None
         receipt = _mark_complete(locked)
         locked.save(update_fields=[*_PAGE_FIELDS, *_COMPLETE_FIELDS])
+        analytics_response_store(response=locked)
         _announce_complete(locked)
     return receipt
 
@@ -375,6 +377,7 @@ def response_complete(*, response: Response) -> str:
     response = _lock_in_progress(response)
     receipt = _mark_complete(response)
     response.save(update_fields=[*_COMPLETE_FIELDS, "updated_at"])
+    analytics_response_store(response=response)
     _announce_complete(response)
     return receipt
 
@@ -433,6 +436,7 @@ def response_withdraw(*, receipt_code: str) -> None:
         ignore_conflicts=True,
     )
     survey_id = response.survey_id
+    analytics_response_remove(survey_id=survey_id, response_id=response.pk)
     response.delete()  # answers, and the rows other apps derive from them, cascade
     # Files already written from the answers (exports) are for their owners to delete.
     transaction.on_commit(

@@ -20,6 +20,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from surveys.analytics.selectors import Selection, Wanted, analytics_counts
 from surveys.models import Response
 from surveys.statistics.differencing import (
     Guard,
@@ -136,6 +137,23 @@ def _groups(
 
     raw=True reads every response (values unconverted, one group each), as means need.
     """
+    if not raw and all(v.categorical for v in variables):
+        stored = analytics_counts(
+            survey_id=request.survey.pk,
+            variables=[Wanted(v.source, v.boolean) for v in variables],
+            selection=Selection(),
+            extra=("language", "day"),
+        )
+        if stored is not None:
+            return [
+                _Group(
+                    codes[: len(variables)],
+                    str(codes[-2]),
+                    date.fromisoformat(codes[-1]) if codes[-1] else None,
+                    n,
+                )
+                for codes, n in stored
+            ]
     if not raw and all(_sql_countable(v) for v in variables):
         responses = _base(request).annotate(_day=TruncDate("submitted_at"))
         return [

@@ -225,10 +225,18 @@ def statistics_request_build(
     lang: str | None = None,
 ) -> StatisticsRequest:
     """Resolve the API's names against `survey`; raises StatisticsInputError saying what's wrong."""
-    variables = survey_variables(survey=survey)
+    # The survey's own variables first: the providers' (the classifier's categories) are asked
+    # only when a name is not among them. Derived variables follow the survey's in the catalogue,
+    # so the survey's keep their names either way.
+    variables = survey_variables(survey=survey, derived=False)
     by_name = {v.name: v for v in variables}
+    with_derived: list[bool] = []
 
     def resolve(name: str, param: str) -> SurveyVariable:
+        if name not in by_name and not with_derived:
+            with_derived.append(True)
+            variables[:] = survey_variables(survey=survey)
+            by_name.update({v.name: v for v in variables})
         found = by_name.get(name)
         if found is None:
             raise StatisticsInputError(param, _unknown_variable(name, variables, survey))

@@ -24,6 +24,7 @@ from django.db import connection
 from django.db.models import Case, CharField, Count, FilteredRelation, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from surveys.analytics.selectors import Selection, Wanted, analytics_counts
 from surveys.core.i18n import translate
 from surveys.models import Response, Survey
 from surveys.statistics.disclosure import suppress_one_way
@@ -183,18 +184,50 @@ def _sql_counts(
     ]
 
 
+def store_selection(*, request: StatisticsRequest) -> Selection | None:
+    """The request's responses as the analytics store selects them; None when it cannot (a
+    status other than complete, a filter on a derived variable)."""
+    if request.status != Response.Status.COMPLETE:
+        return None
+    by_variable: dict[str, tuple[SurveyVariable, list[str]]] = {}
+    for variable, code in request.filters:
+        by_variable.setdefault(variable.name, (variable, []))[1].append(code)
+    if any(
+        v.source[:1] not in {("answer",), ("flag",), ("response",)} for v, _ in by_variable.values()
+    ):
+        return None
+    return Selection(
+        submitted_from=_day_start(request.date_from) if request.date_from else None,
+        submitted_before=(
+            _day_start(request.date_to + timedelta(days=1)) if request.date_to else None
+        ),
+        language=request.language or None,
+        filters=tuple(
+            (Wanted(v.source, v.boolean), tuple(codes)) for v, codes in by_variable.values()
+        ),
+    )
+
+
 def grouped_counts(
     *,
     survey: Survey,
     responses: QuerySet[Response],
     variables: Sequence[SurveyVariable],
+    selection: Selection | None = None,
 ) -> list[tuple[Codes, int]]:
     """Responses counted by their codes of `variables`: in SQL where it can, else read in Python.
 
     Codes are strings ("1"/"0" for yes/no answers and flags), None where a value is missing. The
     rest of a frequency table or cross-tabulation works on these groups, so its cost grows with
     the number of cells, not of respondents; the API and the dashboard both count through here.
+    `selection`, when given, says which complete responses `responses` are, so that the survey's
+    analytics store can count them in one GROUP BY when it holds every variable and filter.
     """
+    if selection is not None and all(v.categorical for v in variables):
+        wanted = [Wanted(v.source, v.boolean) for v in variables]
+        stored = analytics_counts(survey_id=survey.pk, variables=wanted, selection=selection)
+        if stored is not None:
+            return stored
     if all(_sql_countable(v) for v in variables):
         return _sql_counts(responses, variables)
     counted: Counter[Codes] = Counter()
@@ -380,6 +413,7 @@ def _frequencies(request: StatisticsRequest, responses: QuerySet[Response]) -> d
         survey=request.survey,
         responses=responses,
         variables=variables + ([request.weights] if request.weights else []),
+        selection=store_selection(request=request),
     )
     n_total = sum(n for _, n in groups)
     # Cells keyed by the main code (frequency) or by (group code, main code) (crosstab).

@@ -12,6 +12,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from surveys.analytics.selectors import Selection
 from surveys.models import Response, Survey
 from surveys.statistics.internal import crosstab_unsuppressed, frequency_table_unsuppressed
 from surveys.statistics.published import CrossTable, FrequencyTable
@@ -88,7 +89,7 @@ def _single(
     k = survey.min_cell_size
     counts: Counter[str | None] = Counter()
     for (code,), n in grouped_counts(
-        survey=survey, responses=_complete(survey), variables=[variable]
+        survey=survey, responses=_complete(survey), variables=[variable], selection=EVERYONE
     ):
         counts[code if code in variable.value_labels else None] += n
     codes = list(variable.value_labels)
@@ -112,7 +113,9 @@ def _multiple(
     k = survey.min_cell_size
     chosen = [0] * len(flags)
     answered = unanswered = 0
-    for values, n in grouped_counts(survey=survey, responses=_complete(survey), variables=flags):
+    for values, n in grouped_counts(
+        survey=survey, responses=_complete(survey), variables=flags, selection=EVERYONE
+    ):
         if all(value is None for value in values):
             unanswered += n
             continue
@@ -135,6 +138,10 @@ def _multiple(
         answered=_shown(total.total.n, k),
         unanswered=_shown(total.missing, k),
     )
+
+
+# What `_complete` selects, as the analytics store reads it: every complete response.
+EVERYONE = Selection()
 
 
 def _complete(survey: Survey) -> Any:

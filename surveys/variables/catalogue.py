@@ -7,8 +7,10 @@ categories and confidences) by registering a provider, so that surveys never imp
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from django.db.models import QuerySet
@@ -326,8 +328,21 @@ def _question_variables(question: Question) -> list[SurveyVariable]:
     return out
 
 
-def survey_variables(*, survey: Survey, derived: bool = True) -> list[SurveyVariable]:
-    """Every variable of `survey`, in questionnaire order, then those of registered providers."""
+# {survey id: (its updated_at, its own variables)}, per process. Every statistics request and
+# export resolves names against the catalogue, which changes only with the questionnaire; any
+# change to a page, question, choice or row touches the survey's updated_at (surveys.models), so
+# the version is read from the database (one indexed row) and a changed survey is read again.
+_CATALOGUES: dict[int, tuple[datetime, list[SurveyVariable]]] = {}
+_CATALOGUES_MAX = 64
+_CATALOGUES_LOCK = threading.Lock()
+
+
+def _own_variables(survey: Survey) -> list[SurveyVariable]:
+    """The survey's own variables (its responses' attributes and its questions'), cached."""
+    version = Survey.objects.filter(pk=survey.pk).values_list("updated_at", flat=True).first()
+    cached = _CATALOGUES.get(survey.pk)
+    if cached is not None and cached[0] == version:
+        return list(cached[1])
     questions = (
         Question.objects.filter(survey=survey)
         .order_by("page__position", "position")
@@ -336,6 +351,21 @@ def survey_variables(*, survey: Survey, derived: bool = True) -> list[SurveyVari
     variables = _response_variables()
     for question in questions:
         variables += _question_variables(question)
+    if version is not None:
+        with _CATALOGUES_LOCK:  # threaded servers: evicting while another thread inserts
+            if survey.pk not in _CATALOGUES and len(_CATALOGUES) >= _CATALOGUES_MAX:
+                _CATALOGUES.pop(next(iter(_CATALOGUES)))  # the oldest entry
+            _CATALOGUES[survey.pk] = (version, list(variables))
+    return variables
+
+
+def survey_variables(*, survey: Survey, derived: bool = True) -> list[SurveyVariable]:
+    """Every variable of `survey`, in questionnaire order, then those of registered providers.
+
+    The survey's own are read once per process and questionnaire version (the variables are
+    frozen and shared: callers must not change their labels); the providers' every time.
+    """
+    variables = _own_variables(survey)
     if derived:
         for provider in _providers.values():
             variables += provider.variables(survey)

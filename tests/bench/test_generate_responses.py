@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from surveys import reference
 from surveys.definitions import conditions
@@ -202,3 +203,18 @@ def test_interrupted_large_load_leaves_the_database_as_it_was(default_survey: An
     assert _index_definitions() == before
     assert not Response.objects.filter(survey=default_survey).exists()
     assert not Answer.objects.filter(response__survey=default_survey).exists()
+
+
+@pytest.mark.django_db
+def test_command_leaves_the_analytics_store_complete(default_survey: Any) -> None:
+    from surveys.models import AnalyticsTable
+    from tests.analytics.helpers import store_matches_answers
+
+    call_command("generate_responses", survey=default_survey.slug, count=COUNT, seed=8, batch=20)
+    assert store_matches_answers(default_survey)  # COPY on PostgreSQL, bulk_create elsewhere
+    call_command("generate_responses", survey=default_survey.slug, count=10, seed=9)
+    assert store_matches_answers(default_survey)
+    store = AnalyticsTable.objects.get(survey=default_survey)
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT COUNT(*) FROM "{store.table}"')
+        assert cursor.fetchone()[0] == COUNT + 10

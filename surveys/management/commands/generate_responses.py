@@ -26,6 +26,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from surveys.analytics.services import analytics_rebuild
 from surveys.management.commands._generate import Generated, ResponseFactory
 from surveys.models import Answer, Response, Survey
 
@@ -322,6 +323,9 @@ class Command(BaseCommand):
             if options["verbosity"] > 1:
                 self.stdout.write(f"  {responses} responses")
         _analyse()
+        # The analytics store is built once from what was loaded (COPY bypasses the services
+        # that keep it row by row).
+        analytics_rebuild(survey=survey)
         seconds = max(time.perf_counter() - started, 1e-9)
         self.stdout.write(
             f"Generated {responses} responses ({answers} answers) for {survey.slug} in "

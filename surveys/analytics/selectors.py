@@ -1,0 +1,224 @@
+"""Reading the analytics store: complete responses counted by their codes, in one GROUP BY.
+
+`analytics_counts` answers what `statistics.selectors.grouped_counts` asks (the same groups, the
+same codes) when the store covers every variable and filter, and None otherwise, so that the
+caller reads the answers instead. Variables and filters come as plain sources (the
+`SurveyVariable.source` tuples), so this package needs nothing of `surveys.variables`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from surveys.analytics.layout import Column, Flag, Layout, Source
+from surveys.models import AnalyticsTable
+
+Codes = tuple[str | None, ...]
+# The response attributes the store holds, by the name of their source.
+_ATTRIBUTES = {"language": "language"}
+_COMPLETE = "complete"
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A categorical variable to count by: its source, and whether it is a yes/no answer."""
+
+    source: Source
+    boolean: bool = False
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which complete responses: a submission window, a language, and filters.
+
+    A filter keeps responses whose value of its variable is one of its codes; filters on
+    different variables must all hold (as `statistics_responses` narrows them).
+    """
+
+    submitted_from: datetime | None = None
+    submitted_before: datetime | None = None
+    language: str | None = None
+    filters: tuple[tuple[Wanted, tuple[str, ...]], ...] = ()
+
+
+def analytics_layout(*, survey_id: int) -> Layout | None:
+    """The layout of the survey's store, or None without a store or while it is stale."""
+    store = AnalyticsTable.objects.filter(survey_id=survey_id, stale=False).first()
+    return Layout.from_json(store.layout) if store is not None else None
+
+
+Held = Column | Flag | str
+
+
+def _expression(layout: Layout, wanted: Wanted) -> Held | None:
+    """The column, flag (or attribute name, or the constant status) holding `wanted`; None: not
+    held."""
+    origin = wanted.source[0] if wanted.source else ""
+    if origin == "response":
+        attribute = wanted.source[1]
+        if attribute == "status":
+            return _COMPLETE
+        return _ATTRIBUTES.get(attribute)
+    if origin == "answer":
+        return layout.column(wanted.source, boolean=wanted.boolean)
+    if origin == "flag":
+        return layout.flag(wanted.source)
+    return None
+
+
+def _numbers(column: Column | Flag, codes: Sequence[str]) -> list[int]:
+    """The integers a filter's codes stand for (a yes/no or flag code other than "1" is "0",
+    as the filter on the answers reads it); codes the column never saw match nothing."""
+    if isinstance(column, Flag) or column.mode != "choice":
+        return sorted({1 if code == "1" else 0 for code in codes})
+    return sorted({n for n in (column.encode(code) for code in codes) if n is not None})
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _flag_sql(flag: Flag) -> str:
+    """A flag as 1 (chosen), 0 (answered without it) or NULL (not answered)."""
+    name = _quote(flag.column.name)
+    return f"CASE WHEN {name} IS NULL THEN NULL WHEN ({name} & {flag.bit}) <> 0 THEN 1 ELSE 0 END"
+
+
+def _flag_condition(flag: Flag, values: Sequence[int]) -> str:
+    name = _quote(flag.column.name)
+    if len(values) == 2:
+        return f"{name} IS NOT NULL"  # answered, with or without the option
+    return f"({name} & {flag.bit}) {'<>' if values[0] else '='} 0"
+
+
+def _conditions(layout: Layout, selection: Selection) -> tuple[list[str], list[Any]] | None:
+    """WHERE conditions and parameters; None when a filter's variable is not in the store,
+    ([\"1 = 0\"], []) when no response can match."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    adapt = connection.ops.adapt_datetimefield_value
+    if selection.submitted_from is not None:
+        conditions.append("submitted_at >= %s")
+        params.append(adapt(selection.submitted_from))
+    if selection.submitted_before is not None:
+        conditions.append("submitted_at < %s")
+        params.append(adapt(selection.submitted_before))
+    if selection.language is not None:
+        conditions.append("language = %s")
+        params.append(selection.language)
+    for wanted, codes in selection.filters:
+        held = _expression(layout, wanted)
+        if held is None:
+            return None
+        if held == _COMPLETE:
+            values: list[Any] = [1] if _COMPLETE in codes else []
+            name = "1"
+        elif isinstance(held, Flag):
+            values = _numbers(held, codes)
+            conditions.append(_flag_condition(held, values))
+            continue
+        elif isinstance(held, Column):
+            values, name = _numbers(held, codes), _quote(held.name)
+        else:
+            values, name = sorted(set(codes)), _quote(held)
+        if not values:
+            return ["1 = 0"], []
+        conditions.append(f"{name} IN ({', '.join(['%s'] * len(values))})")
+        params += values
+    return conditions, params
+
+
+def _extra_expression(name: str) -> tuple[str, list[Any]]:
+    """A grouping by a response attribute: "language", or "day" (of submission, in the current
+    time zone, as `TruncDate` reads it)."""
+    if name == "language":
+        return '"language"', []
+    if name == "day":
+        tzname = timezone.get_current_timezone_name() if settings.USE_TZ else None
+        sql, params = connection.ops.datetime_cast_date_sql('"submitted_at"', (), tzname)
+        return sql, list(params)
+    raise ValueError(f"Cannot group the store by {name!r}.")
+
+
+def analytics_counts(
+    *,
+    survey_id: int,
+    variables: Sequence[Wanted],
+    selection: Selection,
+    extra: Sequence[str] = (),
+) -> list[tuple[Codes, int]] | None:
+    """[((code of each variable, or None), number of responses)] read from the store.
+
+    `extra` groups by response attributes too ("language", "day": see `_extra_expression`);
+    their values, as strings, follow the variables' codes. None when the survey has no store,
+    it is stale, or a variable or filter is not in it.
+    """
+    layout = analytics_layout(survey_id=survey_id)
+    if layout is None:
+        return None
+    expressions = [_expression(layout, wanted) for wanted in variables]
+    held = [h for h in expressions if h is not None]
+    if len(held) < len(expressions):
+        return None
+    where = _conditions(layout, selection)
+    if where is None:
+        return None
+    conditions, params = where
+    grouped = list(dict.fromkeys(h for h in held if h != _COMPLETE))
+    names = [_selected(h) for h in grouped]
+    extras = [_extra_expression(name) for name in extra]
+    names += [sql for sql, _ in extras]
+    params = [p for _, extra_params in extras for p in extra_params] + params
+    sql = f"SELECT {', '.join([*names, 'COUNT(*)'])} FROM {_quote(layout.table)}"  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
+    if names:  # by position: an expression with parameters is written once
+        sql += " GROUP BY " + ", ".join(str(n) for n in range(1, len(names) + 1))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    position = {h: i for i, h in enumerate(grouped)}
+    # COUNT(*) without GROUP BY gives a row of 0 when nothing matches: no group at all.
+    first_extra = len(grouped)
+    return [
+        (
+            _decoded(held, position, row)
+            + tuple(_text(value) for value in row[first_extra : first_extra + len(extra)]),
+            int(row[-1]),
+        )
+        for row in rows
+        if row[-1]
+    ]
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _selected(held: Held) -> str:
+    if isinstance(held, Flag):
+        return _flag_sql(held)
+    return _quote(held.name if isinstance(held, Column) else held)
+
+
+def _decoded(held: Sequence[Held], position: dict[Any, int], row: Sequence[Any]) -> Codes:
+    """A result row's codes, in the order of the variables asked for."""
+    codes: list[str | None] = []
+    for h in held:
+        if isinstance(h, Column):
+            codes.append(h.decode(row[position[h]]))
+        elif isinstance(h, Flag):
+            value = row[position[h]]
+            codes.append(None if value is None else ("1" if value else "0"))
+        elif h == _COMPLETE:
+            codes.append(_COMPLETE)
+        else:
+            codes.append(row[position[h]] or None)
+    return tuple(codes)
