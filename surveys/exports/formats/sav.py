@@ -279,7 +279,8 @@ def _string_cells(values: Iterable[bytes], column: SavColumn) -> np.ndarray:
                 value[start : start + _SEGMENT_DATA].ljust(_SEGMENT_STORED)
                 for start in range(0, len(value), _SEGMENT_DATA)
             )
-            pieces.append(cell.ljust(size))
+            # The last segment is stored shorter than 256 bytes: only padding is cut.
+            pieces.append(cell[:size].ljust(size))
         data = b"".join(pieces)
     return np.frombuffer(data, dtype=f"S{size}")
 

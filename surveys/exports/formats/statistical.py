@@ -17,7 +17,6 @@ import math
 import os
 import pickle
 import tempfile
-from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,10 +46,9 @@ StatFormat = Literal["sav", "dta"]
 DTA_VERSION = 14
 STATA_MAX_VARIABLES = 32_767
 SPSS_NOTE_LINE_MAX_BYTES = 80
-# Rows per spooled chunk: about a megabyte per ten columns of numbers.
-CHUNK_ROWS = 16_384
+# Rows per spooled chunk: the rows of one chunk are held at once, as the reader gave them.
+CHUNK_ROWS = 4096
 
-_INT32_MISSING = -(2**31)
 _INT64_MISSING = -(2**63)
 # Naive, as the datetimes written are: 1970-01-01 00:00 with no zone.
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC).replace(tzinfo=None)
@@ -59,113 +57,132 @@ _SAV_EPOCH_SECONDS = 12_219_379_200.0  # 1582-10-14 to 1970-01-01
 _DTA_EPOCH_MS = 315_619_200_000.0  # 1960-01-01 to 1970-01-01
 
 
+_MISS: Any = object()  # not in a column's cache
+
+
 class _Column:
-    """One column of the first pass: values appended one by one, taken a chunk at a time."""
+    """One column of the first pass: a chunk's raw values in, one compact array (or list) out."""
 
     def __init__(self, layout: VariableLayout) -> None:
         self.layout = layout
         self.variable = layout.variable
 
-    def append(self, value: Any) -> None:
+    def convert(self, values: Sequence[Any]) -> Any:
         raise NotImplementedError
 
-    def take(self) -> Any:
-        """The chunk so far as one array (or list of bytes); the column starts a new chunk."""
-        raise NotImplementedError
+
+def _patch(cells: list[Any], values: Sequence[Any], slow: Any) -> list[Any]:
+    """Cells the fast path left as _MISS, computed one by one by `slow`."""
+    for i, cell in enumerate(cells):
+        if cell is _MISS:
+            cells[i] = slow(values[i])
+    return cells
 
 
 class _CodeColumn(_Column):
+    """Categories as their numeric codes, float64 with NaN for missing."""
+
     def __init__(self, layout: VariableLayout) -> None:
         super().__init__(layout)
-        self.values = array("d")
-        self.cache: dict[str, int] = {}
+        # Raw string code -> number: most values are one of a few codes.
+        self.cache: dict[str, float] = {}
 
-    def append(self, value: Any) -> None:
+    def one(self, value: Any) -> float:
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            self.values.append(math.nan)
-            return
+            return math.nan
         code = code_key(value, self.variable)
-        number = self.cache.get(code)
-        if number is None:
-            number = self.cache[code] = to_numeric_code(code, self.layout)
-        self.values.append(number)
+        number = float(to_numeric_code(code, self.layout))
+        if value.__class__ is str:
+            self.cache[value] = number
+        return number
 
-    def take(self) -> Any:
-        chunk = np.frombuffer(self.values, dtype=np.float64).copy()
-        self.values = array("d")
-        return chunk
+    def convert(self, values: Sequence[Any]) -> Any:
+        get, nan, miss = self.cache.get, math.nan, _MISS
+        cells = [nan if v is None else get(v, miss) if v.__class__ is str else miss for v in values]
+        return np.array(_patch(cells, values, self.one), dtype=np.float64)
 
 
 class _FlagColumn(_CodeColumn):
+    """0/1 flags (and the integer codes of why one is empty), float64 with NaN for missing."""
+
     def __init__(self, layout: VariableLayout) -> None:
         super().__init__(layout)
-        self.reasons = {code: int(code) for code in self.variable.missing_codes}
+        self.reasons = {code: float(code) for code in self.variable.missing_codes}
 
-    def append(self, value: Any) -> None:
+    def one(self, value: Any) -> float:
         reason = self.reasons.get(value) if value.__class__ is str else None
         if reason is not None:
-            self.values.append(reason)
-            return
+            return reason
         flag = to_flag(value, self.variable)
-        self.values.append(math.nan if flag is None else flag)
+        return math.nan if flag is None else float(flag)
+
+    def convert(self, values: Sequence[Any]) -> Any:
+        nan, miss = math.nan, _MISS
+        # The common cases, None and the ints 0 and 1 (not bools: their class is bool).
+        cells = [
+            nan if v is None else float(v) if v.__class__ is int and 0 <= v <= 1 else miss
+            for v in values
+        ]
+        return np.array(_patch(cells, values, self.one), dtype=np.float64)
 
 
 class _NumberColumn(_CodeColumn):
-    def append(self, value: Any) -> None:
+    """Numbers as float64, NaN for missing."""
+
+    def one(self, value: Any) -> float:
         number = to_number(value, self.variable)
-        self.values.append(math.nan if number is None else float(number))
+        return math.nan if number is None else float(number)
+
+    def convert(self, values: Sequence[Any]) -> Any:
+        nan, miss = math.nan, _MISS
+        cells = [nan if v is None else v if v.__class__ is float else miss for v in values]
+        return np.array(_patch(cells, values, self.one), dtype=np.float64)
 
 
 class _DatetimeColumn(_Column):
-    def __init__(self, layout: VariableLayout) -> None:
-        super().__init__(layout)
-        self.values = array("q")
+    """Datetimes as int64 microseconds since 1970 (naive UTC); the int64 minimum is missing."""
 
-    def append(self, value: Any) -> None:
+    def one(self, value: Any) -> int:
         moment = to_datetime(value, self.variable)
         if moment is None:
-            self.values.append(_INT64_MISSING)
-            return
+            return _INT64_MISSING
         if not isinstance(moment, dt.datetime):
             moment = dt.datetime.combine(moment, dt.time())
-        self.values.append((moment - _EPOCH) // _MICROSECOND)
+        return (moment - _EPOCH) // _MICROSECOND
 
-    def take(self) -> Any:
-        chunk = np.frombuffer(self.values, dtype=np.int64).copy()
-        self.values = array("q")
-        return chunk
+    def convert(self, values: Sequence[Any]) -> Any:
+        return np.array([self.one(v) for v in values], dtype=np.int64)
 
 
 class _TextColumn(_Column):
+    """Text as UTF-8 bytes, cut to the format's limit; the longest value is remembered."""
+
     def __init__(self, layout: VariableLayout, max_bytes: int, report: WriteReport) -> None:
         super().__init__(layout)
-        self.values: list[bytes] = []
         self.max_bytes = max_bytes
         self.report = report
         self.width = 0  # the longest value so far, in bytes
 
-    def append(self, value: Any) -> None:
+    def one(self, value: Any) -> bytes:
         if value is None:
-            self.values.append(b"")  # a string's system-missing value is the empty string
-            return
+            return b""  # a string's system-missing value is the empty string
         text = value if isinstance(value, str) else str(value)
         # NUL ends a fixed-width string in both formats; nothing after it would survive.
-        text = text.replace("\x00", "")
+        if "\x00" in text:
+            text = text.replace("\x00", "")
         # Cheap test first: a string of n characters holds at most 4n bytes of UTF-8.
         if len(text) * 4 > self.max_bytes:
             text, cut = truncate_utf8(text, self.max_bytes)
             if cut:
                 self.report.count_truncation(self.variable.name)
         # "replace" only matters for lone surrogates, which UTF-8 cannot carry at all.
-        data = text.encode("utf-8", "replace")
-        # SPSS pads strings with spaces and drops trailing ones on reading, as before.
-        self.values.append(data)
-        if len(data) > self.width:
-            self.width = len(data)
+        return text.encode("utf-8", "replace")
 
-    def take(self) -> Any:
-        chunk, self.values = self.values, []
-        return chunk
+    def convert(self, values: Sequence[Any]) -> Any:
+        cells = [self.one(v) for v in values]
+        if cells:
+            self.width = max(self.width, max(map(len, cells)))
+        return cells
 
 
 def _column_for(layout: VariableLayout, fmt: StatFormat, report: WriteReport) -> _Column:
@@ -225,34 +242,31 @@ def _spool(
     columns = [_column_for(layout, fmt, report) for layout in layouts]
     spool = _Spool(scratch, ranges=[None] * len(columns))
     width = len(columns)
-    appenders = [column.append for column in columns]
     # Stata: codes written as extended missing values take no part in the integer range.
     letters = [list(layout.dta_missing) if fmt == "dta" else [] for layout in layouts]
     ranged = [
         i
-        for i, c in enumerate(columns)
-        if isinstance(c, _CodeColumn | _FlagColumn) and layouts[i].variable.kind != "numeric"
+        for i, layout in enumerate(layouts)
+        if layout.variable.kind in {"categorical", "multi_flag"}
     ]
-    pending = 0
+    batch: list[Sequence[Any]] = []
 
     def flush() -> None:
-        nonlocal pending
-        chunk = [column.take() for column in columns]
+        by_column = list(zip(*batch, strict=True)) if batch else [()] * width
+        chunk = [column.convert(values) for column, values in zip(columns, by_column, strict=True)]
         for i in ranged:
             spool.ranges[i] = _widen(spool.ranges[i], chunk[i], letters[i])
-        pickle.dump((pending, chunk), scratch, protocol=pickle.HIGHEST_PROTOCOL)
-        pending = 0
+        pickle.dump((len(batch), chunk), scratch, protocol=pickle.HIGHEST_PROTOCOL)
+        report.rows += len(batch)
+        batch.clear()
 
     for index, row in enumerate(rows):
         if len(row) != width:
             raise ExportError(f"row {index}: {len(row)} values for {width} variables")
-        for append, value in zip(appenders, row, strict=True):
-            append(value)
-        report.rows += 1
-        pending += 1
-        if pending == CHUNK_ROWS:
+        batch.append(row)
+        if len(batch) == CHUNK_ROWS:
             flush()
-    if pending:
+    if batch:
         flush()
     spool.rows = report.rows
     spool.widths = [c.width if isinstance(c, _TextColumn) else 0 for c in columns]
@@ -367,7 +381,7 @@ def _dta_columns(layouts: Sequence[VariableLayout], spool: _Spool) -> list[DtaCo
         letters = layout.dta_missing if kind in {"categorical", "multi_flag", "numeric"} else {}
         if kind == "text":
             code = max(width, 1) if width <= STR_MAX else STRL
-            fmt = f"%-{min(max(width, 1), STR_MAX)}s" if code != STRL else "%9s"
+            fmt = "%-9s"  # as Stata shows a string by default
         elif kind == "datetime":
             code, fmt = DOUBLE, "%tc"
         elif kind == "numeric":
