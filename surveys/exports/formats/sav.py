@@ -33,6 +33,7 @@ _SEGMENT_DATA = 255  # bytes of data in each 256-byte segment of a very long str
 _SEGMENT_STORED = 256
 _SEGMENT_WIDTH = 252  # width one segment adds to the variable's declared width
 DOCUMENT_LINE_BYTES = 80
+BLOCK_BYTES = 2 * 1024 * 1024  # cases encoded at once, at most (or one case, if wider)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 FORMAT_A = 1
@@ -244,8 +245,13 @@ class SavWriter:
     # --- the cases ---------------------------------------------------------------------------
     def cases_chunk(self, columns: Sequence[Any], rows: int) -> None:
         """Write `rows` cases: per variable, float64 values (NaN: system-missing) or bytes."""
-        if rows == 0:
-            return
+        # Wide cases (long strings) in smaller blocks, so that a block stays a few megabytes.
+        step = max(1, BLOCK_BYTES // max(self._dtype.itemsize, 1))
+        for start in range(0, rows, step):
+            stop = min(rows, start + step)
+            self._block([values[start:stop] for values in columns], stop - start)
+
+    def _block(self, columns: Sequence[Any], rows: int) -> None:
         block = np.empty(rows, dtype=self._dtype)
         for i, (column, values) in enumerate(zip(self.columns, columns, strict=True)):
             if column.width == 0:
