@@ -29,6 +29,7 @@ import json
 import os
 import tempfile
 import time
+from typing import Any
 
 from _common import DEFAULT_COUNT, bench_setup, bench_user
 
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     ours_rate = answers / ours_seconds
     copy_rate = answers / copy_seconds
     ratio = ours_rate / copy_rate
-    result = {
+    result: dict[str, Any] = {
         "responses": responses,
         "answers": answers,
         "rss_before_mb": rss_before / 1024,

@@ -35,7 +35,7 @@ _DTYPES = {code: dtype for code, dtype, _low, _high in INT_TYPES}
 DOUBLE_MISSING_BITS = 0x7FE0000000000000  # "."; ".a" adds 1 << 40, ".b" 2 << 40, ...
 _DOUBLE_STEP = 1 << 40
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
-_EPOCH_1960_MS = 315_619_200_000  # milliseconds from 1960-01-01 to 1970-01-01
+MS_1960_TO_1970 = 315_619_200_000  # Stata's %tc counts milliseconds from 1960-01-01
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _NAME_BYTES = 129

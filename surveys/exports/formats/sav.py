@@ -41,7 +41,7 @@ FORMAT_F = 5
 FORMAT_DATETIME = 22
 MEASURES = {"nominal": 1, "ordinal": 2, "scale": 3}
 _ALIGN_LEFT, _ALIGN_RIGHT = 0, 1
-_SECONDS_1582_TO_1970 = 12_219_379_200  # SPSS counts seconds from 14 October 1582
+SECONDS_1582_TO_1970 = 12_219_379_200  # SPSS counts seconds from 14 October 1582
 
 
 @dataclass(frozen=True)

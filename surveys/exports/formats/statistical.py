@@ -25,7 +25,7 @@ from typing import IO, Any, Literal
 import numpy as np
 
 from .cells import to_datetime, to_flag, to_number
-from .dta import DOUBLE, STR_MAX, STRL, DtaColumn, DtaWriter, integer_type
+from .dta import DOUBLE, MS_1960_TO_1970, STR_MAX, STRL, DtaColumn, DtaWriter, integer_type
 from .layout import (
     SPSS_FILE_LABEL_MAX_BYTES,
     SPSS_STRING_MAX_BYTES,
@@ -37,13 +37,12 @@ from .layout import (
     variable_layouts,
 )
 from .safety import truncate_chars, truncate_utf8
-from .sav import SavColumn, SavWriter
+from .sav import SECONDS_1582_TO_1970, SavColumn, SavWriter
 from .schema import Codebook, ExportError, Variable, WriteReport
 
 StatFormat = Literal["sav", "dta"]
 
-# Stata 14+ "format 118": UTF-8, strL, readable by Stata 14 to 18.
-DTA_VERSION = 14
+# Stata 14+ "format 118" (see dta.py): UTF-8, strL, readable by Stata 14 to 18.
 STATA_MAX_VARIABLES = 32_767
 SPSS_NOTE_LINE_MAX_BYTES = 80
 # Rows per spooled chunk: the rows of one chunk are held at once, as the reader gave them.
@@ -53,8 +52,8 @@ _INT64_MISSING = -(2**63)
 # Naive, as the datetimes written are: 1970-01-01 00:00 with no zone.
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC).replace(tzinfo=None)
 _MICROSECOND = dt.timedelta(microseconds=1)
-_SAV_EPOCH_SECONDS = 12_219_379_200.0  # 1582-10-14 to 1970-01-01
-_DTA_EPOCH_MS = 315_619_200_000.0  # 1960-01-01 to 1970-01-01
+_SAV_EPOCH_SECONDS = float(SECONDS_1582_TO_1970)  # SPSS counts from 1582-10-14
+_DTA_EPOCH_MS = float(MS_1960_TO_1970)  # Stata's %tc counts milliseconds from 1960-01-01
 
 
 _MISS: Any = object()  # not in a column's cache
