@@ -289,3 +289,20 @@ def test_memory_does_not_grow_with_the_rows(fmt: str, tmp_path: Path) -> None:
     # Eight times the rows, about the same peak: one chunk at a time, never the whole file.
     assert large < small * 1.5, (small, large)
     assert (tmp_path / f"m40000.{fmt}").stat().st_size > 2 * large
+
+
+@pytest.mark.parametrize(
+    "width", [1, 8, 9, 254, 255, 256, 257, 503, 504, 505, 506, 1000, 2045, 2046, 32_767]
+)
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_strings_of_every_width_around_the_segment_limits(
+    fmt: str, width: int, tmp_path: Path
+) -> None:
+    # ASCII up to the width exactly, and a Chinese text cut anywhere by SPSS's segments.
+    texts = ["x" * width, ("文字" * width)[: width // 3], "", "y"]
+    write = write_sav if fmt == "sav" else write_dta
+    read = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+    write([[t] for t in texts], [Variable("t", "t", "text")], tmp_path / f"w.{fmt}")
+    frame, meta = read(str(tmp_path / f"w.{fmt}"))
+    assert frame["t"].tolist() == texts
+    assert meta.number_rows == len(texts)
