@@ -99,12 +99,14 @@ def _rows_export(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("export: peak RSS MB", f"{c['peak_rss_mb']:.0f}", f"{o['peak_rss_mb']:.0f}", "<= 300 MB"),
     ]
     for fmt, job in r.get("jobs", {}).items():
+        target = "<= 500 MB" if fmt in {"sav", "dta"} else "measured"
         rows.append(
             (
-                f"export {fmt}: s / peak MB",
-                "",
+                f"export {fmt} job: responses/s, s / peak MB",
+                f"COPY {r['responses'] / c['seconds']:,.0f}/s",
+                f"{job['responses_per_s']:,.0f}/s ({job.get('ratio', 0):.2f}x), "
                 f"{job['seconds']:,.0f} s / {job['peak_rss_mb']:.0f} MB",
-                "measured" if job.get("status") == "done" else f"({job.get('status')})",
+                target if job.get("status") == "done" else f"({job.get('status')})",
             )
         )
     return rows
@@ -138,11 +140,26 @@ def _rows_classify(r: dict[str, Any]) -> Rows:
 
 def _rows_memory(r: dict[str, Any]) -> Rows:
     i, w = r["idle_worker"], r["loaded_worker"]
-    return [
+    rows: Rows = [
         ("memory: worker RSS MB", f"{i['rss_mb']:,.0f} idle", f"{w['rss_mb']:,.0f} loaded", ""),
         ("memory: worker PSS MB", f"{i['pss_mb']:,.0f} idle", f"{w['pss_mb']:,.0f} loaded", ""),
         ("memory: bare Django RSS MB", f"{r['bare_django']['rss_mb']:,.0f}", "", ""),
     ]
+    exports = r.get("exports", {})
+    copy = exports.get("copy")
+    for fmt, e in exports.items():
+        if fmt == "copy" or not copy:
+            continue
+        rows.append(
+            (
+                f"memory: export {fmt}, {e['responses']:,} responses: peak RSS MB, responses/s",
+                f"COPY {copy['peak_rss_mb']:,.0f} MB, {copy['responses_per_s']:,.0f}/s",
+                f"{e['peak_rss_mb']:,.0f} MB, {e['responses_per_s']:,.0f}/s "
+                f"({e['responses_per_s'] / copy['responses_per_s']:.2f}x)",
+                "<= 500 MB at 1M" if fmt in {"sav", "dta"} else "",
+            )
+        )
+    return rows
 
 
 def _sized(flag: str = "", attribute: str = "") -> Any:

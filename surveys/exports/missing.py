@@ -75,10 +75,92 @@ def _answers(
     return answers
 
 
+def _referenced(rules: Sequence[dict[str, Any]]) -> set[str]:
+    """The question codes a list of conditions reads."""
+    codes: set[str] = set()
+    stack: list[Any] = list(rules)
+    while stack:
+        part = stack.pop()
+        if not isinstance(part, dict):
+            continue
+        for key in ("all", "any"):
+            stack.extend(part.get(key) or [])
+        if "not" in part:
+            stack.append(part["not"])
+        if isinstance(part.get("question"), str):
+            codes.add(part["question"])
+    return codes
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """How one question decides between its two reasons, worked out once per export."""
+
+    conditions: list[dict[str, Any]]
+    depends: list[int]  # positions of the variables of the questions its conditions read
+    variables: list[SurveyVariable]  # the variables at those positions
+
+
+# Distinct answers remembered before the memo starts over (bounds memory).
+_MEMO_MAX = 50_000
+
+
+class _Reasons:
+    """Decides NOT_SHOWN or NOT_ANSWERED for an empty cell, remembering what it decided."""
+
+    def __init__(self, variables: Sequence[SurveyVariable], visibility: _Visibility) -> None:
+        self.variables = variables
+        self.codes = visibility.codes
+        self.visibility = visibility
+        self.rules: dict[int, _Rule] = {}
+        self.memo: dict[tuple[int, tuple[Any, ...]], str] = {}
+
+    def _rule(self, qid: int) -> _Rule:
+        rule = self.rules.get(qid)
+        if rule is None:
+            conditions_ = self.visibility.conditions.get(qid, [])
+            read = _referenced(conditions_)
+            depends = [
+                i
+                for i, variable in enumerate(self.variables)
+                if variable.source
+                and variable.source[0] in {"answer", "flag"}
+                and self.codes.get(variable.source[1]) in read
+            ]
+            rule = _Rule(conditions_, depends, [self.variables[i] for i in depends])
+            self.rules[qid] = rule
+        return rule
+
+    def _decide(self, rule: _Rule, values: Sequence[Any]) -> str:
+        answers = _answers(values, rule.variables, self.codes)
+        shown = all(conditions.evaluate(c, answers) for c in rule.conditions)
+        return NOT_ANSWERED if shown else NOT_SHOWN
+
+    def reason(self, qid: int, row: Sequence[Any]) -> str:
+        rule = self._rule(qid)
+        if not rule.conditions:
+            return NOT_ANSWERED
+        values = tuple([row[i] for i in rule.depends])
+        try:
+            reason = self.memo.get((qid, values))
+        except TypeError:  # an unhashable value: decided without the memo
+            return self._decide(rule, values)
+        if reason is None:
+            reason = self._decide(rule, values)
+            if len(self.memo) >= _MEMO_MAX:
+                self.memo.clear()
+            self.memo[(qid, values)] = reason
+        return reason
+
+
 def rows_with_reasons(
     rows: Iterable[list[Any]], *, survey: Survey, variables: Sequence[SurveyVariable]
 ) -> Iterator[list[Any]]:
-    """`rows` with each empty categorical answer replaced by NOT_SHOWN or NOT_ANSWERED."""
+    """`rows` with each empty categorical answer replaced by NOT_SHOWN or NOT_ANSWERED.
+
+    Each question's conditions read a few earlier questions: their values are the key of a memo,
+    so the skip logic runs once per distinct combination, not once per response.
+    """
     marked = [
         (position, variable.source[1])
         for position, variable in enumerate(variables)
@@ -87,14 +169,14 @@ def rows_with_reasons(
     if not marked:
         yield from rows
         return
-    visibility = _visibility(survey)
+    reasons = _Reasons(variables, _visibility(survey))
     for row in rows:
-        empty = [(position, qid) for position, qid in marked if row[position] in (None, "")]
-        if empty:
-            answers = _answers(row, variables, visibility.codes)
-            for position, qid in empty:
-                shown = all(
-                    conditions.evaluate(c, answers) for c in visibility.conditions.get(qid, [])
-                )
-                row[position] = NOT_ANSWERED if shown else NOT_SHOWN
+        # Decided on the row as read: a reason set here is no answer another question sees.
+        decided = [
+            (position, reasons.reason(qid, row))
+            for position, qid in marked
+            if row[position] in (None, "")
+        ]
+        for position, reason in decided:
+            row[position] = reason
         yield row

@@ -109,6 +109,10 @@ def test_memory_reads_a_loaded_worker_beside_an_idle_one_and_bare_django() -> No
     assert loaded["processes"] == 2  # the worker and its one prefork child
     assert loaded["rss_mb"] > result["bare_django"]["rss_mb"] > 0
     assert idle["pss_mb"] > 0 and loaded["pss_mb"] > 0
+    exports = result["exports"]
+    assert set(exports) == {"copy", "csv", "sav", "dta"}
+    assert all(e["status"] == "done" and e["peak_rss_mb"] > 0 for e in exports.values())
+    assert all(e["responses"] == exports["copy"]["responses"] > 0 for e in exports.values())
     assert all(result["goals"].values())
 
 
@@ -118,5 +122,6 @@ def test_run_all_prints_the_machine_and_the_chosen_benchmark_only(tmp_path: Path
     assert done.returncode == 0, done.stderr[-3000:]
     assert "machine: " in done.stdout
     assert "memory: worker RSS MB" in done.stdout
+    assert "memory: export sav" in done.stdout
     assert "submit:" not in done.stdout and "quality:" not in done.stdout
     assert set(json.loads(saved.read_text())) == {"machine", "count", "memory"}

@@ -141,3 +141,73 @@ def test_the_codebook_explains_both_codes(survey_and_owner):  # type: ignore[no-
     text = response.content.decode()
     assert "-99" in text and "not shown" in text.lower()
     assert "-98" in text and "not answered" in text.lower()
+
+
+def _reference_reasons(row: list[Any], source: list[Any], survey: Any) -> list[Any]:
+    """The rule stated plainly: every answer of the row, every condition run for every cell."""
+    from surveys.definitions import conditions
+    from surveys.exports.missing import NOT_ANSWERED, NOT_SHOWN, has_reasons
+    from surveys.models import Question
+
+    questions = {q.pk: q for q in Question.objects.filter(survey=survey).select_related("page")}
+    codes = {pk: q.code for pk, q in questions.items()}
+    answers: dict[str, Any] = {}
+    for variable, value in zip(source, row, strict=True):
+        origin = variable.source[0] if variable.source else ""
+        if (
+            origin not in {"answer", "flag"}
+            or value in (None, "")
+            or variable.source[1] not in codes
+        ):
+            continue
+        code = codes[variable.source[1]]
+        if origin == "answer" and variable.source[2]:
+            answers.setdefault(code, {})[variable.source[2]] = value
+        elif origin == "answer":
+            answers[code] = (value == "1") if variable.boolean else value
+        elif str(value) == "1":
+            answers.setdefault(code, []).append(variable.source[2])
+    out = list(row)
+    for position, variable in enumerate(source):
+        if has_reasons(variable) and row[position] in (None, ""):
+            question = questions[variable.source[1]]
+            rules = [c for c in (question.page.condition, question.condition) if c]
+            shown = all(conditions.evaluate(c, answers) for c in rules)
+            out[position] = NOT_ANSWERED if shown else NOT_SHOWN
+    return out
+
+
+def test_reasons_match_the_plain_rule_for_random_rows(survey_and_owner) -> None:  # type: ignore[no-untyped-def]
+    """Whatever the answers, and however often a combination repeats (the memo), the reasons
+    are those of running every condition on every row."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from surveys.exports.codebook import export_variables
+    from surveys.exports.missing import rows_with_reasons
+
+    survey, _owner = survey_and_owner
+    source, _variables = export_variables(survey=survey, language="en")
+
+    def cell(variable: Any) -> Any:
+        choices: list[Any] = [None, *variable.value_labels]
+        if variable.kind == "multi_flag":
+            choices = [None, 0, 1]
+        elif variable.kind == "numeric":
+            choices = [None, 0, 12, 40]
+        elif variable.kind == "text":
+            choices = [None, "", "text"]
+        elif variable.kind == "datetime":
+            choices = [None]
+        return st.sampled_from(choices)
+
+    row = st.tuples(*[cell(v) for v in source]).map(list)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(row, min_size=1, max_size=6).map(lambda rows: rows + rows))
+    def check(rows: list[list[Any]]) -> None:
+        expected = [_reference_reasons(r, source, survey) for r in rows]
+        got = list(rows_with_reasons([list(r) for r in rows], survey=survey, variables=source))
+        assert got == expected
+
+    check()

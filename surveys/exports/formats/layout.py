@@ -83,7 +83,7 @@ class VariableLayout:
 
     @property
     def sav_value_labels(self) -> dict[int | float, str]:
-        """Value labels fitted to SPSS's 120-byte limit, typed as pyreadstat takes them."""
+        """Value labels fitted to SPSS's 120-byte limit, numeric code -> label."""
         return {
             code: truncate_utf8(label, SPSS_VALUE_LABEL_MAX_BYTES, "…")[0]
             for code, label in self.numeric_value_labels.items()
@@ -106,7 +106,7 @@ class VariableLayout:
 
     @property
     def sav_missing(self) -> list[Any]:
-        """SPSS user-missing values for pyreadstat's ``missing_ranges`` (empty when none)."""
+        """SPSS user-missing values: codes and at most one ``{"lo", "hi"}`` range (or empty)."""
         missing = list(self.missing_numeric)
         if len(missing) <= SPSS_MISSING_DISCRETE_MAX:
             return missing
@@ -196,7 +196,7 @@ def _unique_names(
 def stata_names(names: Sequence[str], labelled: Sequence[bool] | None = None) -> list[str]:
     """Valid, unique Stata names: [A-Za-z][A-Za-z0-9_]*, ≤32 chars, no reserved word.
 
-    pyreadstat names a variable's value-label set after the variable plus a running number
+    The .dta writer names a variable's value-label set after the variable plus a running number
     (0, 1, ... over labelled variables) and Stata caps that name at 32 characters too, so a
     labelled variable's name leaves room for the number.
     """
