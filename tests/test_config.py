@@ -91,6 +91,7 @@ WIRE_NAMES = {
     "classifier.tasks.reclassify_all": "default",
     "surveys.tasks.export_run": "exports",
     "surveys.tasks.exports_sweep": "exports",
+    "surveys.tasks.analytics_rebuild": "exports",
     "surveys.tasks.responses_purge": "default",
 }
 

@@ -245,7 +245,7 @@ def world(default_survey: Survey, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     # change here) resolved once rather than on each request.
     monkeypatch.setattr(StatisticsApi, "throttle_classes", [])
     variables = requests.survey_variables(survey=default_survey)
-    monkeypatch.setattr(requests, "survey_variables", lambda survey: variables)
+    monkeypatch.setattr(requests, "survey_variables", lambda survey, **_: variables)
     return w.build(default_survey)
 
 

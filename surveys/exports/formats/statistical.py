@@ -211,7 +211,7 @@ class _Spool:
         self.file.seek(0)
         while True:
             try:
-                yield pickle.load(self.file)  # noqa: S301 - our own scratch file
+                yield pickle.load(self.file)  # noqa: S301  # nosec B301 - our own scratch file
             except EOFError:
                 return
 
