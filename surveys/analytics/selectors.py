@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from surveys.analytics.layout import Column, Flag, Layout, Source
-from surveys.models import AnalyticsTable
+from surveys.models import AnalyticsTable, StatisticsVersion
 
 Codes = tuple[str | None, ...]
 # The response attributes the store holds, by the name of their source.
@@ -46,6 +46,16 @@ class Selection:
     submitted_before: datetime | None = None
     language: str | None = None
     filters: tuple[tuple[Wanted, tuple[str, ...]], ...] = ()
+
+
+def statistics_version(*, survey_id: int) -> int:
+    """The survey's data version: moved on by every write that changes its statistics."""
+    found = (
+        StatisticsVersion.objects.filter(survey_id=survey_id)
+        .values_list("version", flat=True)
+        .first()
+    )
+    return found or 0
 
 
 def analytics_layout(*, survey_id: int) -> Layout | None:
