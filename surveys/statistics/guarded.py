@@ -22,6 +22,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from surveys.analytics.selectors import Selection, Wanted, analytics_counts
+from surveys.core.databases import read_database
 from surveys.models import Response
 from surveys.statistics.cache import statistics_cached
 from surveys.statistics.differencing import (
@@ -133,9 +134,11 @@ def _filter_variables(request: StatisticsRequest) -> list[tuple[SurveyVariable, 
 
 
 def _base(request: StatisticsRequest) -> QuerySet[Response]:
-    return Response.objects.filter(
-        survey=request.survey, status=Response.Status.COMPLETE
-    ).order_by()
+    return (
+        Response.objects.using(read_database())
+        .filter(survey=request.survey, status=Response.Status.COMPLETE)
+        .order_by()
+    )
 
 
 def _local_day(moment: Any) -> date | None:
