@@ -390,6 +390,24 @@ class AnalyticsTable(models.Model):
         return self.table
 
 
+class StatisticsVersion(models.Model):
+    """A survey's data version: moves in the transaction of every write that changes its statistics.
+
+    Cached statistics are keyed by it (`surveys.statistics.cache`). A row of its own rather than a
+    column of the survey or of its store: submissions hold the store's row FOR SHARE and the
+    builder holds the survey's row, so the counter is the last row every write takes and never
+    makes two writes wait for each other in a cycle.
+    """
+
+    survey = models.OneToOneField(
+        Survey, on_delete=models.CASCADE, primary_key=True, related_name="statistics_version"
+    )
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.survey_id}@{self.version}"
+
+
 class SurveyRole(models.Model):
     """What a researcher may do with one survey."""
 

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -84,6 +85,23 @@ def skip_logic_survey(db):  # type: ignore[no-untyped-def]
     from tests.surveys import helpers
 
     return survey_import(definition=copy.deepcopy(helpers.SKIP_LOGIC_DEFINITION))
+
+
+@pytest.fixture(autouse=True)
+def statistics_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Cached statistics of this test only, in memory.
+
+    Data versions and surveys' ids start again with each test's rollback, so entries shared
+    between tests (or kept in the PostgreSQL leg's Redis) would answer for other data.
+    """
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from surveys.statistics import cache as statistics_cache_module
+
+    cache = LocMemCache(f"statistics-{id(monkeypatch)}", {})
+    monkeypatch.setattr(statistics_cache_module, "cache", cache)
+    yield cache
+    cache.clear()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from django.db import transaction
 from classifier.audit.precision import Item, precision_at, threshold_choose
 from classifier.audit.selectors import audit_ready
 from classifier.models import Classification, SurveyAudit
+from surveys.analytics.services import statistics_version_bump
 
 Review = Classification.ReviewStatus
 NEVER = 2.0  # a threshold no confidence reaches
@@ -221,6 +222,8 @@ def survey_audit_refresh(*, survey_id: int, codebook_id: int) -> SurveyAudit:
     )
     audit.save()
     _reroute(audit)
+    # Review statuses and the audit's shares changed: the survey's cached statistics go.
+    statistics_version_bump(survey_ids=[survey_id])
     return audit
 
 

@@ -11,6 +11,7 @@ from classifier.audit.services import survey_audit_refresh
 from classifier.coding.selectors import classification_is_blind
 from classifier.errors import CodingError
 from classifier.models import Classification, Codebook, CodingAssignment, CodingFlag, HumanLabel
+from surveys.analytics.services import statistics_version_bump
 from surveys.core.access import audit_record
 from surveys.models import Answer, AuditEntry
 from surveys.respondent.services import responses_touch
@@ -58,14 +59,17 @@ def classification_code(
     row.claim_token = ""
     row.error = ""
     row.save()
-    if row.audit:
-        # A new audit code moves the survey's realised precision and threshold.
-        survey_id = Answer.objects.filter(pk=row.answer_id).values_list("response__survey_id")
-        survey_audit_refresh(survey_id=survey_id.get()[0], codebook_id=row.codebook_id)
     # The response's coded values changed: API clients syncing with updated_since fetch it again.
+    # Before the audit's rows: the order a batch of the model's labels locks them in too.
     responses_touch(
         ids=Answer.objects.filter(pk=row.answer_id).values_list("response_id", flat=True)
     )
+    survey_id = row.answer.response.survey_id
+    if row.audit:
+        # A new audit code moves the survey's realised precision and threshold.
+        survey_audit_refresh(survey_id=survey_id, codebook_id=row.codebook_id)
+    # Last: the survey's cached statistics (its categories) are computed again.
+    statistics_version_bump(survey_ids=[survey_id])
     return human
 
 

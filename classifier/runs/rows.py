@@ -191,6 +191,16 @@ def _responses_touch(*, ids: Sequence[int]) -> None:
     )
 
 
+def rows_survey_ids(*, ids: Sequence[int]) -> list[int]:
+    """The surveys whose answers the classification rows `ids` code."""
+    return list(
+        Classification.objects.filter(pk__in=list(ids))
+        .values_list("answer__response__survey_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+
+
 def _finishable(*, ids: Sequence[int], token: str) -> Any:
     # Token, status and source guards: a coder's label, a newer claim or a row another delivery
     # already finished is never overwritten.

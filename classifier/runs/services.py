@@ -34,6 +34,7 @@ from classifier.runs.rows import (
     rows_claim,
     rows_finish_done,
     rows_finish_failed,
+    rows_survey_ids,
 )
 from classifier.training.jobs import job_update, jobs_fail_stale
 from classifier.training.selectors import (
@@ -42,6 +43,7 @@ from classifier.training.selectors import (
     codebooks_with_active_version,
 )
 from config.tasks import CLASSIFY_BATCH, publish
+from surveys.analytics.services import statistics_version_bump
 from surveys.models import Answer, Question, Response
 from surveys.reference import OTHER
 
@@ -248,6 +250,8 @@ def classification_run_batch(*, ids: Sequence[int], token: str | None = None) ->
         # The audit sample is drawn and the survey's routing applied in the same commit.
         classifications_route(ids=[row.pk for done, _ in finished for row in done])
         rows_finish_failed(errors=errors, token=token)
+        # Last: the surveys' cached statistics (their categories) are computed again.
+        statistics_version_bump(survey_ids=rows_survey_ids(ids=[row.pk for row in rows]))
     return BatchResult(
         claimed=len(rows), done=sum(len(done) for done, _ in finished), failed=len(errors)
     )

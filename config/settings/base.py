@@ -82,6 +82,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+# An optional read replica (a streaming standby of the primary): statistics and export reads go
+# there (surveys/core/databases.py); writes and everything else stay on "default".
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -229,6 +236,9 @@ EXPOSURE_LOGIN_LIMIT_USERNAME = env("EXPOSURE_LOGIN_LIMIT_USERNAME", default="10
 EXPOSURE_STATISTICS_PERIOD = env.str("EXPOSURE_STATISTICS_PERIOD", default="month")
 if EXPOSURE_STATISTICS_PERIOD not in {"week", "month", "quarter"}:
     raise ImproperlyConfigured("EXPOSURE_STATISTICS_PERIOD must be week, month or quarter.")
+# Computed statistics tables (API, public results page) are kept this long in the cache, keyed
+# by the survey's data version, which every write that changes them moves on; 0 turns it off.
+EXPOSURE_STATISTICS_CACHE_SECONDS = env.int("EXPOSURE_STATISTICS_CACHE_SECONDS", default=300)
 EXPOSURE_MODEL_DIR = env.path("EXPOSURE_MODEL_DIR", default=VAR_DIR / "models")
 EXPOSURE_CLASSIFY_BATCH = env.int("EXPOSURE_CLASSIFY_BATCH", default=200)
 

@@ -14,11 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from surveys.analytics.layout import Column, Flag, Layout, Source
-from surveys.models import AnalyticsTable
+from surveys.core.databases import read_database
+from surveys.models import AnalyticsTable, StatisticsVersion
 
 Codes = tuple[str | None, ...]
 # The response attributes the store holds, by the name of their source.
@@ -48,9 +50,22 @@ class Selection:
     filters: tuple[tuple[Wanted, tuple[str, ...]], ...] = ()
 
 
-def analytics_layout(*, survey_id: int) -> Layout | None:
+def statistics_version(*, survey_id: int) -> int:
+    """The survey's data version: moved on by every write that changes its statistics."""
+    found = (
+        # Read where the figures are read, so that a version is never newer than its figures.
+        StatisticsVersion.objects.using(read_database())
+        .filter(survey_id=survey_id)
+        .values_list("version", flat=True)
+        .first()
+    )
+    return found or 0
+
+
+def analytics_layout(*, survey_id: int, using: str | None = None) -> Layout | None:
     """The layout of the survey's store, or None without a store or while it is stale."""
-    store = AnalyticsTable.objects.filter(survey_id=survey_id, stale=False).first()
+    stores = AnalyticsTable.objects.using(using or read_database())
+    store = stores.filter(survey_id=survey_id, stale=False).first()
     return Layout.from_json(store.layout) if store is not None else None
 
 
@@ -98,12 +113,14 @@ def _flag_condition(flag: Flag, values: Sequence[int]) -> str:
     return f"({name} & {flag.bit}) {'<>' if values[0] else '='} 0"
 
 
-def _conditions(layout: Layout, selection: Selection) -> tuple[list[str], list[Any]] | None:
+def _conditions(
+    db: BaseDatabaseWrapper, layout: Layout, selection: Selection
+) -> tuple[list[str], list[Any]] | None:
     """WHERE conditions and parameters; None when a filter's variable is not in the store,
     ([\"1 = 0\"], []) when no response can match."""
     conditions: list[str] = []
     params: list[Any] = []
-    adapt = connection.ops.adapt_datetimefield_value
+    adapt = db.ops.adapt_datetimefield_value
     if selection.submitted_from is not None:
         conditions.append("submitted_at >= %s")
         params.append(adapt(selection.submitted_from))
@@ -135,14 +152,14 @@ def _conditions(layout: Layout, selection: Selection) -> tuple[list[str], list[A
     return conditions, params
 
 
-def _extra_expression(name: str) -> tuple[str, list[Any]]:
+def _extra_expression(db: BaseDatabaseWrapper, name: str) -> tuple[str, list[Any]]:
     """A grouping by a response attribute: "language", or "day" (of submission, in the current
     time zone, as `TruncDate` reads it)."""
     if name == "language":
         return '"language"', []
     if name == "day":
         tzname = timezone.get_current_timezone_name() if settings.USE_TZ else None
-        sql, params = connection.ops.datetime_cast_date_sql('"submitted_at"', (), tzname)
+        sql, params = db.ops.datetime_cast_date_sql('"submitted_at"', (), tzname)
         return sql, list(params)
     raise ValueError(f"Cannot group the store by {name!r}.")
 
@@ -160,20 +177,22 @@ def analytics_counts(
     their values, as strings, follow the variables' codes. None when the survey has no store,
     it is stale, or a variable or filter is not in it.
     """
-    layout = analytics_layout(survey_id=survey_id)
+    using = read_database()
+    db = connections[using]
+    layout = analytics_layout(survey_id=survey_id, using=using)
     if layout is None:
         return None
     expressions = [_expression(layout, wanted) for wanted in variables]
     held = [h for h in expressions if h is not None]
     if len(held) < len(expressions):
         return None
-    where = _conditions(layout, selection)
+    where = _conditions(db, layout, selection)
     if where is None:
         return None
     conditions, params = where
     grouped = list(dict.fromkeys(h for h in held if h != _COMPLETE))
     names = [_selected(h) for h in grouped]
-    extras = [_extra_expression(name) for name in extra]
+    extras = [_extra_expression(db, name) for name in extra]
     names += [sql for sql, _ in extras]
     params = [p for _, extra_params in extras for p in extra_params] + params
     sql = f"SELECT {', '.join([*names, 'COUNT(*)'])} FROM {_quote(layout.table)}"  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
@@ -181,7 +200,7 @@ def analytics_counts(
         sql += " WHERE " + " AND ".join(conditions)
     if names:  # by position: an expression with parameters is written once
         sql += " GROUP BY " + ", ".join(str(n) for n in range(1, len(names) + 1))
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     position = {h: i for i, h in enumerate(grouped)}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, transaction
@@ -34,9 +35,28 @@ from surveys.analytics.layout import (
     layout_for,
     row_values,
 )
-from surveys.models import AnalyticsTable, Answer, Question, Response, Survey
+from surveys.models import AnalyticsTable, Answer, Question, Response, StatisticsVersion, Survey
 
 logger = logging.getLogger(__name__)
+
+
+def statistics_version_bump(*, survey_ids: Iterable[int]) -> None:
+    """Move these surveys' data versions on, in the caller's transaction (cached statistics of the
+    old versions are then never read again). Call it last in the transaction: the rows it locks
+    are held until commit.
+    """
+    ids = sorted({int(pk) for pk in survey_ids})  # one lock order for every writer
+    if not ids:
+        return
+    table = connection.ops.quote_name(StatisticsVersion._meta.db_table)
+    rows = ", ".join(["(%s, 1)"] * len(ids))
+    with connection.cursor() as cursor:
+        # One statement, the same on PostgreSQL and SQLite: a survey's first change creates its row.
+        cursor.execute(
+            f"INSERT INTO {table} (survey_id, version) VALUES {rows} "  # noqa: S608  # nosec B608  quoted identifier, values as parameters
+            f"ON CONFLICT (survey_id) DO UPDATE SET version = {table}.version + 1",
+            ids,
+        )
 
 
 def table_name(survey: Survey) -> str:
@@ -116,6 +136,7 @@ def analytics_rebuild(*, survey: Survey) -> AnalyticsTable:
     store.stale = False
     store.built_at = timezone.now()
     store.save()
+    statistics_version_bump(survey_ids=[survey.pk])
     return store
 
 
@@ -152,6 +173,12 @@ def analytics_response_store(*, response: Response) -> None:
     """
     if response.is_test or response.status != Response.Status.COMPLETE:
         return
+    _store_row(response)
+    # The survey's statistics change whether or not it has a store.
+    statistics_version_bump(survey_ids=[response.survey_id])
+
+
+def _store_row(response: Response) -> None:
     store = _locked_store(response.survey_id)
     if store is None or store.stale:
         return
@@ -170,12 +197,13 @@ def analytics_response_store(*, response: Response) -> None:
 
 
 def analytics_response_remove(*, survey_id: int, response_id: int) -> None:
-    """Delete a response's row (withdrawn), in the caller's transaction."""
+    """Delete a response's row (withdrawn), in the caller's transaction; the caller then deletes
+    the response and moves the data version on last (`statistics_version_bump`).
+    """
     store = _locked_store(survey_id)
-    if store is None:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(delete_statement(Layout.from_json(store.layout)), [response_id])
+    if store is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(delete_statement(Layout.from_json(store.layout)), [response_id])
 
 
 def analytics_survey_edited(*, survey: Survey) -> bool:

@@ -18,7 +18,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from surveys.analytics.services import analytics_response_remove, analytics_response_store
+from surveys.analytics.services import (
+    analytics_response_remove,
+    analytics_response_store,
+    statistics_version_bump,
+)
 from surveys.core import tokens
 from surveys.core.errors import (
     InvitationRequired,
@@ -438,6 +442,7 @@ def response_withdraw(*, receipt_code: str) -> None:
     survey_id = response.survey_id
     analytics_response_remove(survey_id=survey_id, response_id=response.pk)
     response.delete()  # answers, and the rows other apps derive from them, cascade
+    statistics_version_bump(survey_ids=[survey_id])  # last: its row is held until commit
     # Files already written from the answers (exports) are for their owners to delete.
     transaction.on_commit(
         functools.partial(response_withdrawn.send, sender=Response, survey_id=survey_id)

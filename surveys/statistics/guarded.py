@@ -9,6 +9,7 @@ published. One grouped query, as for the exact figures (in SQL where the variabl
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -21,7 +22,9 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from surveys.analytics.selectors import Selection, Wanted, analytics_counts
+from surveys.core.databases import read_database
 from surveys.models import Response
+from surveys.statistics.cache import statistics_cached
 from surveys.statistics.differencing import (
     Guard,
     Guarded,
@@ -60,8 +63,18 @@ def statistics_period() -> str:
 def statistics_publish(*, request: StatisticsRequest, exact: bool) -> dict[str, Any]:
     """The statistics a caller may see: exact with raw access, else under `differencing`'s rules.
 
-    Raises StatisticsInputError for what the rules refuse (a status other than complete).
+    Computed once per survey data version and request (`cache`). Raises StatisticsInputError for
+    what the rules refuse (a status other than complete).
     """
+    return statistics_cached(
+        request=request,
+        exact=exact,
+        period=statistics_period(),
+        compute=functools.partial(_publish, request=request, exact=exact),
+    )
+
+
+def _publish(*, request: StatisticsRequest, exact: bool) -> dict[str, Any]:
     if exact:
         data = statistics_compute(request=request)
         data["disclosure"] = {"exact": True, "period": None, "notes": []}
@@ -121,9 +134,11 @@ def _filter_variables(request: StatisticsRequest) -> list[tuple[SurveyVariable, 
 
 
 def _base(request: StatisticsRequest) -> QuerySet[Response]:
-    return Response.objects.filter(
-        survey=request.survey, status=Response.Status.COMPLETE
-    ).order_by()
+    return (
+        Response.objects.using(read_database())
+        .filter(survey=request.survey, status=Response.Status.COMPLETE)
+        .order_by()
+    )
 
 
 def _local_day(moment: Any) -> date | None:

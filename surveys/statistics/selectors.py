@@ -25,6 +25,7 @@ from django.db.models import Case, CharField, Count, FilteredRelation, Q, QueryS
 from django.utils import timezone
 
 from surveys.analytics.selectors import Selection, Wanted, analytics_counts
+from surveys.core.databases import read_database
 from surveys.core.i18n import translate
 from surveys.models import Response, Survey
 from surveys.statistics.disclosure import suppress_one_way
@@ -60,7 +61,7 @@ def statistics_responses(*, request: StatisticsRequest) -> QuerySet[Response]:
     on one variable keep responses matching any of the codes; filters on different variables
     must all match.
     """
-    responses = Response.objects.filter(survey=request.survey)
+    responses = Response.objects.using(read_database()).filter(survey=request.survey)
     if request.status != "all":
         responses = responses.filter(status=request.status)
     if request.date_from:

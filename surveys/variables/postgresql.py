@@ -18,8 +18,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connection
+from django.db import connection, connections
 
+from surveys.core.databases import read_database
 from surveys.models import Answer, Question, Response, Survey
 from surveys.variables.catalogue import SurveyVariable, provider_of
 from surveys.variables.sources import (
@@ -181,13 +182,13 @@ def _decode_choices(text: str) -> list[str]:
 _Chunk = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[dict[int, dict[str, Any]]]]
 
 
-def _fast_datetimes(cursor: Any) -> None:
+def _fast_datetimes(cursor: Any, timezone_name: str) -> None:
     """Load timestamptz with psycopg's C loader on this cursor: the same aware UTC datetimes.
 
     Django's loader (registered on each cursor) is written in Python and only sets the time
     zone, which the C loader also does when the session's time zone is UTC (USE_TZ).
     """
-    if not settings.USE_TZ or connection.timezone_name != "UTC":
+    if not settings.USE_TZ or timezone_name != "UTC":
         return
     import psycopg
 
@@ -204,7 +205,8 @@ def _derived_values(
     if not plan.providers:
         return []
     # The chunk's ids as a subquery (the same responses: the same filter over their id range):
-    # one parameter pair instead of some 2,000 ids for Django to bind and send.
+    # one parameter pair instead of some 2,000 ids for Django to bind and send. The providers
+    # read their own tables on the primary, and so does this subquery.
     ids = (
         survey_responses(survey=survey, status=status)
         .filter(pk__range=(first_id, last_id))
@@ -213,7 +215,9 @@ def _derived_values(
     return [provider.values(survey, wanted, ids) for provider, wanted in plan.providers]
 
 
-def _read_chunks(survey: Survey, plan: _ReadPlan, status: str) -> Generator[_Chunk, None, None]:
+def _read_chunks(
+    survey: Survey, plan: _ReadPlan, status: str, using: str
+) -> Generator[_Chunk, None, None]:
     """Chunks of responses, their answers and derived values: all the reads of one export.
 
     Each chunk is fetched whole (psycopg's C loaders, no ORM converter or model instance per
@@ -227,8 +231,9 @@ def _read_chunks(survey: Survey, plan: _ReadPlan, status: str) -> Generator[_Chu
         params: list[Any] = [survey.pk, last_id]
         if status != ALL:
             params.append(str(status))
-        with connection.cursor() as cursor:
-            _fast_datetimes(cursor)
+        db = connections[using]
+        with db.cursor() as cursor:
+            _fast_datetimes(cursor, db.timezone_name)
             cursor.execute(responses_sql, [*params, size])
             found = cursor.fetchall()
             if not found:
@@ -297,7 +302,7 @@ def _read_into(
     except BaseException as exc:  # handed to the consumer, raised there as it was
         _hand_over(item=(False, exc), items=items, stop=stop)
     finally:
-        connection.close()  # this thread's own connection, not the caller's
+        connections.close_all()  # this thread's own connections, not the caller's
 
 
 def _hand_over(*, item: _Handed, items: queue.Queue[_Handed], stop: threading.Event) -> bool:
@@ -312,10 +317,11 @@ def _hand_over(*, item: _Handed, items: queue.Queue[_Handed], stop: threading.Ev
 
 
 def _chunks(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[_Chunk]:
+    using = read_database()
     # A transaction's uncommitted rows are visible to its own connection only: read in turn.
     if READ_AHEAD > 0 and not connection.in_atomic_block:
-        return _read_ahead(lambda: _read_chunks(survey, plan, status), READ_AHEAD)
-    return _read_chunks(survey, plan, status)
+        return _read_ahead(lambda: _read_chunks(survey, plan, status, using), READ_AHEAD)
+    return _read_chunks(survey, plan, status, using)
 
 
 def postgresql_rows(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[list[Any]]:

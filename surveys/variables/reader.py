@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 
+from surveys.core.databases import read_database
 from surveys.models import Answer, Question, Response, Survey
 from surveys.variables.catalogue import SurveyVariable, provider_of
 from surveys.variables.postgresql import postgresql_rows, read_plan
@@ -55,7 +56,7 @@ def variable_rows(
     if plan is not None:
         yield from postgresql_rows(survey, plan, status)
         return
-    queryset = survey_responses(survey=survey, status=status)
+    queryset = survey_responses(survey=survey, status=status).using(read_database())
     # An empty string is no category, number or time: it is a missing value.
     blank_is_missing = [i for i, v in enumerate(variables) if v.kind != "text"]
     for _response, values in response_rows(
@@ -134,20 +135,24 @@ def response_rows(
             return
         last_id = chunk[-1].pk
         rows: dict[int, list[Any]] = {r.pk: [None] * len(variables) for r in chunk}
-        answered_multi = _fill_answers(plan, rows)
+        answered_multi = _fill_answers(plan, rows, responses.db)
         _fill_responses(plan, chunk, rows, answered_multi)
         _fill_provided(plan, survey, [r.pk for r in chunk], rows)
         for response in chunk:
             yield response, rows[response.pk]
 
 
-def _fill_answers(plan: _PortablePlan, rows: dict[int, list[Any]]) -> set[tuple[int, int]]:
+def _fill_answers(
+    plan: _PortablePlan, rows: dict[int, list[Any]], using: str
+) -> set[tuple[int, int]]:
     """Put the chunk's answers in their rows; returns the multiple choices answered."""
     # Plain tuples, not model instances: this loop runs once per stored answer.
-    answers = Answer.objects.filter(
-        response_id__in=list(rows), question_id__in=plan.question_ids
-    ).values_list(
-        "response_id", "question_id", "row", "choice", "choices", "number", "boolean", "text"
+    answers = (
+        Answer.objects.using(using)
+        .filter(response_id__in=list(rows), question_id__in=plan.question_ids)
+        .values_list(
+            "response_id", "question_id", "row", "choice", "choices", "number", "boolean", "text"
+        )
     )
     by_source = plan.by_source
     answered_multi: set[tuple[int, int]] = set()

@@ -64,8 +64,9 @@ def test_submitting_the_last_page(client, default_survey, django_assert_num_quer
     token = _walk_to(client, default_survey, "final")
     # As any page, plus the ids of the free-text answers to classify (sent on commit), plus the
     # session row holding the receipt for the thank-you page (sessions are server-side: a key
-    # check, then the insert in its savepoint), plus looking for the survey's analytics store.
-    with django_assert_num_queries(POST_QUERIES + 1 + 4 + 1):
+    # check, then the insert in its savepoint), plus looking for the survey's analytics store,
+    # plus moving the survey's data version on (one upsert).
+    with django_assert_num_queries(POST_QUERIES + 1 + 4 + 1 + 1):
         result = post(client, token, DEFAULT_ANSWERS["final"], action="submit")
     assert result.status_code == 302 and "/thanks/" in result["Location"]
 
@@ -77,8 +78,9 @@ def test_submitting_the_last_page_writes_the_analytics_store(
 
     analytics_rebuild(survey=default_survey)
     token = _walk_to(client, default_survey, "final")
-    # With a store: its row (locked for share on PostgreSQL), the response's answers, one upsert.
-    with django_assert_num_queries(POST_QUERIES + 1 + 4 + 3):
+    # With a store: its row (locked for share on PostgreSQL), the response's answers, one upsert;
+    # then the data version's upsert.
+    with django_assert_num_queries(POST_QUERIES + 1 + 4 + 3 + 1):
         result = post(client, token, DEFAULT_ANSWERS["final"], action="submit")
     assert result.status_code == 302 and "/thanks/" in result["Location"]
 

@@ -180,3 +180,19 @@ def test_rows_of_a_codebook_without_an_active_model_fail_together(default_survey
         Codebook.objects.get(slug="concerns").classifications.filter(status=Status.DONE).count()
         == 0
     )
+
+
+def test_a_batch_moves_its_surveys_statistics_on(default_survey, active_models):
+    from surveys.analytics.selectors import statistics_version
+    from surveys.statistics.guarded import statistics_publish
+    from surveys.statistics.requests import statistics_request_build
+
+    ids = _pending(default_survey, 12)
+    variable = "cls_change_text_displacement_risk"
+    request = statistics_request_build(survey=default_survey, variable=variable, k=5)
+    before = statistics_publish(request=request, exact=True)  # cached, nothing coded yet
+    version = statistics_version(survey_id=default_survey.pk)
+    tasks.classify_batch(ids)
+    assert statistics_version(survey_id=default_survey.pk) > version
+    after = statistics_publish(request=request, exact=True)
+    assert after != before  # computed again: the categories are there now
