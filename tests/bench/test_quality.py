@@ -80,3 +80,22 @@ def test_grouped_only_compares_the_fused_model_with_the_baseline(tmp_path: Path)
     assert set(result["grouped_cv"]) == {"baseline", "tfidf", "tfidf+lead", "fused"}
     assert "shift" not in result and "chinese" not in result
     assert 0.0 <= result["grouped_cv"]["fused"]["macro_f1"] <= 1.0
+
+
+@pytest.mark.slow
+def test_fusion_cv_reports_every_model_on_the_same_folds(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.csv"
+    _write_tasks(path)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "fusion_cv.py"), "--csv", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["n"] == 216 and result["folds"] == 5
+    assert set(result["models"]) == {"baseline", "tfidf", "tfidf+lead", "fused"}
+    assert all(0.0 <= m["macro_f1"] <= 1.0 for m in result["models"].values())

