@@ -95,9 +95,20 @@ class LateFusion(ClassifierMixin, BaseEstimator):
             np.asarray(self.kernel_.decision_function(dense), dtype=float),
         )
 
-    def decision_function(self, x: Any) -> np.ndarray:
+    def decision_function(self, x: Any, readable: np.ndarray | None = None) -> np.ndarray:
+        """Fused scores; rows not ``readable`` by the TF-IDF view get the kernel view's alone.
+
+        A text in a language (or vocabulary) the TF-IDF view never saw has an all but empty
+        TF-IDF row, whose linear scores are the intercepts: the same for every such text. Those
+        rows take the kernel view's scores times ``1 + weight`` instead, so their spread matches.
+        """
         linear, kernel = self.view_scores(x)
-        return linear / self.scales[0] + self.weight * kernel / self.scales[1]
+        fused = linear / self.scales[0] + self.weight * kernel / self.scales[1]
+        if readable is None:
+            return fused
+        alone = (1.0 + self.weight) * kernel / self.scales[1]
+        mask = np.asarray(readable, dtype=bool).reshape((-1,) + (1,) * (fused.ndim - 1))
+        return np.where(mask, fused, alone)
 
     def predict(self, x: Any) -> np.ndarray:
         scores = self.decision_function(x)

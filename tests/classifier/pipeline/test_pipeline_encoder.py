@@ -194,3 +194,21 @@ def test_fused_artifacts_of_format_2_still_load(synth: SimpleNamespace, tmp_path
     path.write_bytes(MAGIC + struct.pack(">Q", len(raw)) + raw + payload)
     loaded = load(path)
     assert np.allclose(loaded.predict_proba(texts), old.predict_proba(texts))
+
+
+def test_texts_the_tfidf_view_cannot_read_are_coded_by_the_embeddings(
+    english_fused: TextClassifier,
+) -> None:
+    zh = ["我今年丢了客户，收入下降", "现场搭建灯光和道具"]
+    estimator = english_fused.estimator
+    _, kernel = estimator.view_scores(english_fused.features.transform(zh))
+    alone = (1 + estimator.weight) * kernel / estimator.scales[1]
+    assert np.allclose(
+        english_fused.predict_proba(zh), english_fused.calibrator.probabilities(alone)
+    )
+    english = ["Rigging lights on set."]
+    linear, kernel = estimator.view_scores(english_fused.features.transform(english))
+    fused = linear / estimator.scales[0] + estimator.weight * kernel / estimator.scales[1]
+    assert np.allclose(
+        english_fused.predict_proba(english), english_fused.calibrator.probabilities(fused)
+    )
