@@ -32,11 +32,11 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
-from bench.quality import FUSED, LEAD, SHARED_CSV, baseline_model, load_data, prime_embeddings  # noqa: E402
+from bench.quality import FUSED, NO_LEAD, SHARED_CSV, baseline_model, load_data, prime_embeddings  # noqa: E402
 from classifier.pipeline import ModelConfig, evaluate  # noqa: E402
 from classifier.pipeline.folds import group_ids, make_folds  # noqa: E402
 
-CONFIGS = {"tfidf": ModelConfig(), "tfidf+lead": LEAD, "fused": FUSED}
+CONFIGS = {"tfidf": ModelConfig(), "tfidf-no-lead": NO_LEAD, "fused": FUSED}
 SEED = 0
 
 
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--csv", default=str(SHARED_CSV))
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--models", default="baseline,tfidf,tfidf+lead,fused")
+    parser.add_argument("--models", default="baseline,tfidf,tfidf-no-lead,fused")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")

@@ -77,7 +77,7 @@ def test_grouped_only_compares_the_fused_model_with_the_baseline(tmp_path: Path)
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
-    assert set(result["grouped_cv"]) == {"baseline", "tfidf", "tfidf+lead", "fused"}
+    assert set(result["grouped_cv"]) == {"baseline", "tfidf", "tfidf-no-lead", "fused"}
     assert "shift" not in result and "chinese" not in result
     assert 0.0 <= result["grouped_cv"]["fused"]["macro_f1"] <= 1.0
 
@@ -97,5 +97,5 @@ def test_fusion_cv_reports_every_model_on_the_same_folds(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
     assert result["n"] == 216 and result["folds"] == 5
-    assert set(result["models"]) == {"baseline", "tfidf", "tfidf+lead", "fused"}
+    assert set(result["models"]) == {"baseline", "tfidf", "tfidf-no-lead", "fused"}
     assert all(0.0 <= m["macro_f1"] <= 1.0 for m in result["models"].values())

@@ -93,11 +93,7 @@ class Command(BaseCommand):
         if target is not None and not 0 < target < 1:
             raise CommandError("--target-precision must be between 0 and 1")
         texts, labels = self._read(options, options["csv"])
-        config = pipeline.ModelConfig(
-            features=pipeline.FeatureConfig(
-                encoder=options["encoder"], lead_words=3 if options["encoder"] else 0
-            )
-        )
+        config = pipeline.ModelConfig(features=pipeline.FeatureConfig(encoder=options["encoder"]))
         if options["in_domain_csv"]:
             model = self._in_domain(options, texts, labels, config, target or 0.9)
         else:

@@ -34,7 +34,6 @@ from classifier.pipeline.features import build_features
 from classifier.pipeline.fusion import leading_clause
 
 FUSED = ModelConfig(features=FeatureConfig(encoder="usem3"))
-FUSED_LEAD = ModelConfig(features=FeatureConfig(encoder="usem3", lead_words=3))
 
 
 def test_embeddings_are_multilingual() -> None:
@@ -80,17 +79,17 @@ def test_english_labels_code_chinese_texts_above_chance(synth: SimpleNamespace) 
 @pytest.fixture(scope="module")
 def english_fused(synth: SimpleNamespace) -> TextClassifier:
     texts, labels = synth.make_data(12, seed=3, langs=("en",))
-    return train(texts, labels, config=FUSED_LEAD, folds=3)
+    return train(texts, labels, config=FUSED, folds=3)
 
 
 def test_fused_model_has_two_views_with_a_weight_chosen_by_cv(
     english_fused: TextClassifier,
 ) -> None:
     fusion = english_fused.metadata["fusion"]
-    assert fusion["weight"] in FUSED_LEAD.fusion_weights
+    assert fusion["weight"] in FUSED.fusion_weights
     assert all(s > 0 for s in fusion["scales"])
-    assert len(fusion["cv_log_loss_by_c_and_weight"]) == len(FUSED_LEAD.c_grid) * len(
-        FUSED_LEAD.fusion_weights
+    assert len(fusion["cv_log_loss_by_c_and_weight"]) == len(FUSED.c_grid) * len(
+        FUSED.fusion_weights
     )
     assert english_fused.metadata["config"]["features"]["lead_words"] == 3
     assert english_fused.metadata["format_version"] == 3
@@ -117,7 +116,7 @@ def test_english_labels_code_chinese_texts_through_the_embedding_view(
 
 def test_fused_model_reads_chinese_training_texts_too(synth: SimpleNamespace) -> None:
     texts, labels = synth.make_data(8, seed=5, langs=("en", "zh"))
-    model = train(texts, labels, config=FUSED_LEAD, folds=3)
+    model = train(texts, labels, config=FUSED, folds=3)
     predictions = model.predict(["我今年丢了客户，收入下降", "Rigging lights on set."])
     assert [p.labels[0] for p in predictions] == ["displaced", "not-exposed"]
     assert all(p.reason != "language-not-trained" for p in predictions)
@@ -133,7 +132,7 @@ def test_in_domain_training_keeps_the_fusion(synth: SimpleNamespace) -> None:
 
 def test_lead_words_stay_out_of_the_guard_vocabulary(synth: SimpleNamespace) -> None:
     texts, labels = synth.make_data(10, seed=4, langs=("en",))
-    model = train(texts, labels, config=ModelConfig(features=FeatureConfig(lead_words=3)))
+    model = train(texts, labels)  # the default has lead words
     assert model.predict(["zzqx blorf wuggle"])[0].reason == "unknown-vocabulary"
     assert model.predict([texts[0]])[0].reason in {None, "below-threshold"}
 
@@ -212,3 +211,10 @@ def test_texts_the_tfidf_view_cannot_read_are_coded_by_the_embeddings(
     assert np.allclose(
         english_fused.predict_proba(english), english_fused.calibrator.probabilities(fused)
     )
+
+
+def test_tiny_data_without_a_repeated_lead_word_still_trains() -> None:
+    texts = [f"{w} lost clients" for w in ("alpha", "beta", "gamma")]
+    texts += [f"{w} rigging lights" for w in ("delta", "omega", "sigma")]
+    model = train(texts, ["displaced"] * 3 + ["not-exposed"] * 3, folds=2)
+    assert model.predict(["kappa lost clients"])[0].labels == ("displaced",)
