@@ -218,3 +218,13 @@ def test_tiny_data_without_a_repeated_lead_word_still_trains() -> None:
     texts += [f"{w} rigging lights" for w in ("delta", "omega", "sigma")]
     model = train(texts, ["displaced"] * 3 + ["not-exposed"] * 3, folds=2)
     assert model.predict(["kappa lost clients"])[0].labels == ("displaced",)
+
+
+def test_multilabel_fused_model(synth: SimpleNamespace, tmp_path: Path) -> None:
+    texts, labels = synth.make_multilabel_data(60, seed=1)
+    model = train(texts, labels, multilabel=True, config=FUSED, folds=3)
+    assert model.metadata["fusion"]["weight"] in FUSED.fusion_weights
+    save(model, tmp_path / "multi.clf")
+    again = load(tmp_path / "multi.clf")
+    assert np.allclose(again.predict_proba(texts[:5]), model.predict_proba(texts[:5]))
+    assert again.predict_proba(texts[:5]).shape == (5, len(model.classes))
