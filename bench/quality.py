@@ -454,12 +454,12 @@ def print_table(result: dict[str, Any]) -> None:
     for note in result["notes"]:
         print(note)
     print(f"target precision {TARGET:.2f}; {result['folds']} outer folds\n")
-    print(f"{'':34s}" + "".join(f"{n:>12s}" for n in names))
+    print(f"{'':34s}" + "".join(f"{n:>15s}" for n in names))
     schemes = [s for s in ("grouped_cv", "shift") if s in result]
     for scheme in schemes:
         for key, pct in (("macro_f1", False), ("coverage", True), ("realised_precision", False)):
             cells = [_cell(result[scheme][n][key], pct) for n in names]
-            print(f"{scheme + ' ' + key:34s}" + "".join(f"{c:>12s}" for c in cells))
+            print(f"{scheme + ' ' + key:34s}" + "".join(f"{c:>15s}" for c in cells))
     if "shift" in result:
         _print_other_sections(result, names)
 
@@ -469,11 +469,11 @@ def _print_other_sections(result: dict[str, Any], names: list[str]) -> None:
     for lang in ("zh", "en_same_rows"):
         for key, pct in (("macro_f1", False), ("accuracy", False), ("coverage", True)):
             cells = [_cell(zh[n].get(lang, {}).get(key), pct) for n in names]
-            print(f"{'chinese ' + lang + ' ' + key:34s}" + "".join(f"{c:>12s}" for c in cells))
-    print(f"{'chinese: chance macro-F1':34s}{zh['chance_macro_f1']:>12.3f}")
+            print(f"{'chinese ' + lang + ' ' + key:34s}" + "".join(f"{c:>15s}" for c in cells))
+    print(f"{'chinese: chance macro-F1':34s}{zh['chance_macro_f1']:>15.3f}")
     for key in ("ppi", "naive"):
         cells = [_cell(result["ppi"][n]["coverage"][key], True) for n in names]
-        print(f"{'PPI audits: ' + key + ' 95% coverage':34s}" + "".join(f"{c:>12s}" for c in cells))
+        print(f"{'PPI audits: ' + key + ' 95% coverage':34s}" + "".join(f"{c:>15s}" for c in cells))
     for name in names:
         print(f"review reasons under shift, {name}: {result['shift'][name]['reasons']}")
     print(f"\nin-domain thresholds (tfidf; sample of {result['in_domain']['sample']} per group):")
