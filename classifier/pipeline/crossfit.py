@@ -29,6 +29,7 @@ import numpy as np
 from .errors import TrainingError
 from .features import build_features
 from .folds import group_ids, make_folds
+from .fusion import LateFusion
 from .model import TextClassifier, class_scores, decide
 from .thresholds import NO_THRESHOLD, pick_threshold_lower_bound
 from .training import DEFAULT_CONFIG, ModelConfig, fit_classifier, train
@@ -80,12 +81,13 @@ def _cross_fit(
     k = max(2, min(folds, len(np.unique(groups))))
     conf, correct = np.zeros(len(texts)), np.zeros(len(texts), dtype=bool)
     c = float(model.metadata.get("selected_c", config.c_grid[0]))
+    fusion = model.estimator.fusion if isinstance(model.estimator, LateFusion) else None
     for tr, te in make_folds(texts, labels, k, seed, groups=groups):
         features = build_features(config.features)
         x = features.fit_transform(base[0] + [texts[i] for i in tr])
         y = np.r_[y_base, y_in[tr]]
         weights = np.r_[np.ones(len(y_base)), np.full(len(tr), sample.weight)]
-        clf = fit_classifier(config, c, seed, False, x, y, weights)
+        clf = fit_classifier(config, c, seed, False, x, y, weights, fusion=fusion)
         x_te = features.transform([texts[i] for i in te])
         proba = model.calibrator.probabilities(class_scores(clf, x_te, len(model.classes), False))
         decisions, confidence = decide(proba, False)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .calibration import PlattScaling, TemperatureScaling, as_score_matrix
+from .fusion import LateFusion
 from .ood import (
     BELOW_THRESHOLD,
     NO_VERIFIED_THRESHOLD,
@@ -35,9 +36,17 @@ class Prediction:
     reason: str | None = None
 
 
-def class_scores(estimator: Any, x: Any, n_classes: int, multilabel: bool) -> np.ndarray:
-    """Return an (n, n_classes) decision-score matrix, filling classes the estimator never saw."""
-    raw = np.asarray(estimator.decision_function(x), dtype=float)
+def class_scores(
+    estimator: Any, x: Any, n_classes: int, multilabel: bool, readable: np.ndarray | None = None
+) -> np.ndarray:
+    """Return an (n, n_classes) decision-score matrix, filling classes the estimator never saw.
+
+    ``readable`` (two-view models only) marks the texts the TF-IDF view can read.
+    """
+    if readable is None:
+        raw = np.asarray(estimator.decision_function(x), dtype=float)
+    else:
+        raw = np.asarray(estimator.decision_function(x, readable=readable), dtype=float)
     if multilabel:
         return raw.reshape(raw.shape[0], -1)
     seen = np.asarray(estimator.classes_, dtype=np.int64)
@@ -98,17 +107,24 @@ class TextClassifier:
         if not texts:
             return np.zeros((0, len(self.classes)))
         x = self.features.transform(texts)
-        scores = class_scores(self.estimator, x, len(self.classes), self.multilabel)
+        readable = None
+        if isinstance(self.estimator, LateFusion):
+            # What the guard cannot read, the TF-IDF view cannot either: the embeddings decide.
+            readable = np.array([r is None for r in self._unreadable(texts)], dtype=bool)
+        scores = class_scores(self.estimator, x, len(self.classes), self.multilabel, readable)
         return self.calibrator.probabilities(scores)
+
+    def _unreadable(self, texts: Sequence[str]) -> list[str | None]:
+        """The guard's reason per text when the model cannot read it, else None."""
+        if self.profile is None:
+            return [None] * len(texts)
+        if self._vocabulary is None:
+            self._vocabulary = word_vocabulary(self.features)
+        return unreadable_reasons(texts, self.profile, self._vocabulary)
 
     def review_reasons(self, texts: Sequence[str], confidence: np.ndarray) -> list[str | None]:
         """Why each text goes to review (None: auto-coded); the guard comes before confidence."""
-        if self.profile is None:
-            unreadable: list[str | None] = [None] * len(texts)
-        else:
-            if self._vocabulary is None:
-                self._vocabulary = word_vocabulary(self.features)
-            unreadable = unreadable_reasons(texts, self.profile, self._vocabulary)
+        unreadable = self._unreadable(texts)
         low = NO_VERIFIED_THRESHOLD if self.threshold >= NO_THRESHOLD else BELOW_THRESHOLD
         return [
             r if r is not None else (low if c < self.threshold else None)

@@ -4,6 +4,9 @@ Model: a word + character TF-IDF union (see :mod:`.features`) feeding a linear c
 (a linear SVM by default, logistic regression optionally; one-vs-rest for multi-label data).
 C is chosen from ``ModelConfig.c_grid`` by the calibrated out-of-fold log-loss of the same
 cross-validation pass (a small grid, so the optimism this adds to the reported metrics is small).
+With a sentence encoder the model has a second view, an RBF SVM on the embeddings, whose scores
+are added to the linear ones (:mod:`.fusion`); the same pass picks C and the kernel view's weight
+together.
 Probabilities are calibrated on out-of-fold decision scores from the same grouped
 cross-validation pass that picks the confidence threshold (temperature scaling for single-label,
 per-label Platt scaling for multi-label; see :mod:`.calibration`); CalibratedClassifierCV is not
@@ -21,7 +24,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,22 +34,23 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.multiclass import OneVsRestClassifier
-from sklearn.svm import LinearSVC
+from sklearn.svm import SVC, LinearSVC
 
 from .calibration import PlattScaling, TemperatureScaling, fit_platt, fit_temperature
 from .encoder import encoder_version
 from .errors import TrainingError
-from .features import FeatureConfig, build_features
+from .features import FeatureConfig, build_features, encoder_columns
 from .folds import Split, group_ids, make_folds
+from .fusion import Fusion, LateFusion, split_views, spread
 from .metrics import multilabel_scores, single_label_scores
 from .model import TextClassifier, class_scores, decide
 from .ood import build_profile
 from .provenance import data_fingerprint, jieba_version
 from .thresholds import NO_THRESHOLD, min_auto_coded, pick_threshold
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: Older artifact formats :func:`.artifact.load` still reads (see its notes).
-READABLE_FORMATS = (1, 2)
+READABLE_FORMATS = (1, 2, 3)
 #: How far a threshold chosen on the training corpus alone can be trusted (see :mod:`.crossfit`).
 UNVERIFIED = "unverified"
 
@@ -60,12 +64,17 @@ class ModelConfig:
     c_grid: tuple[float, ...] = (0.3, 1.0)
     # "balanced" raised grouped-CV macro-F1 on the task statements (bench/README.md).
     class_weight: str | None = "balanced"
+    #: With an encoder: C of the RBF SVM on the embeddings, and the weights of its scores
+    #: against the linear view's compared by the CV pass (see :mod:`.fusion`).
+    kernel_c: float = 4.0
+    fusion_weights: tuple[float, ...] = (0.25, 0.5, 1.0)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as a JSON-able dict."""
         d = asdict(self)
         d["features"] = self.features.as_dict()
         d["c_grid"] = list(self.c_grid)
+        d["fusion_weights"] = list(self.fusion_weights)
         return d
 
 
@@ -272,6 +281,12 @@ def _build_classifier(
     return base
 
 
+def _build_kernel(config: ModelConfig, multilabel: bool, class_weight: Any) -> Any:
+    """Return an unfitted RBF SVM for the embedding view."""
+    base = SVC(C=config.kernel_c, kernel="rbf", gamma="scale", class_weight=class_weight)
+    return OneVsRestClassifier(base, n_jobs=1) if multilabel else base
+
+
 def fit_classifier(
     config: ModelConfig,
     c: float,
@@ -280,9 +295,25 @@ def fit_classifier(
     x: Any,
     y: Any,
     weights: np.ndarray | None = None,
+    fusion: Fusion | None = None,
 ) -> Any:
-    """Fit one classifier quietly (convergence / constant-label warnings are expected)."""
-    clf = _build_classifier(config, c, seed, multilabel, _class_weight(config, y, multilabel))
+    """Fit one classifier quietly (convergence / constant-label warnings are expected).
+
+    With an encoder the classifier is a :class:`.fusion.LateFusion` of the linear model and the
+    kernel model, adding their scores as ``fusion`` says (weight 0.5, unit scales without it).
+    """
+    class_weight = _class_weight(config, y, multilabel)
+    clf = _build_classifier(config, c, seed, multilabel, class_weight)
+    columns = encoder_columns(config.features)
+    if columns:
+        how = fusion or Fusion(0.5, (1.0, 1.0))
+        clf = LateFusion(
+            clf,
+            _build_kernel(config, multilabel, class_weight),
+            dense_columns=columns,
+            weight=how.weight,
+            scales=how.scales,
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", UserWarning)
@@ -300,6 +331,8 @@ class _CrossValidated:
     fold_of: np.ndarray
     splits: list[Split]
     c_scores: dict[float, float]
+    fusion: Fusion | None = None
+    fusion_scores: dict[str, float] = field(default_factory=dict)
 
 
 def _calibrate(
@@ -325,21 +358,94 @@ def _cross_validate(
     grid = tuple(config.c_grid)
     scores = {c: np.zeros((n, k)) for c in grid}
     fold_of = np.full(n, -1, dtype=np.int64)
+    columns = encoder_columns(config.features)
+    kernel = np.zeros((n, k))
     for f, (tr, te) in enumerate(splits):
         feats = build_features(config.features)
         x_tr = feats.fit_transform([enc.texts[i] for i in tr])
         x_te = feats.transform([enc.texts[i] for i in te])
         fold_of[te] = f
+        w = None if enc.weights is None else enc.weights[tr]
+        if columns:
+            (x_tr, dense_tr), (x_te, dense_te) = (
+                split_views(x_tr, columns),
+                split_views(x_te, columns),
+            )
+            kernel[te] = _kernel_scores(
+                config, multilabel, dense_tr, enc.target[tr], w, dense_te, k
+            )
         for c in grid:
-            w = None if enc.weights is None else enc.weights[tr]
-            clf = fit_classifier(config, c, seed, multilabel, x_tr, enc.target[tr], w)
+            clf = fit_classifier(
+                replace(config, features=replace(config.features, encoder=None)),
+                c,
+                seed,
+                multilabel,
+                x_tr,
+                enc.target[tr],
+                w,
+            )
             scores[c][te] = class_scores(clf, x_te, k, multilabel)
+    if columns:
+        return _fuse(enc, multilabel, scores, kernel, fold_of, splits, config)
     losses = {}
     for c in grid:
         cal = _calibrate(scores[c], enc.target, multilabel)
         losses[c] = _cv_loss(cal.probabilities(scores[c]), enc.target, multilabel)
     best = min(grid, key=lambda c: (losses[c], c))
     return _CrossValidated(scores[best], best, fold_of, splits, losses)
+
+
+def _kernel_scores(
+    config: ModelConfig,
+    multilabel: bool,
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    x_test: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """Fit the kernel view on one training fold and score its test fold."""
+    kernel = _build_kernel(config, multilabel, _class_weight(config, y, multilabel))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if weights is None:
+            kernel.fit(x, y)
+        else:
+            kernel.fit(x, y, sample_weight=weights)
+    return class_scores(kernel, x_test, k, multilabel)
+
+
+def _fuse(
+    enc: _Encoded,
+    multilabel: bool,
+    linear: dict[float, np.ndarray],
+    kernel: np.ndarray,
+    fold_of: np.ndarray,
+    splits: list[Split],
+    config: ModelConfig,
+) -> _CrossValidated:
+    """Pick C and the kernel view's weight by the calibrated out-of-fold log-loss."""
+    kernel_scale = spread(kernel)
+    losses: dict[tuple[float, float], float] = {}
+    fused: dict[tuple[float, float], np.ndarray] = {}
+    for c, scores in linear.items():
+        for weight in config.fusion_weights:
+            key = (c, float(weight))
+            fused[key] = scores / spread(scores) + weight * kernel / kernel_scale
+            cal = _calibrate(fused[key], enc.target, multilabel)
+            losses[key] = _cv_loss(cal.probabilities(fused[key]), enc.target, multilabel)
+    best = min(losses, key=lambda key: (losses[key], key))
+    c, weight = best
+    by_c = {c_: min(v for (cc, _), v in losses.items() if cc == c_) for c_ in linear}
+    return _CrossValidated(
+        fused[best],
+        c,
+        fold_of,
+        splits,
+        by_c,
+        Fusion(weight, (spread(linear[c]), kernel_scale)),
+        {f"{cc}/{ww}": v for (cc, ww), v in losses.items()},
+    )
 
 
 def _labels_of(decisions: np.ndarray, classes: tuple[str, ...], multilabel: bool) -> np.ndarray:
@@ -519,6 +625,13 @@ def _training_metadata(
         "threshold_status": UNVERIFIED,
         "selected_c": cv.c,
         "cv_log_loss_by_c": {str(c): v for c, v in cv.c_scores.items()},
+        "fusion": None
+        if cv.fusion is None
+        else {
+            "weight": cv.fusion.weight,
+            "scales": list(cv.fusion.scales),
+            "cv_log_loss_by_c_and_weight": cv.fusion_scores,
+        },
         "calibration": _describe_calibrator(calibrator),
         "metrics": evaluation.as_dict(),
     }
@@ -548,7 +661,9 @@ def train(
     )
     features = build_features(config.features)
     x = features.fit_transform(enc.texts)
-    estimator = fit_classifier(config, cv.c, seed, multilabel, x, enc.target, enc.weights)
+    estimator = fit_classifier(
+        config, cv.c, seed, multilabel, x, enc.target, enc.weights, fusion=cv.fusion
+    )
     profile = build_profile(enc.texts)
     metadata = _training_metadata(
         enc=enc,

@@ -19,9 +19,7 @@ WORDS = {
 }
 
 
-@pytest.mark.slow
-def test_quality_bench_reports_every_section(tmp_path: Path) -> None:
-    path = tmp_path / "tasks.csv"
+def _write_tasks(path: Path) -> None:
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["text", "label", "occupation_code", "occupation"])
@@ -32,6 +30,12 @@ def test_quality_bench_reports_every_section(tmp_path: Path) -> None:
                     for i in range(6):
                         text = f"{vocab[i]} {vocab[-1 - i]} {vocab[(i + occ) % 5]} task {major}{i}"
                         writer.writerow([text, label, f"{major}-10{occ}1.00", "x"])
+
+
+@pytest.mark.slow
+def test_quality_bench_reports_every_section(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.csv"
+    _write_tasks(path)
     done = subprocess.run(
         [
             sys.executable,
@@ -56,3 +60,42 @@ def test_quality_bench_reports_every_section(tmp_path: Path) -> None:
     assert set(result["ppi"]["tfidf"]["coverage"]) == {"ppi", "naive"}
     assert result["in_domain"]["groups"]
     assert result["baseline"]["macro_f1"] == result["grouped_cv"]["baseline"]["macro_f1"]
+
+
+@pytest.mark.slow
+def test_grouped_only_compares_the_fused_model_with_the_baseline(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.csv"
+    _write_tasks(path)
+    args = ["--csv", str(path), "--quick", "--grouped-only", "--json"]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "quality.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert set(result["grouped_cv"]) == {"baseline", "tfidf", "tfidf-no-lead", "fused"}
+    assert "shift" not in result and "chinese" not in result
+    assert 0.0 <= result["grouped_cv"]["fused"]["macro_f1"] <= 1.0
+
+
+@pytest.mark.slow
+def test_fusion_cv_reports_every_model_on_the_same_folds(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.csv"
+    _write_tasks(path)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "fusion_cv.py"), "--csv", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["n"] == 216 and result["folds"] == 5
+    assert set(result["models"]) == {"baseline", "tfidf", "tfidf-no-lead", "fused"}
+    assert all(0.0 <= m["macro_f1"] <= 1.0 for m in result["models"].values())

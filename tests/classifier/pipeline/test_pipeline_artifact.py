@@ -288,8 +288,8 @@ def test_newer_format_version_asks_for_an_upgrade(
     path = tmp_path / "model.clf"
     save(trained_model, path)
     header, payload = _split(path)
-    _forge(path, dict(header, format_version=3), payload)
-    with pytest.raises(ArtifactError, match=r"format version 3; .* versions 1, 2\. Upgrade"):
+    _forge(path, dict(header, format_version=4), payload)
+    with pytest.raises(ArtifactError, match=r"format version 4; .* versions 1, 2, 3\. Upgrade"):
         load(path)
 
 
