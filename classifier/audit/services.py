@@ -41,7 +41,10 @@ def survey_audit_get(*, survey_id: int, codebook_id: int, lock: bool = False) ->
     )
     rows = SurveyAudit.objects.select_related("codebook")
     if lock:
-        rows = rows.select_for_update()
+        # Only the audit row: locking the joined codebook too (FOR UPDATE) would block every
+        # transaction inserting a classification of it (its foreign-key check) and deadlock
+        # a worker's batch against a submission creating its status rows.
+        rows = rows.select_for_update(of=("self",))
     return rows.get(survey_id=survey_id, codebook_id=codebook_id)
 
 
