@@ -21,6 +21,14 @@ if str(REPO_ROOT) not in sys.path:
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/exposure_bench"
 SLUG = "genai-video-creative-work"
 DEFAULT_COUNT = 200_000
+# The speed baseline of the exports: a survey's complete answers, as PostgreSQL copies them out.
+COPY_SQL = """
+COPY (
+    SELECT a.response_id, a.question_id, a.row, a.choice, a.choices, a.number, a.boolean, a.text
+    FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id
+    WHERE r.survey_id = {survey:d} AND r.status = 'complete'
+) TO STDOUT WITH CSV
+"""
 
 
 def _ensure_database(url: str) -> None:

@@ -31,20 +31,12 @@ import tempfile
 import time
 from typing import Any
 
-from _common import DEFAULT_COUNT, bench_setup, bench_user
+from _common import COPY_SQL, DEFAULT_COUNT, bench_setup, bench_user
 
 TARGET_RATIO = 0.25
 TARGET_PEAK_MB = 300.0
 TARGET_STATISTICAL_PEAK_MB = 500.0
 JOB_FORMATS = ("csv", "xlsx", "sav", "dta")
-
-COPY_SQL = """
-COPY (
-    SELECT a.response_id, a.question_id, a.row, a.choice, a.choices, a.number, a.boolean, a.text
-    FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id
-    WHERE r.survey_id = {survey:d} AND r.status = 'complete'
-) TO STDOUT WITH CSV
-"""
 
 
 def _status_kb(field: str) -> int:

@@ -32,18 +32,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _services as services
+from _common import COPY_SQL
 from classify import DATABASE, _answers
 
 SETTLE_SECONDS = 1.0  # let the allocator settle before reading /proc
 EXPORT_FORMATS = ("csv", "sav", "dta")
 SURVEY = "genai-video-creative-work"
-COPY_SQL = """
-COPY (
-    SELECT a.response_id, a.question_id, a.row, a.choice, a.choices, a.number, a.boolean, a.text
-    FROM surveys_answer a JOIN surveys_response r ON r.id = a.response_id
-    WHERE r.survey_id = {survey:d} AND r.status = 'complete'
-) TO STDOUT WITH CSV
-"""
 
 
 def _peak_mb() -> float:

@@ -394,17 +394,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         models,
         _splits(data.labels, group_ids(data.texts, data.occupations), folds, stratified=True),
     )
+    head = {
+        "data": data.source,
+        "quick": bool(args.quick),
+        "n": len(data.texts),
+        "labels": dict(sorted(Counter(data.labels).items())),
+        "folds": folds,
+        "target_precision": TARGET,
+        "notes": notes,
+        "grouped_cv": grouped,
+    }
     if args.grouped_only:
-        return {
-            "data": data.source,
-            "quick": bool(args.quick),
-            "n": len(data.texts),
-            "labels": dict(sorted(Counter(data.labels).items())),
-            "folds": folds,
-            "target_precision": TARGET,
-            "notes": notes,
-            "grouped_cv": grouped,
-        }
+        return head
     print("shift: held-out occupation major groups", file=sys.stderr)
     shift, coded = run_scheme(
         data, models, _splits(data.labels, group_ids(data.texts, majors), folds, stratified=False)
@@ -421,14 +422,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     ours_name = "fused" if "fused" in models else "tfidf"
     return {
-        "data": data.source,
-        "quick": bool(args.quick),
-        "n": len(data.texts),
-        "labels": dict(sorted(Counter(data.labels).items())),
-        "folds": folds,
-        "target_precision": TARGET,
-        "notes": notes,
-        "grouped_cv": grouped,
+        **head,
         "shift": shift,
         "chinese": zh,
         "ppi": ppi,

@@ -19,8 +19,9 @@ from typing import IO, Any, BinaryIO
 
 import numpy as np
 
+from .layout import block_ranges
+
 RELEASE = 118
-BLOCK_BYTES = 2 * 1024 * 1024  # observations encoded at once, at most (or one, if wider)
 STR_MAX = 2045  # wider strings are strL
 STRL = 32768
 BYTE, INT, LONG, DOUBLE = 65530, 65529, 65528, 65526
@@ -155,9 +156,7 @@ class DtaWriter:
     def data_chunk(self, columns: Sequence[Any], rows: int) -> None:
         """Write `rows` observations: per variable float64 values (NaN: missing) or bytes."""
         # Wide records in smaller blocks, so that a block stays a few megabytes.
-        step = max(1, BLOCK_BYTES // max(self._dtype.itemsize, 1))
-        for start in range(0, rows, step):
-            stop = min(rows, start + step)
+        for start, stop in block_ranges(rows, self._dtype.itemsize):
             self._block([values[start:stop] for values in columns], stop - start)
 
     def _block(self, columns: Sequence[Any], rows: int) -> None:

@@ -9,13 +9,24 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
 from .safety import truncate_chars, truncate_utf8
 from .schema import FLAG_LABELS, ExportError, Variable, check_variables
+
+#: Cases (observations) the SAV and DTA writers encode at once, at most (or one, if wider).
+BLOCK_BYTES = 2 * 1024 * 1024
+
+
+def block_ranges(rows: int, row_bytes: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of the blocks of at most BLOCK_BYTES (one row if wider) covering `rows`."""
+    step = max(1, BLOCK_BYTES // max(row_bytes, 1))
+    for start in range(0, rows, step):
+        yield start, min(rows, start + step)
+
 
 CodeScheme = Literal["integer", "enumerated", "flag", "none"]
 

@@ -23,6 +23,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .layout import block_ranges
+
 SYSMIS_BITS = 0xFFEFFFFFFFFFFFFF  # -DBL_MAX: the system-missing value
 HIGHEST_BITS = 0x7FEFFFFFFFFFFFFF
 LOWEST_BITS = 0xFFEFFFFFFFFFFFFE
@@ -33,7 +35,6 @@ _SEGMENT_DATA = 255  # bytes of data in each 256-byte segment of a very long str
 _SEGMENT_STORED = 256
 _SEGMENT_WIDTH = 252  # width one segment adds to the variable's declared width
 DOCUMENT_LINE_BYTES = 80
-BLOCK_BYTES = 2 * 1024 * 1024  # cases encoded at once, at most (or one case, if wider)
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 FORMAT_A = 1
@@ -246,9 +247,7 @@ class SavWriter:
     def cases_chunk(self, columns: Sequence[Any], rows: int) -> None:
         """Write `rows` cases: per variable, float64 values (NaN: system-missing) or bytes."""
         # Wide cases (long strings) in smaller blocks, so that a block stays a few megabytes.
-        step = max(1, BLOCK_BYTES // max(self._dtype.itemsize, 1))
-        for start in range(0, rows, step):
-            stop = min(rows, start + step)
+        for start, stop in block_ranges(rows, self._dtype.itemsize):
             self._block([values[start:stop] for values in columns], stop - start)
 
     def _block(self, columns: Sequence[Any], rows: int) -> None:
