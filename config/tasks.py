@@ -27,6 +27,7 @@ EXPORT_RUN: Final = "surveys.tasks.export_run"
 EXPORTS_SWEEP: Final = "surveys.tasks.exports_sweep"
 RESPONSES_PURGE: Final = "surveys.tasks.responses_purge"
 ANALYTICS_REBUILD: Final = "surveys.tasks.analytics_rebuild"
+ANALYTICS_SWEEP: Final = "surveys.tasks.analytics_sweep"
 
 # Only these are worth a retry: the database or the broker went away for a moment. Anything else
 # is a bug or bad data, and retrying it would only repeat the failure.

@@ -377,13 +377,16 @@ class AnalyticsTable(models.Model):
 
     `layout` is the column layout of `surveys.analytics.layout` as JSON (which column holds which
     variable, and the codes each integer stands for). A `stale` store is being rebuilt or met a
-    code its layout lacks: statistics read the answers until the rebuild clears it.
+    code its layout lacks: statistics read the answers until the rebuild clears it. `stale_since`
+    is when it went stale, so that the sweep can tell a rebuild that was lost from one still on
+    its way (`surveys.analytics.services.analytics_sweep`).
     """
 
     survey = models.OneToOneField(Survey, on_delete=models.CASCADE, related_name="analytics")
     table = models.CharField(max_length=63, unique=True)
     layout = models.JSONField(default=dict)
     stale = models.BooleanField(default=False)
+    stale_since = models.DateTimeField(null=True, blank=True)
     built_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

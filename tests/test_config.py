@@ -92,6 +92,7 @@ WIRE_NAMES = {
     "surveys.tasks.export_run": "exports",
     "surveys.tasks.exports_sweep": "exports",
     "surveys.tasks.analytics_rebuild": "exports",
+    "surveys.tasks.analytics_sweep": "exports",
     "surveys.tasks.responses_purge": "default",
 }
 
@@ -105,6 +106,7 @@ def test_settings_route_and_schedule_by_the_wire_names() -> None:
         "classifier.tasks.sweep",
         "surveys.tasks.exports_sweep",
         "surveys.tasks.responses_purge",
+        "surveys.tasks.analytics_sweep",
     }
 
 

@@ -336,10 +336,22 @@ CELERY_TASK_ROUTES.update(
         tasks.EXPORTS_SWEEP: {"queue": EXPORT_QUEUE},
         # A rebuild reads every answer of a survey: a long database job, like an export.
         tasks.ANALYTICS_REBUILD: {"queue": EXPORT_QUEUE},
+        tasks.ANALYTICS_SWEEP: {"queue": EXPORT_QUEUE},
     }
 )
 CELERY_BEAT_SCHEDULE["exports-sweep"] = {
     "task": tasks.EXPORTS_SWEEP,
+    "schedule": 300.0,
+    "options": {"expires": 290},
+}
+# An analytics store stale for longer than this lost its rebuild (published while the broker was
+# down, or its worker died); the sweep queues the rebuild again. A rebuild in progress holds the
+# store's row and is never queued twice; this only bounds how long a queued one may wait behind
+# the exports on its queue, hence the export time limit (a repeated rebuild finds the store
+# fresh and does nothing, so a shorter grace only costs such no-op deliveries).
+ANALYTICS_STALE_GRACE = env.int("EXPOSURE_ANALYTICS_STALE_GRACE", default=EXPORT_TIME_LIMIT + 60)
+CELERY_BEAT_SCHEDULE["analytics-sweep"] = {
+    "task": tasks.ANALYTICS_SWEEP,
     "schedule": 300.0,
     "options": {"expires": 290},
 }

@@ -10,16 +10,26 @@ statistics read the answers meanwhile.
 
 On PostgreSQL a rebuild holds the store's row FOR UPDATE and a write FOR SHARE, so writes of
 different responses never wait for each other, and none is lost to a rebuild running beside it.
+
+The store's row, not the broker, records that a rebuild is owed (`stale`, `stale_since`): a
+periodic sweep queues again the rebuild of a store stale for longer than a grace period, and the
+first build of an open survey's missing store (`analytics_sweep`).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import DateTimeField, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.tasks import ANALYTICS_REBUILD, publish
@@ -112,12 +122,18 @@ def _codes_in_answers(survey: Survey, layout: Layout) -> dict[str, list[str]]:
 
 
 @transaction.atomic
-def analytics_rebuild(*, survey: Survey) -> AnalyticsTable:
-    """(Re)build the survey's store from its answers and clear `stale`; returns its row."""
+def analytics_rebuild(*, survey: Survey, if_stale: bool = False) -> AnalyticsTable:
+    """(Re)build the survey's store from its answers and clear `stale`; returns its row. With
+    `if_stale`, a store that is not stale (rebuilt since it was asked for) is left as it is.
+    """
     store, _ = AnalyticsTable.objects.get_or_create(
         survey=survey, defaults={"table": table_name(survey), "stale": True}
     )
     store = AnalyticsTable.objects.select_for_update().get(pk=store.pk)
+    if if_stale and not store.stale:
+        # A second delivery, or the sweep's copy of a rebuild that did arrive: the writes have
+        # kept the store since it was built, so there is nothing to do.
+        return store
     layout = survey_layout(survey=survey)
     layout = layout.with_codes(_codes_in_answers(survey, layout))
     vendor = connection.vendor
@@ -134,6 +150,7 @@ def analytics_rebuild(*, survey: Survey) -> AnalyticsTable:
     store.table = layout.table
     store.layout = layout.as_json()
     store.stale = False
+    store.stale_since = None
     store.built_at = timezone.now()
     store.save()
     statistics_version_bump(survey_ids=[survey.pk])
@@ -163,7 +180,10 @@ def _locked_store(survey_id: int) -> AnalyticsTable | None:
 
 def _mark_stale(store: AnalyticsTable, reason: str) -> None:
     logger.info("analytics store %s is stale (%s); rebuilding", store.table, reason)
-    AnalyticsTable.objects.filter(pk=store.pk).update(stale=True)
+    # Since the first time, should another writer have marked it already: the sweep's grace
+    # counts from there.
+    since = Coalesce("stale_since", Value(timezone.now(), output_field=DateTimeField()))
+    AnalyticsTable.objects.filter(pk=store.pk).update(stale=True, stale_since=since)
     transaction.on_commit(functools.partial(publish, ANALYTICS_REBUILD, store.survey_id))
 
 
@@ -201,7 +221,9 @@ def analytics_response_remove(*, survey_id: int, response_id: int) -> None:
     the response and moves the data version on last (`statistics_version_bump`).
     """
     store = _locked_store(survey_id)
-    if store is not None:
+    # A stale store is rebuilt from the answers, without this response; its table may not even
+    # exist yet (a missing store the sweep queued for its first build).
+    if store is not None and not store.stale:
         with connection.cursor() as cursor:
             cursor.execute(delete_statement(Layout.from_json(store.layout)), [response_id])
 
@@ -231,3 +253,99 @@ def analytics_ensure(*, survey: Survey) -> None:
     """Build the survey's store unless it has one (a survey being opened)."""
     if not AnalyticsTable.objects.filter(survey=survey).exists():
         analytics_rebuild(survey=survey)
+
+
+@dataclass(frozen=True)
+class AnalyticsSweepResult:
+    requeued: int  # stale stores whose rebuild was queued again
+    started: int  # open surveys without a store: one created, stale and empty, and its build queued
+    busy: int  # overdue stale stores left alone: their rebuild is running
+
+
+def analytics_sweep(*, grace: timedelta | None = None) -> AnalyticsSweepResult:
+    """Queue again the rebuild of every store stale for longer than `grace` (default:
+    settings.ANALYTICS_STALE_GRACE) unless it is being rebuilt, and the first build of every open
+    survey without a store; never waits for a rebuild. Returns the counts.
+    """
+    grace = timedelta(seconds=settings.ANALYTICS_STALE_GRACE) if grace is None else grace
+    now = timezone.now()
+    with transaction.atomic():
+        overdue = AnalyticsTable.objects.filter(stale=True).filter(
+            # No time: stale before stale_since was recorded, so overdue.
+            Q(stale_since__isnull=True) | Q(stale_since__lt=now - grace)
+        )
+        requeue = _not_being_rebuilt(overdue)
+        busy = max(overdue.count() - len(requeue), 0)
+        started = _missing_stores_start(now)
+        for survey_id in [*requeue, *started]:
+            transaction.on_commit(functools.partial(publish, ANALYTICS_REBUILD, survey_id))
+    if requeue or started or busy:
+        logger.warning(
+            "analytics sweep: rebuild queued again for the stale stores of surveys %s, first "
+            "build queued for open surveys %s; stores of surveys being rebuilt left alone: %d",
+            requeue,
+            started,
+            busy,
+        )
+    return AnalyticsSweepResult(requeued=len(requeue), started=len(started), busy=busy)
+
+
+def _not_being_rebuilt(stores: QuerySet[AnalyticsTable]) -> list[int]:
+    """The survey ids of `stores` (a queryset) whose row no rebuild holds, without waiting."""
+    if connection.vendor != "postgresql":  # SQLite: a rebuild holds the whole database
+        return sorted(stores.values_list("survey_id", flat=True))
+    sql, params = stores.values("survey_id").query.sql_with_params()
+    # FOR SHARE rather than FOR UPDATE: submissions hold the row FOR SHARE too, and a busy
+    # survey's store must not be skipped for them; only a rebuild's FOR UPDATE (or a writer
+    # marking it stale right now) makes the sweep pass it by.
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} ORDER BY 1 FOR SHARE SKIP LOCKED", params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _missing_stores_start(now: datetime) -> list[int]:
+    """Create a stale, empty store row for each open survey without one; their survey ids.
+
+    A row rather than only a queued build: the build then holds it FOR UPDATE, so the next
+    sweeps see it in progress, and a build lost on the way is queued again after the grace like
+    any other. Its table is made by the build (`analytics_rebuild`).
+    """
+    surveys = Survey.objects.filter(status=Survey.Status.OPEN, analytics__isnull=True)
+    started: list[int] = []
+    for survey in surveys.order_by("pk").only("pk"):
+        try:
+            with _lock_wait_bounded(), transaction.atomic():
+                AnalyticsTable.objects.create(
+                    survey=survey, table=table_name(survey), stale=True, stale_since=now
+                )
+        except IntegrityError:
+            continue  # built since it was read
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                raise
+            continue  # its first build is running (statistics_rebuild, generate_responses)
+        started.append(survey.pk)
+    return started
+
+
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+@contextmanager
+def _lock_wait_bounded() -> Iterator[None]:
+    """On PostgreSQL, give up a lock after a second (then LockNotAvailable) instead of waiting:
+    an insert waits for another transaction's uncommitted row of the same survey, i.e. for a
+    whole build.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('lock_timeout')")
+        (previous,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('lock_timeout', '1s', true)")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
