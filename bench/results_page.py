@@ -23,8 +23,9 @@ lifted, the load coming from one address; cache entries live an hour
 (EXPOSURE_STATISTICS_CACHE_SECONDS) so that every timed table is a cached one.
 
 Targets: no errors (any status but 200, any failure); p95 <= 2x the baseline's. From the cache a
-page does what the floor does plus a cache read per table, the counter's COUNT and the template;
-twice the floor leaves that work as much time again as the stack itself takes.
+page does what the floor does plus a cache read per table, the counter and the template; twice
+the floor leaves that work as much time again as the stack itself takes. The counter's COUNT (run
+once per data version) is timed on its own.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _services as services
-from _common import DEFAULT_URL, SLUG, analytics_store_ready, bench_setup, percentile
+from _common import DEFAULT_COUNT, DEFAULT_URL, SLUG, analytics_store_ready, bench_setup, percentile
 
 LOCUSTFILE = Path(__file__).resolve().parent / "results_locust.py"
 TARGET_P95_RATIO = 2.0
@@ -94,15 +95,17 @@ def _publish(survey: Any) -> list[dict[str, str]]:
 
 
 def _counter_ms(survey: Any) -> tuple[int | None, float]:
-    """The published counter and the median time (ms) of its query, run in this process."""
+    """The published counter, and the median time (ms) of the COUNT a cache miss runs."""
+    from surveys.models import Response
     from surveys.respondent.selectors import responses_answered
 
+    complete = Response.objects.filter(survey=survey, status=Response.Status.COMPLETE)
     times = []
-    for _ in range(11):
+    for _ in range(5):
         started = time.perf_counter()
-        answered = responses_answered(survey=survey)
+        complete.count()
         times.append((time.perf_counter() - started) * 1000)
-    return answered, statistics.median(times)
+    return responses_answered(survey=survey), statistics.median(times)
 
 
 def _fetch(url: str) -> tuple[int, str, bytes, float]:
@@ -223,18 +226,18 @@ def _prepare(count: int, quiet: bool) -> dict[str, Any]:
     survey = bench_setup(count, quiet=quiet)
     build_s = analytics_store_ready(survey)
     tables = _publish(survey)
-    answered, counter_ms = _counter_ms(survey)
+    answered, count_ms = _counter_ms(survey)
     from django.db import connection
 
     from surveys.models import Response
 
-    complete = Response.objects.filter(survey=survey, status="complete").count()
+    complete = Response.objects.filter(survey=survey, status=Response.Status.COMPLETE).count()
     connection.close()  # the served processes should not compete with an idle session
     return {
         "responses": complete,
         "tables": tables,
         "answered": answered,
-        "counter_query_ms": counter_ms,
+        "counter_count_ms": count_ms,
         "store_build_s": build_s,
     }
 
@@ -258,7 +261,7 @@ def _summary(result: dict[str, Any]) -> str:
         f"{k} {v:,.0f}" for k, v in result["cold_ms"].items()
     ))  # fmt: skip
     lines.append(
-        f"counter query: {result['counter_query_ms']:.1f} ms per request (not cached); "
+        f"counter: its COUNT takes {result['counter_count_ms']:.1f} ms (once per data version); "
         f"content check: {result['problems'] or 'passed'}"
     )
     lines += [f"[{'x' if met else ' '}] {goal}" for goal, met in result["goals"].items()]
@@ -277,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.count, args.users = args.count or 300, args.users or 4
         args.seconds, args.runs = args.seconds or 4, 1
-    args.count, args.users = args.count or 200_000, args.users or 20
+    args.count, args.users = args.count or DEFAULT_COUNT, args.users or 20
     args.seconds = args.seconds or 30
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, flush=True))
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)

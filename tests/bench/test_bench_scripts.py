@@ -41,6 +41,7 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         # Databases of the tests' own, so a bench run in progress is never disturbed.
         "BENCH_SUBMIT_DATABASE": "exposure_bench_test_submit",
         "BENCH_CLASSIFY_DATABASE": "exposure_bench_test_classify",
+        # results_page.py's (the database benchmarks' kind); BENCH_TEST_RESULTS_DATABASE renames it
         "BENCH_DATABASE_URL": f"{_server()}/"
         + os.environ.get("BENCH_TEST_RESULTS_DATABASE", "exposure_bench_test_results"),
         **env,
