@@ -86,8 +86,9 @@ audit: $(VENV)/.installed-dev
 	$(PY) tools/audit.py
 
 # Benchmarks against same-run baselines, with PostgreSQL and Redis started if they are down.
-# BENCH_COUNT responses in the database benches (default 1,000,000); BENCH_ONLY="submit classify"
-# runs some of them; BENCH_RESPONSES (submit) and BENCH_TEXTS (classify) size the others.
+# BENCH_COUNT responses in the database benches and `results` (default 1,000,000);
+# BENCH_ONLY="submit classify" runs some of them; BENCH_RESPONSES (submit) and BENCH_TEXTS
+# (classify) size the others.
 bench: $(VENV)/.installed-dev
 	bash bench/services.sh
 	$(PY) bench/run_all.py $(if $(BENCH_COUNT),--count $(BENCH_COUNT)) \

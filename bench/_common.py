@@ -93,6 +93,25 @@ def bench_setup(count: int, *, quiet: bool = False) -> Any:
     return survey
 
 
+def analytics_store_ready(survey: Any) -> float | None:
+    """Seconds taken to (re)build the survey's analytics store; None when it was complete."""
+    from django.db import connection
+
+    from surveys.analytics.services import analytics_rebuild
+    from surveys.models import AnalyticsTable, Response
+
+    store = AnalyticsTable.objects.filter(survey=survey, stale=False).first()
+    complete = Response.objects.filter(survey=survey, status="complete").count()
+    if store is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(f'SELECT COUNT(*) FROM "{store.table}"')
+            if cursor.fetchone()[0] == complete:
+                return None
+    started = time.perf_counter()
+    analytics_rebuild(survey=survey)
+    return time.perf_counter() - started
+
+
 def bench_user(survey: Any) -> Any:
     """A researcher who owns the survey (created once)."""
     from django.contrib.auth import get_user_model

@@ -40,7 +40,14 @@ from datetime import timedelta
 from typing import Any
 from unittest import mock
 
-from _common import DEFAULT_COUNT, bench_setup, bench_user, median, percentile
+from _common import (
+    DEFAULT_COUNT,
+    analytics_store_ready,
+    bench_setup,
+    bench_user,
+    median,
+    percentile,
+)
 
 VARIABLE = ("exposure_matrix", "rates_fallen")
 BY = "occupation"
@@ -88,25 +95,6 @@ def _timed_in_turn(calls: dict[str, Callable[[], object]], repeat: int, warmup: 
 def _explain(cursor: Any, sql: str, params: Any) -> str:
     cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
     return "\n".join(row[0] for row in cursor.fetchall())
-
-
-def _store_ready(survey: Any) -> float | None:
-    """Seconds taken to (re)build the survey's analytics store; None when it was complete."""
-    from django.db import connection
-
-    from surveys.analytics.services import analytics_rebuild
-    from surveys.models import AnalyticsTable, Response
-
-    store = AnalyticsTable.objects.filter(survey=survey, stale=False).first()
-    complete = Response.objects.filter(survey=survey, status="complete").count()
-    if store is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(f'SELECT COUNT(*) FROM "{store.table}"')
-            if cursor.fetchone()[0] == complete:
-                return None
-    started = time.perf_counter()
-    analytics_rebuild(survey=survey)
-    return time.perf_counter() - started
 
 
 def _store_sql(survey: Any, ids: dict[str, int]) -> tuple[str, dict[str, Any], Any]:
@@ -242,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     from surveys.core.apitokens import api_token_issue
     from surveys.models import AnalyticsTable, Question, Response
 
-    build_s = _store_ready(survey)
+    build_s = analytics_store_ready(survey)
     store_table = AnalyticsTable.objects.get(survey=survey).table
     responses = Response.objects.filter(survey=survey, status="complete").count()
     user = bench_user(survey)

@@ -3,9 +3,10 @@
     python bench/run_all.py [--count 1000000] [--only NAME ...] [--skip NAME ...]
                             [--responses N] [--texts N] [--quick]
 
-NAME is one of quality, training, statistics, export, submit, classify, memory. Each benchmark runs
-in its own process (so one's memory does not count against another) with --json; --count
-(responses in the bench database, default 1,000,000) goes to the database benchmarks, --responses
+NAME is one of quality, training, statistics, export, results, submit, classify, memory. Each
+benchmark runs in its own process (so one's memory does not count against another) with --json;
+--count (responses in the bench database, default 1,000,000) goes to the database benchmarks and
+to results (the public results page under load, on the same database), --responses
 to submit, --texts to classify; --quick runs every benchmark that supports it at its tiny size. The
 whole result is also written to var/bench/last-run.json. Exits non-zero when a benchmark fails to
 run, never because a target was missed.
@@ -162,6 +163,30 @@ def _rows_memory(r: dict[str, Any]) -> Rows:
     return rows
 
 
+def _rows_results(r: dict[str, Any]) -> Rows:
+    o, b = r["ours"], r["baseline"]
+    return [
+        (
+            "results page: requests/s",
+            f"{b['requests_per_s']:,.0f}",
+            f"{o['requests_per_s']:,.0f} ({r['ratio_throughput']:.2f}x)",
+            f"{r['users']} users, cached",
+        ),
+        (
+            "results page: p95 ms",
+            f"{b['p95_ms']:,.1f}",
+            f"{o['p95_ms']:,.1f} ({r['ratio_p95']:.1f}x)",
+            "<= 2x baseline",
+        ),
+        ("results page: errors", f"{b['errors']}", f"{o['errors']}", "0"),
+    ]
+
+
+def _results_arguments(args: argparse.Namespace, quick: bool) -> list[str]:
+    """--quick alone (its own tiny database size), else --count."""
+    return ["--quick"] if quick and args.quick else ["--count", str(args.count)]
+
+
 def _sized(flag: str = "", attribute: str = "") -> Any:
     """Arguments for a benchmark: `flag` from the run_all option `attribute`, and --quick."""
 
@@ -178,11 +203,12 @@ BENCHES = {
     "training": ("training.py", _sized(), _rows_training),
     "statistics": ("api_statistics.py", _sized("--count", "count"), _rows_statistics),
     "export": ("export.py", _sized("--count", "count"), _rows_export),
+    "results": ("results_page.py", _results_arguments, _rows_results),
     "submit": ("submit.py", _sized("--responses", "responses"), _rows_submit),
     "classify": ("classify.py", _sized("--texts", "texts"), _rows_classify),
     "memory": ("memory.py", _sized(), _rows_memory),
 }
-SUPPORTS_QUICK = {"training", "submit", "classify", "memory"}
+SUPPORTS_QUICK = {"training", "results", "submit", "classify", "memory"}
 
 
 def _machine() -> str:

@@ -1,1 +1,1 @@
-"""The submit benchmark's baseline: a bare DRF view that validates ten fields and inserts a row."""
+"""Same-run baselines on the project's stack: a bare DRF insert, stored pages served as bytes."""

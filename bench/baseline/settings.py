@@ -1,4 +1,4 @@
-"""Production settings plus the baseline app and its single URL (bench/submit.py serves it)."""
+"""Production settings plus the baseline app and its URLs (bench/submit.py and results_page.py)."""
 
 from config.settings.production import *  # noqa: F403
 from config.settings.production import INSTALLED_APPS

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from surveys.analytics.selectors import statistics_version
 from surveys.core import tokens
 from surveys.core.errors import (
     ResponseAlreadySubmitted,
@@ -18,9 +23,12 @@ from surveys.core.errors import (
     ResumeLinkInvalid,
     SurveyNotFound,
 )
+from surveys.core.ratelimit import CACHE_ERRORS
 from surveys.definitions import conditions
 from surveys.definitions.question_types import question_type
 from surveys.models import Answer, Choice, MatrixRow, Page, Question, Response, Survey
+
+logger = logging.getLogger(__name__)
 
 
 def surveys_open() -> list[Survey]:
@@ -219,8 +227,31 @@ def responses_answered(*, survey: Survey) -> int | None:
     says nothing until k have answered.
     """
     k = survey.min_cell_size
-    complete = Response.objects.filter(survey=survey, status=Response.Status.COMPLETE).count()
+    complete = _complete_count(survey)
     return complete // k * k if complete >= k else None
+
+
+def _complete_count(survey: Survey) -> int:
+    """The survey's complete responses, counted once per data version (the statistics' cache).
+
+    Every landing and results page shows the counter, and the count reads every response row;
+    the data version moves on with each write that changes it, as for the published tables.
+    """
+    seconds = int(settings.EXPOSURE_STATISTICS_CACHE_SECONDS)
+    count = Response.objects.filter(survey=survey, status=Response.Status.COMPLETE).count
+    if seconds <= 0:
+        return count()
+    key = f"answered:{survey.pk}:{statistics_version(survey_id=survey.pk)}"
+    try:
+        found = cache.get(key)
+    except CACHE_ERRORS as error:
+        logger.warning("responses counted without the cache, it is unavailable: %s", error)
+        return count()
+    if found is None:
+        found = count()
+        with contextlib.suppress(*CACHE_ERRORS):  # counted anyway; cached next time
+            cache.set(key, found, seconds)
+    return int(found)
 
 
 def response_by_receipt(*, receipt_code: str) -> Response | None:

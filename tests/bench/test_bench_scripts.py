@@ -1,4 +1,4 @@
-"""The live benchmarks (submit, classify, memory) run at a tiny size and report what run_all reads.
+"""The live benchmarks (submit, classify, memory, results) run tiny and report what run_all reads.
 
 They start gunicorn, Celery workers and a private redis-server against databases of their own on
 the PostgreSQL server the suite uses, so they run in the PostgreSQL leg only (DATABASE_URL set to
@@ -41,6 +41,9 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         # Databases of the tests' own, so a bench run in progress is never disturbed.
         "BENCH_SUBMIT_DATABASE": "exposure_bench_test_submit",
         "BENCH_CLASSIFY_DATABASE": "exposure_bench_test_classify",
+        # results_page.py's (the database benchmarks' kind); BENCH_TEST_RESULTS_DATABASE renames it
+        "BENCH_DATABASE_URL": f"{_server()}/"
+        + os.environ.get("BENCH_TEST_RESULTS_DATABASE", "exposure_bench_test_results"),
         **env,
     }
     for name in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
@@ -114,6 +117,23 @@ def test_memory_reads_a_loaded_worker_beside_an_idle_one_and_bare_django() -> No
     assert all(e["status"] == "done" and e["peak_rss_mb"] > 0 for e in exports.values())
     assert all(e["responses"] == exports["copy"]["responses"] > 0 for e in exports.values())
     assert all(result["goals"].values())
+
+
+def test_results_page_under_load_is_checked_and_counted_beside_stored_pages() -> None:
+    result = _json("results_page.py")
+    _machine_ok(result)
+    assert result["benchmark"] == "results"
+    assert result["responses"] >= 300 and result["answered"] > 0
+    # figures and counter in both languages, CSV and JSON; the baseline serves the same bytes
+    assert result["problems"] == []
+    assert result["cache_entries"] > 0  # the tables were served from the statistics cache
+    assert result["errors"] == 0, result["first_errors"]
+    ours, base = result["all_runs"]["ours"][0], result["all_runs"]["baseline"][0]
+    assert set(ours["p95_ms_by_url"]) == set(base["p95_ms_by_url"]) == set(result["sizes"])
+    assert len(result["sizes"]) == 7  # page, CSV and JSON in two languages, and the counter
+    assert ours["requests"] > 0 and base["requests"] > 0
+    assert result["ratio_p95"] > 0 and result["ratio_throughput"] > 0
+    assert "no errors" in result["goals"] and len(result["goals"]) == 3
 
 
 def test_run_all_prints_the_machine_and_the_chosen_benchmark_only(tmp_path: Path) -> None:

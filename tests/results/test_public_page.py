@@ -276,3 +276,25 @@ def test_each_address_is_rate_limited(published):
     assert "请稍候" in limited.content.decode()
     other = Client(REMOTE_ADDR=f"2001:db8::{uuid.uuid4().hex[:4]}:1")
     assert other.get(f"/results/{published.slug}/").status_code == 200
+
+
+def test_counter_is_counted_once_per_data_version(published, statistics_cache, settings):
+    """The count reads every response: it is cached with the tables, and moves on with them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from surveys.respondent.selectors import responses_answered
+    from tests.api.helpers import respond
+
+    assert responses_answered(survey=published) == 60
+    with CaptureQueriesContext(connection) as queries:
+        assert responses_answered(survey=published) == 60
+    assert not [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    for _ in range(10):  # each submission moves the survey's data version on
+        respond(published, {"lost_work": True})
+    landing = Client().get(f"/s/{published.slug}/").content.decode()
+    assert "At least 70 people have answered so far." in landing
+    settings.EXPOSURE_STATISTICS_CACHE_SECONDS = 0  # no cache: counted each time, the same
+    with CaptureQueriesContext(connection) as queries:
+        assert responses_answered(survey=published) == 70
+    assert [q for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
