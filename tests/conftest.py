@@ -89,19 +89,17 @@ def skip_logic_survey(db):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True)
 def statistics_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Cached statistics (and the counter of responses) of this test only, in memory.
+    """Cached statistics, results pages and counters of responses of this test only, in memory.
 
     Data versions and surveys' ids start again with each test's rollback, so entries shared
     between tests (or kept in the PostgreSQL leg's Redis) would answer for other data.
     """
     from django.core.cache.backends.locmem import LocMemCache
 
-    from surveys.respondent import selectors as respondent_selectors
-    from surveys.statistics import cache as statistics_cache_module
+    from surveys.core import cached as cached_module
 
     cache = LocMemCache(f"statistics-{id(monkeypatch)}", {})
-    monkeypatch.setattr(statistics_cache_module, "cache", cache)
-    monkeypatch.setattr(respondent_selectors, "cache", cache)
+    monkeypatch.setattr(cached_module, "cache", cache)
     yield cache
     cache.clear()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,24 +9,21 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Prefetch
 from django.utils import timezone
 
 from surveys.analytics.selectors import statistics_version
 from surveys.core import tokens
+from surveys.core.cached import cached
 from surveys.core.errors import (
     ResponseAlreadySubmitted,
     ResumeLinkExpired,
     ResumeLinkInvalid,
     SurveyNotFound,
 )
-from surveys.core.ratelimit import CACHE_ERRORS
 from surveys.definitions import conditions
 from surveys.definitions.question_types import question_type
 from surveys.models import Answer, Choice, MatrixRow, Page, Question, Response, Survey
-
-logger = logging.getLogger(__name__)
 
 
 def surveys_open() -> list[Survey]:
@@ -242,16 +237,7 @@ def _complete_count(survey: Survey) -> int:
     if seconds <= 0:
         return count()
     key = f"answered:{survey.pk}:{statistics_version(survey_id=survey.pk)}"
-    try:
-        found = cache.get(key)
-    except CACHE_ERRORS as error:
-        logger.warning("responses counted without the cache, it is unavailable: %s", error)
-        return count()
-    if found is None:
-        found = count()
-        with contextlib.suppress(*CACHE_ERRORS):  # counted anyway; cached next time
-            cache.set(key, found, seconds)
-    return int(found)
+    return int(cached(key=key, seconds=seconds, compute=count, what="responses answered"))
 
 
 def response_by_receipt(*, receipt_code: str) -> Response | None:

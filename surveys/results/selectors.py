@@ -9,15 +9,23 @@ a statistic.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from django.utils import timezone
+
+from surveys.analytics.selectors import statistics_version
+from surveys.core.cached import cache_key, cached
 from surveys.models import Survey
+from surveys.statistics.cache import cache_seconds
 from surveys.statistics.guarded import statistics_publish
 from surveys.statistics.requests import StatisticsInputError, statistics_request_build
 from surveys.variables.catalogue import SurveyVariable
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,14 @@ def results_tables(*, survey: Survey, lang: str) -> list[PublicTable]:
     return [table for table in tables if table is not None]
 
 
+def results_table_chosen(*, survey: Survey, key: str) -> bool:
+    """Whether the owners chose the table of this key."""
+    return any(
+        table_key(str(spec.get("variable", "")), spec.get("by") or None) == key
+        for spec in survey.results_tables
+    )
+
+
 def results_table(*, survey: Survey, key: str, lang: str) -> PublicTable | None:
     """One chosen table by its key, or None when the owners did not choose it."""
     for spec in survey.results_tables:
@@ -119,3 +135,35 @@ def results_aggregates(*, survey: Survey, lang: str) -> dict[str, Any]:
             for table in results_tables(survey=survey, lang=lang)
         ],
     }
+
+
+def results_cached(*, survey: Survey, lang: str, part: str, compute: Callable[[], T]) -> T:
+    """`compute()`'s output for one part of the page (the page's body, a CSV, the JSON), rendered
+    once per data version and kept with the statistics (`EXPOSURE_STATISTICS_CACHE_SECONDS`).
+
+    The tables it shows are each cached already; this keeps what is made of them too, since a
+    page of charts and tables costs far more to render than its tables to read. The key holds
+    what the output shows: the survey's data version (moved on by every write that changes a
+    figure), its definition's `updated_at` and the settings the page shows or publishes by, the
+    language and the day (the published period holding today is part of every table's key).
+    """
+    seconds = cache_seconds()
+    if seconds <= 0:
+        return compute()
+    parts = {
+        "version": statistics_version(survey_id=survey.pk),
+        "defined": survey.updated_at.isoformat() if survey.updated_at else None,
+        "settings": [
+            survey.slug,
+            survey.min_cell_size,
+            survey.languages,
+            survey.default_language,
+            survey.results_tables,
+        ],
+        "lang": lang,
+        "part": part,
+        "today": timezone.localdate().isoformat(),
+    }
+    return cached(
+        key=cache_key("results", survey.pk, parts), seconds=seconds, compute=compute, what="results"
+    )

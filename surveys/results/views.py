@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -25,8 +26,10 @@ from surveys.results.downloads import table_csv
 from surveys.results.presentation import table_view
 from surveys.results.selectors import (
     results_aggregates,
+    results_cached,
     results_survey,
     results_table,
+    results_table_chosen,
     results_tables,
 )
 
@@ -76,13 +79,25 @@ def _language(request: HttpRequest, survey: Survey) -> str:
 def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     survey = _published(slug)
     language = _language(request, survey)
+    body = results_cached(
+        survey=survey, lang=language, part="page", compute=lambda: _page_body(survey, language)
+    )
+    # The body is the same for every visitor; the frame around it (the language switcher's
+    # form and its CSRF token) is rendered for each request.
+    return render(
+        request,
+        "surveys/results.html",
+        {"title": survey.text("title", language), "body": body},
+    )
+
+
+def _page_body(survey: Survey, language: str) -> str:
     tables = [
         {"table": table, "view": table_view(table.statistics)}
         for table in results_tables(survey=survey, lang=language)
     ]
-    return render(
-        request,
-        "surveys/results.html",
+    return render_to_string(
+        "surveys/includes/results_body.html",
         {
             "survey": survey,
             "title": survey.text("title", language),
@@ -100,18 +115,34 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
 def results_csv(request: HttpRequest, slug: str, key: str) -> HttpResponse:
     survey = _published(slug)
     language = _language(request, survey)
+    if not results_table_chosen(survey=survey, key=key):
+        raise Http404("No such table.")
+    body = results_cached(
+        survey=survey, lang=language, part=f"csv:{key}", compute=lambda: _csv(survey, key, language)
+    )
+    if body is None:  # a question deleted since the table was chosen
+        raise Http404("No such table.")
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{survey.slug}-{key}.csv"'
+    return response
+
+
+def _csv(survey: Survey, key: str, language: str) -> str | None:
     table = results_table(survey=survey, key=key, lang=language)
     if table is None:
-        raise Http404("No such table.")
-    body = table_csv(table.statistics, total=_("Total"), missing=_("Did not answer"))
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{survey.slug}-{table.key}.csv"'
-    return response
+        return None
+    return table_csv(table.statistics, total=_("Total"), missing=_("Did not answer"))
 
 
 @require_http_methods(["GET"])
 @rate_limited
-def results_data(request: HttpRequest, slug: str) -> JsonResponse:
+def results_data(request: HttpRequest, slug: str) -> HttpResponse:
     survey = _published(slug)
     language = _language(request, survey)
-    return JsonResponse(results_aggregates(survey=survey, lang=language))
+    body = results_cached(
+        survey=survey,
+        lang=language,
+        part="json",
+        compute=lambda: JsonResponse(results_aggregates(survey=survey, lang=language)).content,
+    )
+    return HttpResponse(body, content_type="application/json")

@@ -16,23 +16,17 @@ computed as if nothing were cached, as the throttles carry on without it.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from surveys.analytics.selectors import statistics_version
-from surveys.core.ratelimit import CACHE_ERRORS
+from surveys.core.cached import cache_key, cached
 from surveys.statistics.differencing import period_start
 from surveys.statistics.requests import StatisticsRequest
-
-logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "statistics"
 
@@ -76,9 +70,7 @@ def statistics_cache_key(
         # period holding today changes, whatever it depends on of the current period.
         "current": period_start(today, period).isoformat(),
     }
-    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return f"{KEY_PREFIX}:{survey.pk}:{digest}"
+    return cache_key(KEY_PREFIX, survey.pk, parts)
 
 
 def statistics_cached(
@@ -97,16 +89,4 @@ def statistics_cached(
     key = statistics_cache_key(
         request=request, exact=exact, version=version, period=period, today=timezone.localdate()
     )
-    try:
-        found = cache.get(key)
-    except CACHE_ERRORS as error:
-        logger.warning("statistics computed without the cache, it is unavailable: %s", error)
-        return compute()
-    if found is not None:
-        return found
-    data = compute()
-    try:
-        cache.set(key, data, seconds)
-    except CACHE_ERRORS as error:
-        logger.warning("statistics not cached, the cache is unavailable: %s", error)
-    return data
+    return cached(key=key, seconds=seconds, compute=compute, what="statistics")

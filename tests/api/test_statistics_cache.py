@@ -25,10 +25,10 @@ from classifier.coding.services import classification_code
 from classifier.models import Classification
 from surveys.analytics.selectors import statistics_version
 from surveys.analytics.services import analytics_rebuild, analytics_response_store
+from surveys.core import cached as cached_module
 from surveys.definitions.transfer import survey_import
 from surveys.models import Answer, Choice, Page, Question, Response, Survey
 from surveys.respondent import services
-from surveys.statistics import cache as statistics_cache_module
 from surveys.statistics import guarded
 from surveys.statistics.requests import statistics_request_build
 from tests.api.helpers import API
@@ -232,7 +232,7 @@ def test_with_the_cache_down_tables_are_computed(
     computed: list[bool],
 ) -> None:
     expected = [_get(c, public, STATS).content for c in (owner_client, APIClient())]
-    monkeypatch.setattr(statistics_cache_module, "cache", DeadCache())
+    monkeypatch.setattr(cached_module, "cache", DeadCache())
     assert [_get(c, public, STATS).content for c in (owner_client, APIClient())] == expected
     assert len(computed) == 4
 

@@ -30,3 +30,47 @@ def test_a_submission_shows_on_the_page_at_once(
     assert _lost_work(after)["n"] == _lost_work(first)["n"] + 10
     settings.EXPOSURE_STATISTICS_CACHE_SECONDS = 0
     assert _json(client, published) == after  # what computing it afresh gives
+
+
+def _body(html: str) -> str:
+    """The page without its frame (the language switcher's form holds a per-visitor token)."""
+    return html[html.index("<h1>") :]
+
+
+def test_the_page_csv_and_json_are_rendered_once_per_data_version(
+    published: Survey, statistics_cache, settings
+) -> None:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    urls = [f"/results/{published.slug}/{path}?lang=zh-hans" for path in ("", "data.json")]
+    urls.append(f"/results/{published.slug}/lost_work-by-employment_type.csv?lang=en")
+    first = [Client().get(url) for url in urls]
+    assert [r.status_code for r in first] == [200, 200, 200]
+    with CaptureQueriesContext(connection) as queries:
+        again = [Client().get(url) for url in urls]
+    assert [r.content for r in again[1:]] == [r.content for r in first[1:]]
+    assert _body(again[0].content.decode()) == _body(first[0].content.decode())
+    # From the cache: the survey and its data version are read, no statistic is counted.
+    assert not [q for q in queries.captured_queries if "GROUP BY" in q["sql"].upper()]
+    # The frame is each visitor's own: two visitors never share a form token.
+    assert again[0].cookies.get("csrftoken") or first[0].cookies.get("csrftoken")
+
+    for _ in range(10):  # a submission moves the version on: every part is made again
+        respond(published, {"lost_work": True})
+    after = [Client().get(url) for url in urls]
+    assert after[1].content != first[1].content
+    assert after[2].content != first[2].content
+    assert _body(after[0].content.decode()) != _body(first[0].content.decode())
+    settings.EXPOSURE_STATISTICS_CACHE_SECONDS = 0  # what rendering afresh gives
+    fresh = [Client().get(url) for url in urls]
+    assert [r.content for r in fresh[1:]] == [r.content for r in after[1:]]
+    assert _body(fresh[0].content.decode()) == _body(after[0].content.decode())
+
+
+def test_a_table_not_chosen_is_not_found_and_not_kept(published: Survey, statistics_cache) -> None:
+    from django.test import Client
+
+    assert Client().get(f"/results/{published.slug}/nothing-by-this.csv").status_code == 404
+    assert not [key for key in statistics_cache._cache if "results" in key]
