@@ -44,7 +44,7 @@ def cached(*, key: str, seconds: int, compute: Callable[[], T], what: str) -> T:
         logger.warning("%s computed without the cache, it is unavailable: %s", what, error)
         return compute()
     if found is not None:
-        return found  # type: ignore[no-any-return]
+        return found
     value = compute()
     try:
         cache.set(key, value, seconds)
