@@ -331,8 +331,18 @@ def postgresql_rows(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[li
     values of non-text variables are made missing (None) here, where they arise.
     """
     columns = [(position, position not in plan.text) for position, _c, _k in plan.columns]
+    # Each cell as (position, the answer's column it reads, None for yes/no): `_chunk_answers`.
     questions = {
-        pk: (q.cells, q.flags, q.flag_positions, q.other) for pk, q in plan.questions.items()
+        pk: (
+            {
+                code: (position, _ANSWER_COLUMN.get(mode))
+                for code, (position, mode) in q.cells.items()
+            },
+            q.flags,
+            q.flag_positions,
+            q.other,
+        )
+        for pk, q in plan.questions.items()
     }
     derive = [
         [(v.name, plan.by_name[v.name], v.kind != "text") for v in wanted]
@@ -368,6 +378,12 @@ def _chunk_rows(
     return rows, order
 
 
+# Where `_answers_sql` puts the column `answer_value` takes in each mode but yes/no, which it
+# converts: a cell in those modes is that column as it is (tests/exports/test_reader.py).
+_ANSWER_COLUMN = {AnswerMode.CHOICE: 3, AnswerMode.NUMBER: 5, AnswerMode.TEXT: 7}
+_TEXT_COLUMN = _ANSWER_COLUMN[AnswerMode.TEXT]
+
+
 def _chunk_answers(
     answers: list[tuple[Any, ...]],
     rows: dict[int, list[Any]],
@@ -376,23 +392,27 @@ def _chunk_answers(
     """Put a chunk's answers into their rows (answers of responses not read are skipped)."""
     current: Any = None
     row: list[Any] | None = None
-    text_mode = AnswerMode.TEXT
-    for response_id, question_id, row_code, choice, choices, number, boolean, text in answers:
-        if response_id != current:  # the index scan returns a response's answers together
-            current, row = response_id, rows.get(response_id)
-        question = questions.get(question_id)
+    text_column, boolean = _TEXT_COLUMN, AnswerMode.BOOLEAN  # locals: read once per answer
+    for answer in answers:
+        if answer[0] != current:  # the index scan returns a response's answers together
+            current, row = answer[0], rows.get(answer[0])
+        question = questions.get(answer[1])
         if row is None or question is None:
             continue
         cells, flags, flag_positions, other = question
-        cell = cells.get(row_code)
+        cell = cells.get(answer[2])
         if cell is not None:
-            position, mode = cell
-            value = answer_value(mode, choice, number, boolean, text)
-            row[position] = None if value == "" and mode != text_mode else value
-        if flags:  # flag_positions are some of the flags' positions: none without flags
-            _mark_flags(row, flags, flag_positions, choices)
-        if text and other is not None:
-            row[other] = text
+            position, column = cell
+            if column is None:
+                row[position] = answer_value(boolean, *answer[3:4], *answer[5:8])
+            else:
+                value = answer[column]
+                row[position] = None if value == "" and column != text_column else value
+        # flag_positions are some of the flags' positions: none without flags.
+        if flags and (flag_positions or answer[4] != "[]"):
+            _mark_flags(row, flags, flag_positions, answer[4])
+        if other is not None and answer[7]:
+            row[other] = answer[7]
 
 
 def _mark_flags(
