@@ -1,9 +1,10 @@
 """The PostgreSQL reader: a survey's responses as rows from plain columns, chunk by chunk.
 
-No model instance or ORM converter per answer; each chunk is fetched whole with psycopg's C
-loaders, and outside a transaction the next chunk is read ahead on a second connection.
-`surveys.variables.reader.variable_rows` calls it on PostgreSQL; it yields the same rows as the
-portable reader there, from the same rules in `surveys.variables.sources`.
+No model instance or ORM converter per answer: PostgreSQL pivots each chunk's answers into one
+row per response (`_answers_sql`), fetched whole with psycopg's C loaders; outside a transaction
+the next chunk is read ahead on a second connection. `surveys.variables.reader.variable_rows`
+calls it on PostgreSQL; it yields the same rows as the portable reader there, from the same rules
+in `surveys.variables.sources`.
 """
 
 from __future__ import annotations
