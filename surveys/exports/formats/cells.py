@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from itertools import islice, repeat
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from .layout import code_key
 from .safety import neutralise
@@ -223,13 +223,13 @@ def _batch_cells(
     try:
         for (common, convert), values in zip(columns, zip(*batch, strict=True), strict=True):
             # Most values are missing, a known code or a 0/1 flag: found by one lookup each.
-            cells = list(map(common.get, values, repeat(missing)))
-            if missing in cells:
-                cells = [
+            found = list(map(common.get, values, repeat(missing)))
+            if missing in found:
+                found = [
                     convert(value) if cell is missing else cell
-                    for cell, value in zip(cells, values, strict=True)
+                    for cell, value in zip(found, values, strict=True)
                 ]
-            converted.append(cells)
+            converted.append(cast("list[Cell]", found))  # no _MISSING is left
     except TypeError:  # an unhashable value somewhere: row by row, as without batches
         return [_row_cells(row, columns, converters) for row in batch]
     return [list(cells) for cells in zip(*converted, strict=True)]
