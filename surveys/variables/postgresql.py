@@ -363,6 +363,7 @@ def postgresql_rows(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[li
     take = list(range(plan.width))
     for index, position in enumerate(positions):
         take[position] = plan.width + index
+    pick = itemgetter(*take, 0)  # a tuple whatever the width; the cell added is dropped
     unanswered = (None,) * (len(positions) + 1)
     derive = [
         [(v.name, plan.by_name[v.name], v.kind != "text") for v in wanted]
@@ -370,10 +371,8 @@ def postgresql_rows(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[li
     ]
     for found, answers, derived in _chunks(survey, plan, status):
         rows, order = _chunk_rows(found, plan.width, columns, plan.duration)
-        if take:
-            pick = itemgetter(*take, 0)  # a tuple, whatever the width; the extra cell dropped
-            for response_id, row in rows.items():
-                row[:] = pick((*row, *answers.get(response_id, unanswered)))[:-1]
+        for response_id, row in rows.items():
+            row[:] = pick((*row, *answers.get(response_id, unanswered)))[:-1]
         _chunk_derived(derived, derive, rows)
         del found, answers, rows, derived
         yield from order
