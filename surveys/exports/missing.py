@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import compress, islice, repeat
+from operator import eq, is_, itemgetter
 from typing import Any
 
 from surveys.definitions import conditions
@@ -96,6 +98,7 @@ def _referenced(rules: Sequence[dict[str, Any]]) -> set[str]:
 class _Rule:
     """How one question decides between its two reasons, worked out once per export."""
 
+    qid: int
     conditions: list[dict[str, Any]]
     depends: list[int]  # positions of the variables of the questions its conditions read
     variables: list[SurveyVariable]  # the variables at those positions
@@ -103,6 +106,8 @@ class _Rule:
 
 # Distinct answers remembered before the memo starts over (bounds memory).
 _MEMO_MAX = 50_000
+# Rows whose empty cells are found together, column by column (bounds memory; rows still stream).
+REASON_BATCH = 256
 
 
 class _Reasons:
@@ -113,9 +118,11 @@ class _Reasons:
         self.codes = visibility.codes
         self.visibility = visibility
         self.rules: dict[int, _Rule] = {}
-        self.memo: dict[tuple[int, tuple[Any, ...]], str] = {}
+        # By question: the values its conditions read -> the reason they give.
+        self.memo: dict[int, dict[tuple[Any, ...], str]] = {}
+        self.remembered = 0
 
-    def _rule(self, qid: int) -> _Rule:
+    def rule(self, qid: int) -> _Rule:
         rule = self.rules.get(qid)
         if rule is None:
             conditions_ = self.visibility.conditions.get(qid, [])
@@ -127,7 +134,7 @@ class _Reasons:
                 and variable.source[0] in {"answer", "flag"}
                 and self.codes.get(variable.source[1]) in read
             ]
-            rule = _Rule(conditions_, depends, [self.variables[i] for i in depends])
+            rule = _Rule(qid, conditions_, depends, [self.variables[i] for i in depends])
             self.rules[qid] = rule
         return rule
 
@@ -137,20 +144,68 @@ class _Reasons:
         return NOT_ANSWERED if shown else NOT_SHOWN
 
     def reason(self, qid: int, row: Sequence[Any]) -> str:
-        rule = self._rule(qid)
+        """The reason of `row`'s empty cell of question `qid`."""
+        return self.reasons(qid, [row])[0]
+
+    def reasons(self, qid: int, rows: Sequence[Sequence[Any]]) -> list[str]:
+        """The reasons of the empty cells of question `qid` in `rows`, through the memo."""
+        rule = self.rule(qid)
         if not rule.conditions:
-            return NOT_ANSWERED
-        values = tuple([row[i] for i in rule.depends])
+            return [NOT_ANSWERED] * len(rows)
+        if not rule.depends:  # conditions on questions not exported: one answer for all
+            return [self._remember(rule, ())] * len(rows)
+        # The values the conditions read, as a tuple: itemgetter gives one value bare.
+        values = list(map(itemgetter(*rule.depends), rows))
+        if len(rule.depends) == 1:
+            values = [(value,) for value in values]
+        memo = self.memo.setdefault(qid, {})
         try:
-            reason = self.memo.get((qid, values))
+            found = list(map(memo.get, values))
         except TypeError:  # an unhashable value: decided without the memo
-            return self._decide(rule, values)
+            return [self._decide(rule, key) for key in values]
+        if None in found:
+            for index, reason in enumerate(found):
+                if reason is None:
+                    found[index] = self._remember(rule, values[index])
+        return found  # type: ignore[return-value]  # every None was replaced
+
+    def _remember(self, rule: _Rule, values: tuple[Any, ...]) -> str:
+        memo = self.memo.setdefault(rule.qid, {})
+        reason = memo.get(values)
         if reason is None:
             reason = self._decide(rule, values)
-            if len(self.memo) >= _MEMO_MAX:
+            self.remembered += 1
+            if self.remembered > _MEMO_MAX:
                 self.memo.clear()
-            self.memo[(qid, values)] = reason
+                self.remembered = 1
+                memo = self.memo.setdefault(rule.qid, {})
+            memo[values] = reason
         return reason
+
+
+def _empty_at(column: list[Any]) -> list[int]:
+    """Indexes of the empty values (None or "") of a column, found without a Python step each."""
+    empty = list(compress(range(len(column)), map(is_, column, repeat(None))))
+    if "" in column:
+        empty += compress(range(len(column)), map(eq, column, repeat("")))
+        empty.sort()
+    return empty
+
+
+def _batch_reasons(
+    batch: list[list[Any]], marked: list[tuple[int, int, bool]], reasons: _Reasons
+) -> None:
+    """Set each empty marked cell of `batch` to its reason, decided on the rows as read."""
+    decided: list[tuple[list[Any], int, str]] = []
+    for position, qid, ruled in marked:
+        empty = [batch[index] for index in _empty_at([row[position] for row in batch])]
+        if ruled:
+            decided.extend(zip(empty, repeat(position), reasons.reasons(qid, empty)))
+        else:
+            decided.extend(zip(empty, repeat(position), repeat(NOT_ANSWERED)))
+    # Set once every cell is decided: a reason is no answer another question's conditions see.
+    for row, position, reason in decided:
+        row[position] = reason
 
 
 def rows_with_reasons(
@@ -159,24 +214,20 @@ def rows_with_reasons(
     """`rows` with each empty categorical answer replaced by NOT_SHOWN or NOT_ANSWERED.
 
     Each question's conditions read a few earlier questions: their values are the key of a memo,
-    so the skip logic runs once per distinct combination, not once per response.
+    so the skip logic runs once per distinct combination, not once per response. Rows are
+    marked REASON_BATCH at a time, column by column.
     """
-    marked = [
-        (position, variable.source[1])
-        for position, variable in enumerate(variables)
-        if has_reasons(variable)
-    ]
-    if not marked:
+    reasons: _Reasons | None = None
+    marked: list[tuple[int, int, bool]] = []
+    for position, variable in enumerate(variables):
+        if has_reasons(variable):
+            reasons = reasons or _Reasons(variables, _visibility(survey))
+            qid = variable.source[1]
+            marked.append((position, qid, bool(reasons.rule(qid).conditions)))
+    if reasons is None:
         yield from rows
         return
-    reasons = _Reasons(variables, _visibility(survey))
-    for row in rows:
-        # Decided on the row as read: a reason set here is no answer another question sees.
-        decided = [
-            (position, reasons.reason(qid, row))
-            for position, qid in marked
-            if row[position] in (None, "")
-        ]
-        for position, reason in decided:
-            row[position] = reason
-        yield row
+    source = iter(rows)
+    while batch := list(islice(source, REASON_BATCH)):
+        _batch_reasons(batch, marked, reasons)
+        yield from batch

@@ -1,9 +1,10 @@
 """The PostgreSQL reader: a survey's responses as rows from plain columns, chunk by chunk.
 
-No model instance or ORM converter per answer; each chunk is fetched whole with psycopg's C
-loaders, and outside a transaction the next chunk is read ahead on a second connection.
-`surveys.variables.reader.variable_rows` calls it on PostgreSQL; it yields the same rows as the
-portable reader there, from the same rules in `surveys.variables.sources`.
+No model instance or ORM converter per answer: PostgreSQL pivots each chunk's answers into one
+row per response (`_answers_sql`), fetched whole with psycopg's C loaders; outside a transaction
+the next chunk is read ahead on a second connection. `surveys.variables.reader.variable_rows`
+calls it on PostgreSQL; it yields the same rows as the portable reader there, from the same rules
+in `surveys.variables.sources`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import queue
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
@@ -25,10 +27,10 @@ from surveys.models import Answer, Question, Response, Survey
 from surveys.variables.catalogue import SurveyVariable, provider_of
 from surveys.variables.sources import (
     ALL,
+    ANSWER_SQL,
     QUESTION_ORIGINS,
     AnswerMode,
     answer_mode,
-    answer_value,
     seconds_spent,
     survey_responses,
 )
@@ -158,28 +160,52 @@ def _responses_sql(plan: _ReadPlan, status: str) -> str:
     )
 
 
-def _answers_sql() -> str:
-    # A range scan of the (response, question, row) index; answers of other surveys' or
-    # statuses' responses inside the range are skipped while reading. choices stays text: it is
-    # decoded only when an option was chosen.
+def _answers_sql(plan: _ReadPlan) -> tuple[str, list[Any], list[int]]:
+    """A chunk's answers pivoted by PostgreSQL: one row per response, one column per cell.
+
+    Returns the SQL, its parameters before the id range, and the row position of each column.
+    A (response, question, row) has one answer (a unique constraint), so each aggregate sees one
+    value. A flag of a multiple choice is 1 or 0 once the question is answered, other flags 1
+    when chosen; the "other" text is the question's non-blank text. The last column is the
+    characters of free text, which size the next chunk.
+    """
+    columns: list[str] = []
+    params: list[Any] = []
+    positions: list[int] = []
+    for question_id, question in plan.questions.items():
+        for row_code, (position, mode) in question.cells.items():
+            columns.append(
+                f"max({ANSWER_SQL[mode]}) FILTER (WHERE a.question_id = %s AND a.row = %s)"
+            )
+            params += [question_id, row_code]
+            positions.append(position)
+        zeros = set(question.flag_positions)
+        for choice_code, position in question.flags.items():
+            otherwise = "0" if position in zeros else "NULL"
+            columns.append(
+                f"max(CASE WHEN a.choices ? %s THEN 1 ELSE {otherwise} END) "
+                "FILTER (WHERE a.question_id = %s)"
+            )
+            params += [choice_code, question_id]
+            positions.append(position)
+        if question.other is not None:
+            columns.append("max(NULLIF(a.text, '')) FILTER (WHERE a.question_id = %s)")
+            params.append(question_id)
+            positions.append(question.other)
+    columns.append("sum(length(a.text))")
     table = connection.ops.quote_name(Answer._meta.db_table)
-    return (
-        "SELECT a.response_id, a.question_id, a.row, a.choice, a.choices::text, a.number, "  # noqa: S608  # nosec B608  # model names only, values are parameters
-        f"a.boolean, a.text FROM {table} a WHERE a.response_id BETWEEN %s AND %s"
+    # A range scan of the (response, question, row) index; answers of other surveys' or
+    # statuses' responses inside the range are grouped too, and never read.
+    sql = (
+        f"SELECT a.response_id, {', '.join(columns)} FROM {table} a "  # noqa: S608  # nosec B608  # model names and fixed SQL only, values are parameters
+        "WHERE a.response_id BETWEEN %s AND %s GROUP BY a.response_id"
     )
+    return sql, params, positions
 
 
-def _decode_choices(text: str) -> list[str]:
-    """The option codes of a stored multiple choice, from jsonb's text form."""
-    if text.startswith('["') and "\\" not in text:
-        # jsonb writes ["a", "b"]; without a backslash no code holds a quote, so split.
-        return text[2:-2].split('", "')
-    return json.loads(text)
-
-
-# A chunk as read: the responses' columns, their answers' columns, and the values of derived
-# variables as each provider gave them.
-_Chunk = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[dict[int, dict[str, Any]]]]
+# A chunk as read: the responses' columns, their answers pivoted (one tuple per response, by id),
+# and the values of derived variables as each provider gave them.
+_Chunk = tuple[list[tuple[Any, ...]], dict[int, tuple[Any, ...]], list[dict[int, dict[str, Any]]]]
 
 
 def _fast_datetimes(cursor: Any, timezone_name: str) -> None:
@@ -224,7 +250,8 @@ def _read_chunks(
     answer), so no query stays open while a slow client downloads. At most READ_CHUNK responses
     a chunk, fewer after responses with long texts, so that memory stays flat.
     """
-    responses_sql, answers_sql = _responses_sql(plan, status), _answers_sql()
+    responses_sql = _responses_sql(plan, status)
+    answers_sql, answers_params, _positions = _answers_sql(plan)
     last_id = 0
     size = READ_CHUNK_FIRST
     while True:
@@ -238,13 +265,13 @@ def _read_chunks(
             found = cursor.fetchall()
             if not found:
                 return
-            cursor.execute(answers_sql, [found[0][0], found[-1][0]])
-            answers = cursor.fetchall()
+            cursor.execute(answers_sql, [*answers_params, found[0][0], found[-1][0]])
+            answers = {answer[0]: answer[1:] for answer in cursor.fetchall()}
         first_id, last_id = found[0][0], found[-1][0]
         derived = _derived_values(survey, plan, status, first_id, last_id)
         # Texts of other surveys' responses inside the id range count too: a little smaller
         # chunks at worst.
-        text_chars = sum(map(len, filter(None, [answer[7] for answer in answers])))
+        text_chars = sum(filter(None, [answer[-1] for answer in answers.values()]))
         per_response = text_chars / len(found)
         size = max(1, min(READ_CHUNK, int(READ_CHUNK_TEXT / max(per_response, 1.0))))
         yield found, answers, derived
@@ -331,16 +358,21 @@ def postgresql_rows(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[li
     values of non-text variables are made missing (None) here, where they arise.
     """
     columns = [(position, position not in plan.text) for position, _c, _k in plan.columns]
-    questions = {
-        pk: (q.cells, q.flags, q.flag_positions, q.other) for pk, q in plan.questions.items()
-    }
+    # A row is its response's columns, then its pivoted answers, taken in position order.
+    _sql, _params, positions = _answers_sql(plan)
+    take = list(range(plan.width))
+    for index, position in enumerate(positions):
+        take[position] = plan.width + index
+    pick = itemgetter(*take, 0)  # a tuple whatever the width; the cell added is dropped
+    unanswered = (None,) * (len(positions) + 1)
     derive = [
         [(v.name, plan.by_name[v.name], v.kind != "text") for v in wanted]
         for _provider, wanted in plan.providers
     ]
     for found, answers, derived in _chunks(survey, plan, status):
         rows, order = _chunk_rows(found, plan.width, columns, plan.duration)
-        _chunk_answers(answers, rows, questions)
+        for response_id, row in rows.items():
+            row[:] = pick((*row, *answers.get(response_id, unanswered)))[:-1]
         _chunk_derived(derived, derive, rows)
         del found, answers, rows, derived
         yield from order
@@ -366,48 +398,6 @@ def _chunk_rows(
         rows[response_id] = row
         order.append(row)
     return rows, order
-
-
-def _chunk_answers(
-    answers: list[tuple[Any, ...]],
-    rows: dict[int, list[Any]],
-    questions: dict[int, tuple[Any, ...]],
-) -> None:
-    """Put a chunk's answers into their rows (answers of responses not read are skipped)."""
-    current: Any = None
-    row: list[Any] | None = None
-    text_mode = AnswerMode.TEXT
-    for response_id, question_id, row_code, choice, choices, number, boolean, text in answers:
-        if response_id != current:  # the index scan returns a response's answers together
-            current, row = response_id, rows.get(response_id)
-        question = questions.get(question_id)
-        if row is None or question is None:
-            continue
-        cells, flags, flag_positions, other = question
-        cell = cells.get(row_code)
-        if cell is not None:
-            position, mode = cell
-            value = answer_value(mode, choice, number, boolean, text)
-            row[position] = None if value == "" and mode != text_mode else value
-        if flags:  # flag_positions are some of the flags' positions: none without flags
-            _mark_flags(row, flags, flag_positions, choices)
-        if text and other is not None:
-            row[other] = text
-
-
-def _mark_flags(
-    row: list[Any], flags: dict[str, int], flag_positions: list[int], choices: str
-) -> None:
-    """Mark an answered multiple choice in `row`: 1 per option chosen, 0 in its empty flags."""
-    # Answered without an option is "not selected", not missing.
-    for position in flag_positions:
-        if row[position] is None:
-            row[position] = 0
-    if choices != "[]":
-        for code in _decode_choices(choices):
-            chosen = flags.get(code)
-            if chosen is not None:
-                row[chosen] = 1
 
 
 def _chunk_derived(

@@ -52,6 +52,16 @@ def answer_value(
     return choice
 
 
+# `answer_value` in SQL, over an answer aliased `a`: what the PostgreSQL reader selects for a cell,
+# blank choices already missing (tests/exports/test_reader.py holds the two readers equal).
+ANSWER_SQL = {
+    AnswerMode.CHOICE: "NULLIF(a.choice, '')",
+    AnswerMode.NUMBER: "a.number",
+    AnswerMode.TEXT: "a.text",
+    AnswerMode.BOOLEAN: "CASE WHEN a.boolean THEN '1' WHEN NOT a.boolean THEN '0' END",
+}
+
+
 def seconds_spent(page_seconds: Any) -> Decimal | None:
     """The duration variable's value: time spent as a Decimal (a scale number), or None."""
     seconds = time_spent(page_seconds)

@@ -134,3 +134,27 @@ def test_read_ahead_gives_the_same_rows_and_stops_with_its_consumer(  # type: ig
         assert not _readers()
     finally:
         postgresql.READ_CHUNK, postgresql.READ_CHUNK_FIRST = old
+
+
+def test_readers_agree_on_edge_answers(population):  # type: ignore[no-untyped-def]
+    """A multiple choice answered with no option, options the survey no longer has, a "no"."""
+    from surveys.models import Answer
+
+    response = respond(
+        population.survey,
+        {"tools_used": ["runway"], "lost_work": False, "years_experience": "0.50"},
+    )
+    other = respond(population.survey, {"tools_used": ["sora"], "lost_work": True})
+    Answer.objects.filter(response=response, question__code="tools_used").update(choices=[])
+    Answer.objects.filter(response=other, question__code="tools_used").update(
+        choices=["sora", "gone", 'q"uote']
+    )
+    rows = _same(population.survey, "complete")
+    source, _variables = export_services.export_variables(survey=population.survey, language="en")
+    by_name = {v.name: i for i, v in enumerate(source)}
+    flags = [i for v, i in by_name.items() if v.startswith("tools_used_") and "other" not in v]
+    assert flags
+    empty, chosen = rows[-2], rows[-1]
+    assert {empty[i] for i in flags} == {0}  # answered without an option: 0, not missing
+    assert chosen[by_name["tools_used_sora"]] == 1
+    assert empty[by_name["lost_work"]] == "0" and chosen[by_name["lost_work"]] == "1"
