@@ -211,6 +211,25 @@ def gunicorn(
             out.close()  # type: ignore[union-attr]
 
 
+@contextmanager
+def gunicorn_pair(
+    *, env: dict[str, str], baseline_env: dict[str, str], log_dir: Path, name: str
+) -> Iterator[tuple[tuple[str, int], tuple[str, int]]]:
+    """Our app and a baseline app (`baseline_env`'s settings), both `config.wsgi` under gunicorn,
+    started at once and each serving before it yields ((our URL, pid), (baseline URL, pid));
+    their logs are `<name>-ours.log` and `<name>-baseline.log` in `log_dir`."""
+    app = "config.wsgi:application"
+    with (
+        gunicorn(app=app, env=env, log=log_dir / f"{name}-ours.log", wait=False) as ours,
+        gunicorn(
+            app=app, env=baseline_env, log=log_dir / f"{name}-baseline.log", wait=False
+        ) as baseline,
+    ):
+        wait_serving(ours[0])  # both start at once, then each must answer
+        wait_serving(baseline[0])
+        yield ours, baseline
+
+
 def wait_serving(base: str, process: subprocess.Popen[Any] | None = None) -> None:
     """Wait until the server at `base` answers HTTP (any status); fail if `process` exits."""
 

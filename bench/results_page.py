@@ -305,19 +305,9 @@ def main(argv: list[str] | None = None) -> int:
             "DJANGO_SETTINGS_MODULE": "bench.baseline.settings",
             "BENCH_BASELINE_PAGES": str(pages),
         }
-        with (
-            services.gunicorn(
-                app="config.wsgi:application", env=env, log=log_dir / "results-ours.log", wait=False
-            ) as (ours_url, ours_pid),
-            services.gunicorn(
-                app="config.wsgi:application",
-                env=baseline_env,
-                log=log_dir / "results-baseline.log",
-                wait=False,
-            ) as (base_url, base_pid),
-        ):
-            services.wait_serving(ours_url)
-            services.wait_serving(base_url)
+        with services.gunicorn_pair(
+            env=env, baseline_env=baseline_env, log_dir=log_dir, name="results"
+        ) as ((ours_url, ours_pid), (base_url, base_pid)):
             say("filling the cache and checking each URL ...")
             warm = _warm_and_check(ours_url, prepared["tables"], prepared["answered"], pages)
             ours_paths = [(name, path) for name, path, _file in _urls()]

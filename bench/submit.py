@@ -392,22 +392,9 @@ def main(argv: list[str] | None = None) -> int:
         ours_runs: list[dict[str, Any]] = []
         base_runs: list[dict[str, Any]] = []
         missing: list[str] = []
-        with (
-            services.gunicorn(
-                app="config.wsgi:application",
-                env=env,
-                log=log_dir / "submit-ours.log",
-                wait=False,
-            ) as (ours_url, ours_pid),
-            services.gunicorn(
-                app="config.wsgi:application",
-                env=baseline_env,
-                log=log_dir / "submit-baseline.log",
-                wait=False,
-            ) as (base_url, base_pid),
-        ):
-            services.wait_serving(ours_url)  # both start at once, then each must answer
-            services.wait_serving(base_url)
+        with services.gunicorn_pair(
+            env=env, baseline_env=baseline_env, log_dir=log_dir, name="submit"
+        ) as ((ours_url, ours_pid), (base_url, base_pid)):
             # Warm both up (imports, first connections, template loading) outside the timing.
             run_ours(ours_url, max(2, args.concurrency), args.concurrency, seed=-1)
             run_baseline(base_url, 4 * args.concurrency, args.concurrency, seed=-1)

@@ -114,6 +114,13 @@ def _pets_from_the_store(survey: Survey) -> list[tuple[Any, int]] | None:
     return stored
 
 
+def _rebuild_lost(survey: Survey, broker: Broker, django_capture_on_commit_callbacks: Any) -> None:
+    """A built store made stale by an edit while the broker is down: its rebuild is lost."""
+    analytics_rebuild(survey=survey)
+    broker.stop()
+    _add_bird(survey, django_capture_on_commit_callbacks)
+
+
 def _stale_for(survey: Survey, seconds: float) -> None:
     since = timezone.now() - timedelta(seconds=seconds)
     AnalyticsTable.objects.filter(survey=survey).update(stale_since=since)
@@ -156,9 +163,7 @@ def test_a_store_stale_for_less_than_the_grace_is_left_alone(
     settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    analytics_rebuild(survey=survey)
-    broker.stop()
-    _add_bird(survey, django_capture_on_commit_callbacks)
+    _rebuild_lost(survey, broker, django_capture_on_commit_callbacks)
     _stale_for(survey, settings.ANALYTICS_STALE_GRACE - 30)
     assert sweep() == NOTHING
     assert broker.refused == [(ANALYTICS_REBUILD, (survey.pk,))]  # the edit's, not the sweep's
@@ -172,9 +177,7 @@ def test_a_broker_still_down_leaves_the_store_for_the_next_sweep(
     settings: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    analytics_rebuild(survey=survey)
-    broker.stop()
-    _add_bird(survey, django_capture_on_commit_callbacks)
+    _rebuild_lost(survey, broker, django_capture_on_commit_callbacks)
     _stale_for(survey, settings.ANALYTICS_STALE_GRACE + 5)
     assert sweep() == {**NOTHING, "requeued": 1}
     assert broker.refused == [(ANALYTICS_REBUILD, (survey.pk,))] * 2
