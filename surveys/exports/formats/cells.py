@@ -30,6 +30,11 @@ def is_canonical_int(code: str) -> bool:
 
 def to_number(value: Any, variable: Variable) -> int | float | Decimal | None:
     """A numeric cell: ints stay ints, NaN becomes missing, numeric strings are parsed."""
+    kind = type(value)  # the usual cases first, without the numbers ABCs' slower checks
+    if kind is int:
+        return value  # type: ignore[no-any-return]
+    if kind is float:
+        return None if math.isnan(value) else value
     if value is None:
         return None
     if isinstance(value, bool):
