@@ -35,6 +35,10 @@ def to_number(value: Any, variable: Variable) -> int | float | Decimal | None:
         return value  # type: ignore[no-any-return]
     if kind is float:
         return None if math.isnan(value) else value
+    return _other_number(value, variable)
+
+
+def _other_number(value: Any, variable: Variable) -> int | float | Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool):
