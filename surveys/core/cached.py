@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 
 from surveys.core.ratelimit import CACHE_ERRORS
@@ -23,6 +24,12 @@ from surveys.core.ratelimit import CACHE_ERRORS
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+def cache_seconds() -> int:
+    """How long a value computed per data version is kept (EXPOSURE_STATISTICS_CACHE_SECONDS; 0:
+    not cached)."""
+    return int(getattr(settings, "EXPOSURE_STATISTICS_CACHE_SECONDS", 300))
 
 
 def cache_key(prefix: str, survey_id: int, parts: Mapping[str, Any]) -> str:

@@ -143,10 +143,6 @@ class _Reasons:
         shown = all(conditions.evaluate(c, answers) for c in rule.conditions)
         return NOT_ANSWERED if shown else NOT_SHOWN
 
-    def reason(self, qid: int, row: Sequence[Any]) -> str:
-        """The reason of `row`'s empty cell of question `qid`."""
-        return self.reasons(qid, [row])[0]
-
     def reasons(self, qid: int, rows: Sequence[Sequence[Any]]) -> list[str]:
         """The reasons of the empty cells of question `qid` in `rows`, through the memo."""
         rule = self.rule(qid)

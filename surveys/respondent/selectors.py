@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
 
 from surveys.analytics.selectors import statistics_version
 from surveys.core import tokens
-from surveys.core.cached import cached
+from surveys.core.cached import cache_seconds, cached
 from surveys.core.errors import (
     ResponseAlreadySubmitted,
     ResumeLinkExpired,
@@ -232,7 +231,7 @@ def _complete_count(survey: Survey) -> int:
     Every landing and results page shows the counter, and the count reads every response row;
     the data version moves on with each write that changes it, as for the published tables.
     """
-    seconds = int(settings.EXPOSURE_STATISTICS_CACHE_SECONDS)
+    seconds = cache_seconds()
     count = Response.objects.filter(survey=survey, status=Response.Status.COMPLETE).count
     if seconds <= 0:
         return count()

@@ -16,9 +16,8 @@ from typing import Any, TypeVar
 from django.utils import timezone
 
 from surveys.analytics.selectors import statistics_version
-from surveys.core.cached import cache_key, cached
+from surveys.core.cached import cache_key, cache_seconds, cached
 from surveys.models import Survey
-from surveys.statistics.cache import cache_seconds
 from surveys.statistics.guarded import statistics_publish
 from surveys.statistics.requests import StatisticsInputError, statistics_request_build
 from surveys.variables.catalogue import SurveyVariable

@@ -20,20 +20,14 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 
 from surveys.analytics.selectors import statistics_version
-from surveys.core.cached import cache_key, cached
+from surveys.core.cached import cache_key, cache_seconds, cached
 from surveys.statistics.differencing import period_start
 from surveys.statistics.requests import StatisticsRequest
 
 KEY_PREFIX = "statistics"
-
-
-def cache_seconds() -> int:
-    """How long a computed table is kept (EXPOSURE_STATISTICS_CACHE_SECONDS; 0: not cached)."""
-    return int(getattr(settings, "EXPOSURE_STATISTICS_CACHE_SECONDS", 300))
 
 
 def _iso(day: date | None) -> str | None:
