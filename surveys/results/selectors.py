@@ -59,7 +59,7 @@ def results_survey(*, slug: str) -> Survey | None:
     surveys = Survey.objects.filter(slug=slug)
     if read_database() == DEFAULT_DB_ALIAS:
         surveys = surveys.select_related("statistics_version")
-    survey = surveys.first()
+    survey = next(iter(surveys[:1]), None)  # the slug is unique: no ORDER BY to build or run
     return survey if survey is not None and survey.results_published else None
 
 
@@ -184,5 +184,9 @@ def results_cached(*, survey: Survey, lang: str, part: str, compute: Callable[[]
         "today": timezone.localdate().isoformat(),
     }
     return cached(
-        key=cache_key("results", survey.pk, parts), seconds=seconds, compute=compute, what="results"
+        key=cache_key("results", survey.pk, parts),
+        seconds=seconds,
+        compute=compute,
+        what="results",
+        in_process=True,  # read on every request: kept in each process too
     )

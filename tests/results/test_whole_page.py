@@ -76,9 +76,7 @@ def test_without_lang_the_page_varies_with_the_language_cookie(
     published: Survey, statistics_cache
 ) -> None:
     answer = _visitor().get(f"/results/{published.slug}/")
-    assert {"Cookie", "Accept-Language"} <= {
-        part.strip() for part in answer["Vary"].split(",")
-    }
+    assert {"Cookie", "Accept-Language"} <= {part.strip() for part in answer["Vary"].split(",")}
     chosen = _visitor()
     chosen.cookies["django_language"] = "zh-hans"
     assert '<html lang="zh-hans">' in chosen.get(f"/results/{published.slug}/").content.decode()
@@ -139,3 +137,38 @@ def test_a_cached_page_is_still_counted_per_request(published: Survey, statistic
     assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
     assert client.get(url).status_code == 429
     assert _visitor().get(url).status_code == 200
+
+
+def test_a_page_is_kept_in_the_process_until_its_data_version_moves(
+    published: Survey, statistics_cache
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.api.helpers import respond
+
+    url = f"/results/{published.slug}/?lang=en"
+    first = _visitor().get(url)
+    statistics_cache.clear()  # the shared cache emptied: this process still holds the page
+    with CaptureQueriesContext(connection) as queries:
+        assert _visitor().get(url).content == first.content
+    assert not [q for q in queries.captured_queries if "GROUP BY" in q["sql"].upper()]
+    for _ in range(10):  # k submissions: the version moves on, and the counter with it
+        respond(published, {"lost_work": True})
+    after = _visitor().get(url).content.decode()
+    assert "At least 70 people have answered so far." in after
+    assert after != first.content.decode()
+
+
+def test_the_process_cache_keeps_few_entries_and_each_until_its_expiry() -> None:
+    from surveys.core.cached import ProcessCache
+
+    now = [1000.0]
+    kept = ProcessCache(entries=2, clock=lambda: now[0])
+    kept.set("a", b"A", 60)
+    kept.set("b", b"B", 60)
+    assert kept.get("a") == b"A"  # used: "b" is now the oldest
+    kept.set("c", b"C", 60)
+    assert (kept.get("a"), kept.get("b"), kept.get("c")) == (b"A", None, b"C")
+    now[0] += 60
+    assert kept.get("a") is None and kept.get("c") is None
