@@ -100,6 +100,7 @@ def statistics_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
     cache = LocMemCache(f"statistics-{id(monkeypatch)}", {})
     monkeypatch.setattr(cached_module, "cache", cache)
+    monkeypatch.setattr(cached_module, "process_cache", cached_module.ProcessCache())
     yield cache
     cache.clear()
 

@@ -15,8 +15,9 @@ import time
 
 import redis.exceptions
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 
 from surveys.core.errors import RateLimited
@@ -83,7 +84,9 @@ def count_hit(*, scope: str, identity: str, seconds: int, store: BaseCache | Non
     # The window number is part of the hashed message, so a key cannot be followed across windows
     # and expires with its window: no address, username or lasting identifier is ever stored.
     key = f"rl:{keyed_hash(f'{scope}:{window}:{identity}')}"
-    store = cache if store is None else store
+    store = caches[DEFAULT_CACHE_ALIAS] if store is None else store
+    if isinstance(store, RedisCache):
+        return _redis_hit(store, key, seconds + 1)
     if store.add(key, 1, timeout=seconds + 1):
         return 1
     try:
@@ -91,3 +94,15 @@ def count_hit(*, scope: str, identity: str, seconds: int, store: BaseCache | Non
     except ValueError:  # expired between add and incr
         store.add(key, 1, timeout=seconds + 1)
         return 1
+
+
+def _redis_hit(store: RedisCache, key: str, timeout: int) -> int:
+    """One round trip to Redis, where `add` then `incr` take three (SET NX, EXISTS, INCR): the
+    counter is created with its expiry if missing, then incremented, in one pipeline."""
+    key = store.make_and_validate_key(key)
+    client = store._cache.get_client(key, write=True)
+    pipe = client.pipeline(transaction=True)
+    pipe.set(key, 0, ex=timeout, nx=True)  # an int, as the cache's own serializer stores it
+    pipe.incr(key)
+    _created, hits = pipe.execute()
+    return int(hits)

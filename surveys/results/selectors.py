@@ -13,11 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
 from surveys.analytics.selectors import statistics_version
 from surveys.core.cached import cache_key, cache_seconds, cached
-from surveys.models import Survey
+from surveys.core.databases import read_database
+from surveys.models import StatisticsVersion, Survey
 from surveys.statistics.guarded import statistics_publish
 from surveys.statistics.requests import StatisticsInputError, statistics_request_build
 from surveys.variables.catalogue import SurveyVariable
@@ -49,9 +51,27 @@ def table_key(variable: str, by: str | None) -> str:
 
 
 def results_survey(*, slug: str) -> Survey | None:
-    """The survey with this slug if its results page is published, else None."""
-    survey = Survey.objects.filter(slug=slug).first()
+    """The survey with this slug if its results page is published, else None.
+
+    Read afresh on every request, so that unpublishing takes the page down at once; without a
+    replica its data version comes in the same query (`_data_version`).
+    """
+    surveys = Survey.objects.filter(slug=slug)
+    if read_database() == DEFAULT_DB_ALIAS:
+        surveys = surveys.select_related("statistics_version")
+    survey = next(iter(surveys[:1]), None)  # the slug is unique: no ORDER BY to build or run
     return survey if survey is not None and survey.results_published else None
+
+
+def _data_version(survey: Survey) -> int:
+    """The survey's data version: read with it by `results_survey` when the figures are read
+    where the survey is (no replica), else where `statistics_version` reads it."""
+    if read_database() == DEFAULT_DB_ALIAS and Survey.statistics_version.related.is_cached(survey):
+        try:
+            return survey.statistics_version.version
+        except StatisticsVersion.DoesNotExist:
+            return 0
+    return statistics_version(survey_id=survey.pk)
 
 
 def _source(variable: SurveyVariable) -> dict[str, Any] | None:
@@ -150,7 +170,7 @@ def results_cached(*, survey: Survey, lang: str, part: str, compute: Callable[[]
     if seconds <= 0:
         return compute()
     parts = {
-        "version": statistics_version(survey_id=survey.pk),
+        "version": _data_version(survey),
         "defined": survey.updated_at.isoformat() if survey.updated_at else None,
         "settings": [
             survey.slug,
@@ -164,5 +184,9 @@ def results_cached(*, survey: Survey, lang: str, part: str, compute: Callable[[]
         "today": timezone.localdate().isoformat(),
     }
     return cached(
-        key=cache_key("results", survey.pk, parts), seconds=seconds, compute=compute, what="results"
+        key=cache_key("results", survey.pk, parts),
+        seconds=seconds,
+        compute=compute,
+        what="results",
+        in_process=True,  # read on every request: kept in each process too
     )

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -79,16 +80,29 @@ def _language(request: HttpRequest, survey: Survey) -> str:
 def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     survey = _published(slug)
     language = _language(request, survey)
-    body = results_cached(
-        survey=survey, lang=language, part="page", compute=lambda: _page_body(survey, language)
+    # The whole page, frame included, is the same for every visitor of a language (its language
+    # switcher is links, with no form token): made once per data version and sent as it is kept.
+    page = results_cached(
+        survey=survey, lang=language, part="document", compute=lambda: _page(survey, language)
     )
-    # The body is the same for every visitor; the frame around it (the language switcher's
-    # form and its CSRF token) is rendered for each request.
-    return render(
-        request,
+    response = HttpResponse(page)
+    if request.GET.get("lang", "") not in survey.languages:
+        # Without its `?lang=`, the language came from the switcher's cookie (or the browser's
+        # Accept-Language, which LocaleMiddleware adds to Vary).
+        patch_vary_headers(response, ("Cookie",))
+    return response
+
+
+def _page(survey: Survey, language: str) -> bytes:
+    return render_to_string(
         "surveys/results.html",
-        {"title": survey.text("title", language), "body": body},
-    )
+        {
+            "title": survey.text("title", language),
+            "body": _page_body(survey, language),
+            "language": language,
+            "switch_languages": survey.languages,
+        },
+    ).encode()
 
 
 def _page_body(survey: Survey, language: str) -> str:

@@ -67,6 +67,16 @@ def test_the_results_page_in_a_browser(browser, live_server, published, language
         with page.expect_download() as download:
             page.locator("#table-lost_work-by-employment_type a[download]").click()
         assert download.value.suggested_filename.endswith("lost_work-by-employment_type.csv")
+        # The header's switcher: a link per language, the current one marked.
+        switcher = page.locator("header nav.lang")
+        assert switcher.locator('a[aria-current="true"]').get_attribute("lang") == language
+        other = "zh-hans" if language == "en" else "en"
+        with page.expect_navigation():
+            switcher.locator(f'a[lang="{other}"]').click()
+        assert page.url.endswith(f"/results/{published.slug}/?lang={other}")
+        assert page.locator("html").get_attribute("lang") == other
+        assert switcher.locator('a[aria-current="true"]').get_attribute("lang") == other
+        assert _axe(page) == []
     finally:
         context.close()
 
