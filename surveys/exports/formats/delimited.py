@@ -29,16 +29,16 @@ def _iter_text(
     # RFC 4180 line ends; fields with separators, quotes or line breaks are quoted.
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([neutralise(variable.name) for variable in variables])
-    # A batch of rows written by one call; dates and datetimes are ISO 8601 text.
+    write, size = writer.writerow, buffer.tell
+    # Dates and datetimes come as ISO 8601 text; a chunk is handed on as soon as it is full.
     for batch in iter_cell_batches(rows, variables, labels=labels, iso_dates=True):
-        cells = list(batch)
-        writer.writerows(cells)
-        report.rows += len(cells)
-        del cells
-        if buffer.tell() >= chunk_chars:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+        for cells in batch:
+            write(cells)
+            report.rows += 1
+            if size() >= chunk_chars:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue()
 
