@@ -27,7 +27,7 @@ def time_spent(page_seconds: Mapping[str, Any] | None) -> int | None:
     """
     if not page_seconds:
         return None
-    return sum(int(seconds) for seconds in page_seconds.values())
+    return sum(map(int, page_seconds.values()))
 
 
 DEFAULT_ITEMS = 8  # lines of a multiple-short-text question without max_items

@@ -57,6 +57,15 @@ def _label(question: Question, codebook: Codebook, suffix: dict[str, str]) -> di
     }
 
 
+def _done(variables: Sequence[SurveyVariable]) -> QuerySet[Classification]:
+    """The finished codings `variables` read: of their questions, under their codebooks."""
+    return Classification.objects.filter(
+        answer__question_id__in={variable.source[2] for variable in variables},
+        codebook_id__in={variable.source[3] for variable in variables},
+        status=Classification.Status.DONE,
+    )
+
+
 def _fill_value(
     values: dict[str, Any],
     variable: SurveyVariable,
@@ -194,6 +203,12 @@ class ClassificationVariables:
             "shares": shares,
         }
 
+    def has_values(self, survey: Survey, variables: Sequence[SurveyVariable]) -> bool:
+        """Whether any response of `survey` has a value of `variables`: a coding done."""
+        if not variables:
+            return False
+        return _done(variables).filter(answer__response__survey=survey).exists()
+
     def values(
         self, survey: Survey, variables: Sequence[SurveyVariable], response_ids: Sequence[int]
     ) -> dict[int, dict[str, Any]]:
@@ -202,20 +217,19 @@ class ClassificationVariables:
             wanted.setdefault((variable.source[2], variable.source[3]), []).append(variable)
         if not wanted:
             return {}
-        rows = Classification.objects.filter(
-            answer__response_id__in=response_ids,
-            answer__question_id__in={key[0] for key in wanted},
-            codebook_id__in={key[1] for key in wanted},
-            status=Classification.Status.DONE,
-        ).values_list(
-            "answer__response_id",
-            "answer__question_id",
-            "codebook_id",
-            "labels",
-            "confidence",
-            "review_status",
-            "answer__row",
-            "source",
+        rows = (
+            _done(variables)
+            .filter(answer__response_id__in=response_ids)
+            .values_list(
+                "answer__response_id",
+                "answer__question_id",
+                "codebook_id",
+                "labels",
+                "confidence",
+                "review_status",
+                "answer__row",
+                "source",
+            )
         )
         result: dict[int, dict[str, Any]] = {}
         # Lines of multiple short texts: their labels per (response, question, codebook).

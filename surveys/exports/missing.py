@@ -10,10 +10,11 @@ Which of the two a response gets is decided by the survey's own skip logic
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress, islice, repeat
-from operator import eq, is_, itemgetter
+from operator import eq, is_, itemgetter, setitem
 from typing import Any
 
 from surveys.definitions import conditions
@@ -179,7 +180,7 @@ class _Reasons:
         return reason
 
 
-def _empty_at(column: list[Any]) -> list[int]:
+def _empty_at(column: Sequence[Any]) -> list[int]:
     """Indexes of the empty values (None or "") of a column, found without a Python step each."""
     empty = list(compress(range(len(column)), map(is_, column, repeat(None))))
     if "" in column:
@@ -192,16 +193,18 @@ def _batch_reasons(
     batch: list[list[Any]], marked: list[tuple[int, int, bool]], reasons: _Reasons
 ) -> None:
     """Set each empty marked cell of `batch` to its reason, decided on the rows as read."""
-    decided: list[tuple[list[Any], int, str]] = []
+    # The batch read column by column, once (row by row should some row be short).
+    columns = list(zip(*batch, strict=True)) if len(set(map(len, batch))) == 1 else None
+    decided: list[tuple[list[list[Any]], int, Iterable[str]]] = []
     for position, qid, ruled in marked:
-        empty = [batch[index] for index in _empty_at([row[position] for row in batch])]
-        if ruled:
-            decided.extend(zip(empty, repeat(position), reasons.reasons(qid, empty)))
-        else:
-            decided.extend(zip(empty, repeat(position), repeat(NOT_ANSWERED)))
+        column = columns[position] if columns is not None else [row[position] for row in batch]
+        empty = [batch[index] for index in _empty_at(column)]
+        if empty:
+            found = reasons.reasons(qid, empty) if ruled else repeat(NOT_ANSWERED)
+            decided.append((empty, position, found))
     # Set once every cell is decided: a reason is no answer another question's conditions see.
-    for row, position, reason in decided:
-        row[position] = reason
+    for rows, position, given in decided:
+        deque(map(setitem, rows, repeat(position), given), maxlen=0)  # C-level, no Python step
 
 
 def rows_with_reasons(

@@ -133,6 +133,19 @@ def provider_of(variable: SurveyVariable) -> VariableProvider | None:
     return _providers.get(variable.source[0]) if variable.source else None
 
 
+def provider_has_values(
+    provider: VariableProvider, survey: Survey, variables: Sequence[SurveyVariable]
+) -> bool:
+    """False when the provider says no response of `survey` has a value of `variables` now.
+
+    Providers may offer `has_values(survey, variables)`, one cheap query, so that a reader of
+    many chunks need not ask `values` for each (the classifier's, before anything is classified).
+    Without it: True.
+    """
+    has_values = getattr(provider, "has_values", None)
+    return True if has_values is None else bool(has_values(survey, variables))
+
+
 def _response_variables() -> list[SurveyVariable]:
     return [
         SurveyVariable(

@@ -10,7 +10,9 @@ boundaries are crossed.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +26,7 @@ from surveys.exports import services as export_services
 from surveys.exports.formats import cells as cells_module
 from surveys.exports.formats import iter_csv
 from surveys.exports.formats.cells import converter_for, iter_cells
+from surveys.exports.formats.safety import neutralise
 from surveys.exports.formats.schema import ExportError, Variable
 from surveys.management.commands.generate_responses import generate
 from surveys.models import Page, Response
@@ -157,6 +160,30 @@ def test_cells_of_any_rows_equal_value_by_value(rows, batch, labels, unhashable)
         cells_module.CELL_BATCH = old
     assert got == expected
     assert [[type(c) for c in row] for row in got] == [[type(c) for c in row] for row in expected]
+
+
+def _reference_csv(rows: list[list[Any]], variables: Any, *, labels: bool) -> bytes:
+    """The CSV written a row at a time from the reference cells, dates as ISO 8601 text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralise(variable.name) for variable in variables])
+    for cells in _reference_cells(rows, variables, labels=labels):
+        writer.writerow(
+            [c.isoformat() if isinstance(c, dt.datetime | dt.date) else c for c in cells]
+        )
+    return out.getvalue().encode("utf-8", "replace")
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(_ROW, max_size=30), batch=st.integers(1, 9), labels=st.booleans())
+def test_csv_of_any_rows_equals_one_written_row_by_row(rows, batch, labels):  # type: ignore[no-untyped-def]
+    old = cells_module.CELL_BATCH
+    cells_module.CELL_BATCH = batch
+    try:
+        got = b"".join(iter_csv(rows, _VARIABLES, labels=labels, chunk_chars=64))
+    finally:
+        cells_module.CELL_BATCH = old
+    assert got == _reference_csv(rows, _VARIABLES, labels=labels)
 
 
 @pytest.mark.parametrize("batch", [1, 3, 256])

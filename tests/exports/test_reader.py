@@ -158,3 +158,25 @@ def test_readers_agree_on_edge_answers(population):  # type: ignore[no-untyped-d
     assert {empty[i] for i in flags} == {0}  # answered without an option: 0, not missing
     assert chosen[by_name["tools_used_sora"]] == 1
     assert empty[by_name["lost_work"]] == "0" and chosen[by_name["lost_work"]] == "1"
+
+
+def test_a_provider_with_nothing_to_give_is_asked_once_and_read_once_it_has(population):  # type: ignore[no-untyped-def]
+    from classifier.models import Classification
+    from surveys.variables.catalogue import provider_has_values, provider_of
+
+    survey = population.survey
+    source, _variables = export_services.export_variables(survey=survey, language="en")
+    coded = [v for v in source if v.source and v.source[0] == "classification"]
+    provider = provider_of(coded[0])
+    assert provider is not None
+    assert provider_has_values(provider, survey, coded)
+    with_codes = _same(survey, "complete")
+    assert any(v == "displaced" for row in with_codes for v in row)
+    # Not finished (pending) codings give no value: nothing to ask for, and the rows agree.
+    Classification.objects.update(status=Classification.Status.PENDING)
+    assert not provider_has_values(provider, survey, coded)
+    without = _same(survey, "complete")
+    positions = [i for i, v in enumerate(source) if v.source and v.source[0] == "classification"]
+    assert all(row[i] is None for row in without for i in positions)
+    Classification.objects.update(status=Classification.Status.DONE)
+    assert _same(survey, "complete") == with_codes

@@ -10,10 +10,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from itertools import islice, repeat
+from operator import is_
 from typing import Any, Final, cast
 
 from .layout import code_key
-from .safety import neutralise
+from .safety import FORMULA_TRIGGERS, neutralise
 from .schema import ExportError, Variable, check_variables
 
 Cell = None | int | float | Decimal | str | dt.datetime | dt.date
@@ -201,6 +202,95 @@ _MISSING: Final = _Missing.TOKEN
 # per cell. Small enough that memory stays flat and rows still stream.
 CELL_BATCH = 256
 
+# One column's values of a batch -> their cells; the same cells as `_row_cells` gives them.
+ColumnCells = Callable[[Sequence[Any]], list[Cell]]
+
+
+def _iso(cell: Cell) -> Cell:
+    """A date or datetime cell as ISO 8601 text (CSV); other cells unchanged."""
+    if isinstance(cell, dt.datetime | dt.date):
+        return cell.isoformat()
+    return cell
+
+
+def _looked_up(common: dict[Any, Cell], convert: Converter) -> ColumnCells:
+    def cells(values: Sequence[Any]) -> list[Cell]:
+        missing: Final = _MISSING
+        # Most values are missing, a known code or a 0/1 flag: found by one lookup each.
+        found = list(map(common.get, values, repeat(missing)))
+        if any(map(is_, found, repeat(missing))):
+            found = [
+                convert(value) if cell is missing else cell
+                for cell, value in zip(found, values, strict=True)
+            ]
+        return cast("list[Cell]", found)  # no _MISSING is left
+
+    return cells
+
+
+def _text_cells(convert: Converter) -> ColumnCells:
+    # A text's only common cell is None; a str that starts like no formula is its own cell.
+    triggers = FORMULA_TRIGGERS
+
+    def cells(values: Sequence[Any]) -> list[Cell]:
+        return [
+            value
+            if value.__class__ is str and not value.startswith(triggers)
+            else (None if value is None else convert(value))
+            for value in values
+        ]
+
+    return cells
+
+
+def _number_cells(common: dict[Any, Cell], convert: Converter) -> ColumnCells:
+    # Ints, floats other than NaN and finite Decimals are their own cells (`to_number`); they are
+    # never keys of a number's common cells (None and missing codes, which are str).
+    missing: Final = _MISSING
+
+    def cells(values: Sequence[Any]) -> list[Cell]:
+        return [
+            value
+            if ((kind := value.__class__) is float and value == value)  # not NaN
+            or kind is int
+            or (kind is Decimal and value.is_finite())
+            else (convert(value) if (cell := common.get(value, missing)) is missing else cell)
+            for value in values
+        ]
+
+    return cells
+
+
+def _datetime_cells(convert: Converter, *, iso: bool) -> ColumnCells:
+    # The PostgreSQL reader's datetimes are aware, in UTC: `to_utc_naive` only drops the zone.
+    utc = dt.UTC
+    if iso:
+        return lambda values: [
+            value.replace(tzinfo=None).isoformat()
+            if value.__class__ is dt.datetime and value.tzinfo is utc
+            else (None if value is None else convert(value))
+            for value in values
+        ]
+    return lambda values: [
+        value.replace(tzinfo=None)
+        if value.__class__ is dt.datetime and value.tzinfo is utc
+        else (None if value is None else convert(value))
+        for value in values
+    ]
+
+
+def _column_cells(
+    variable: Variable, common: dict[Any, Cell], convert: Converter, *, iso: bool
+) -> ColumnCells:
+    """How a batch's column of `variable` becomes cells, its usual values without a call each."""
+    if variable.kind == "text" and common == {None: None}:
+        return _text_cells(convert)
+    if variable.kind == "numeric":
+        return _number_cells(common, convert)
+    if variable.kind == "datetime" and common == {None: None}:
+        return _datetime_cells(convert, iso=iso)
+    return _looked_up(common, convert)
+
 
 def _row_cells(
     row: Sequence[Any],
@@ -225,23 +315,65 @@ def _batch_cells(
     batch: Sequence[Sequence[Any]],
     columns: Sequence[tuple[dict[Any, Cell], Converter]],
     converters: Sequence[Converter],
-) -> list[list[Cell]]:
+    fills: Sequence[ColumnCells],
+) -> Iterable[Sequence[Cell]]:
     """The cells of rows of equal width, one column at a time; the same cells as `_row_cells`."""
-    missing: Final = _MISSING
-    converted: list[list[Cell]] = []
     try:
-        for (common, convert), values in zip(columns, zip(*batch, strict=True), strict=True):
-            # Most values are missing, a known code or a 0/1 flag: found by one lookup each.
-            found = list(map(common.get, values, repeat(missing)))
-            if missing in found:
-                found = [
-                    convert(value) if cell is missing else cell
-                    for cell, value in zip(found, values, strict=True)
-                ]
-            converted.append(cast("list[Cell]", found))  # no _MISSING is left
+        converted = [
+            fill(values) for fill, values in zip(fills, zip(*batch, strict=True), strict=True)
+        ]
     except TypeError:  # an unhashable value somewhere: row by row, as without batches
         return [_row_cells(row, columns, converters) for row in batch]
-    return [list(cells) for cells in zip(*converted, strict=True)]
+    return zip(*converted, strict=True)
+
+
+def iter_cell_batches(
+    rows: Iterable[Sequence[Any]],
+    variables: Sequence[Variable],
+    *,
+    labels: bool,
+    iso_dates: bool = False,
+) -> Iterator[Iterable[Sequence[Cell]]]:
+    """Lazily convert rows to cells, CELL_BATCH rows at a time: one iterable of rows per batch.
+
+    Each row has one cell per variable (a list or a tuple, to be read, not kept); with
+    `iso_dates` dates and datetimes are ISO 8601 text (CSV). A row of the wrong width raises
+    once the rows before it are out.
+    """
+    check_variables(variables)
+    converters = [converter_for(variable, labels=labels) for variable in variables]
+    if iso_dates:
+        converters = [
+            _iso_converter(convert) if variable.kind == "datetime" else convert
+            for variable, convert in zip(variables, converters, strict=True)
+        ]
+    columns = [
+        (_common_cells(variable, labels=labels), convert)
+        for variable, convert in zip(variables, converters, strict=True)
+    ]
+    fills = [
+        _column_cells(variable, common, convert, iso=iso_dates)
+        for variable, (common, convert) in zip(variables, columns, strict=True)
+    ]
+    width = len(converters)
+    source = iter(rows)
+    index = 0
+    while batch := list(islice(source, CELL_BATCH)):
+        wrong = next((i for i, row in enumerate(batch) if len(row) != width), None)
+        good = batch if wrong is None else batch[:wrong]
+        if good and width:
+            yield _batch_cells(good, columns, converters, fills)
+        elif good:
+            yield [[] for _row in good]
+        if wrong is not None:
+            raise ExportError(
+                f"row {index + wrong}: {len(batch[wrong])} values for {width} variables"
+            )
+        index += len(batch)
+
+
+def _iso_converter(convert: Converter) -> Converter:
+    return lambda value: _iso(convert(value))
 
 
 def iter_cells(
@@ -252,24 +384,5 @@ def iter_cells(
     Rows are converted CELL_BATCH at a time, column by column; a row of the wrong width raises
     once the rows before it are out.
     """
-    check_variables(variables)
-    converters = [converter_for(variable, labels=labels) for variable in variables]
-    columns = [
-        (_common_cells(variable, labels=labels), convert)
-        for variable, convert in zip(variables, converters, strict=True)
-    ]
-    width = len(converters)
-    source = iter(rows)
-    index = 0
-    while batch := list(islice(source, CELL_BATCH)):
-        wrong = next((i for i, row in enumerate(batch) if len(row) != width), None)
-        good = batch if wrong is None else batch[:wrong]
-        if good and width:
-            yield from _batch_cells(good, columns, converters)
-        else:
-            yield from ([] for _row in good)
-        if wrong is not None:
-            raise ExportError(
-                f"row {index + wrong}: {len(batch[wrong])} values for {width} variables"
-            )
-        index += len(batch)
+    for batch in iter_cell_batches(rows, variables, labels=labels):
+        yield from map(list, batch)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, TextIO
 
-from .cells import Cell, iter_cells
+from .cells import iter_cell_batches
 from .safety import neutralise
 from .schema import Variable, WriteReport
 
@@ -16,12 +15,6 @@ BOM = "\ufeff"
 # Characters buffered before a chunk is handed on: big enough for few, cheap writes; small
 # enough that memory stays flat whatever the number of rows.
 DEFAULT_CHUNK_CHARS = 64 * 1024
-
-
-def _csv_value(cell: Cell) -> Cell:
-    if isinstance(cell, dt.datetime | dt.date):
-        return cell.isoformat()
-    return cell
 
 
 def _iter_text(
@@ -36,17 +29,16 @@ def _iter_text(
     # RFC 4180 line ends; fields with separators, quotes or line breaks are quoted.
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([neutralise(variable.name) for variable in variables])
-    # Only datetime variables give date or datetime cells: convert those columns alone.
-    dated = [i for i, variable in enumerate(variables) if variable.kind == "datetime"]
-    for cells in iter_cells(rows, variables, labels=labels):
-        for i in dated:
-            cells[i] = _csv_value(cells[i])
-        writer.writerow(cells)
-        report.rows += 1
-        if buffer.tell() >= chunk_chars:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+    write, size = writer.writerow, buffer.tell
+    # Dates and datetimes come as ISO 8601 text; a chunk is handed on as soon as it is full.
+    for batch in iter_cell_batches(rows, variables, labels=labels, iso_dates=True):
+        for cells in batch:
+            write(cells)
+            report.rows += 1
+            if size() >= chunk_chars:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue()
 
