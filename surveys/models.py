@@ -411,6 +411,27 @@ class StatisticsVersion(models.Model):
         return f"{self.survey_id}@{self.version}"
 
 
+class AnalyticsChange(models.Model):
+    """A response whose row in its survey's analytics store was written or deleted, and the data
+    version (`StatisticsVersion`) its transaction moved the survey to.
+
+    Processes that hold a store's columns in memory (`surveys.analytics.memory`) read the rows
+    changed since the version they hold, instead of the whole store. Written after the version's
+    bump in the same transaction; since each bump waits for the previous one's commit, a reader
+    that sees version v sees every change up to v. A rebuild deletes the survey's changes.
+    """
+
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+", db_index=False)
+    version = models.PositiveBigIntegerField()
+    response_id = models.BigIntegerField()  # not a key: a withdrawn response is deleted
+
+    class Meta:
+        indexes = [models.Index(fields=["survey", "version"], name="surveys_analyticschange_sv")]
+
+    def __str__(self) -> str:
+        return f"{self.survey_id}@{self.version}: {self.response_id}"
+
+
 class SurveyRole(models.Model):
     """What a researcher may do with one survey."""
 

@@ -96,11 +96,13 @@ def statistics_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """
     from django.core.cache.backends.locmem import LocMemCache
 
+    from surveys.analytics.memory import memory_clear
     from surveys.core import cached as cached_module
 
     cache = LocMemCache(f"statistics-{id(monkeypatch)}", {})
     monkeypatch.setattr(cached_module, "cache", cache)
     monkeypatch.setattr(cached_module, "process_cache", cached_module.ProcessCache())
+    memory_clear()  # the stores' columns held in memory: the same ids, other data
     yield cache
     cache.clear()
 

@@ -239,6 +239,10 @@ if EXPOSURE_STATISTICS_PERIOD not in {"week", "month", "quarter"}:
 # Computed statistics tables (API, public results page) are kept this long in the cache, keyed
 # by the survey's data version, which every write that changes them moves on; 0 turns it off.
 EXPOSURE_STATISTICS_CACHE_SECONDS = env.int("EXPOSURE_STATISTICS_CACHE_SECONDS", default=300)
+# Each process keeps the analytics store's columns its counts use in memory (numpy arrays, about
+# 4 bytes a response a column), brought up to date by the rows changed since, and counts there
+# instead of in the database; at most this many MB a process, 0 turns it off.
+EXPOSURE_ANALYTICS_MEMORY_MB = env.int("EXPOSURE_ANALYTICS_MEMORY_MB", default=256)
 EXPOSURE_MODEL_DIR = env.path("EXPOSURE_MODEL_DIR", default=VAR_DIR / "models")
 EXPOSURE_CLASSIFY_BATCH = env.int("EXPOSURE_CLASSIFY_BATCH", default=200)
 

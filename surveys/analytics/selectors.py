@@ -18,7 +18,9 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from surveys.analytics import columns as memory_columns
 from surveys.analytics.layout import Column, Flag, Layout, Source
+from surveys.analytics.memory import memory_count, micros
 from surveys.core.databases import read_database
 from surveys.models import AnalyticsTable, StatisticsVersion
 
@@ -64,9 +66,13 @@ def statistics_version(*, survey_id: int) -> int:
 
 def analytics_layout(*, survey_id: int, using: str | None = None) -> Layout | None:
     """The layout of the survey's store, or None without a store or while it is stale."""
-    stores = AnalyticsTable.objects.using(using or read_database())
-    store = stores.filter(survey_id=survey_id, stale=False).first()
+    store = _store(survey_id, using or read_database())
     return Layout.from_json(store.layout) if store is not None else None
+
+
+def _store(survey_id: int, using: str) -> AnalyticsTable | None:
+    stores = AnalyticsTable.objects.using(using)
+    return stores.filter(survey_id=survey_id, stale=False).first()
 
 
 Held = Column | Flag | str
@@ -175,13 +181,15 @@ def analytics_counts(
 
     `extra` groups by response attributes too ("language", "day": see `_extra_expression`);
     their values, as strings, follow the variables' codes. None when the survey has no store,
-    it is stale, or a variable or filter is not in it.
+    it is stale, or a variable or filter is not in it. Counted from the columns held in memory
+    (`memory`) where it can, else by the store's `GROUP BY`; the same either way.
     """
     using = read_database()
     db = connections[using]
-    layout = analytics_layout(survey_id=survey_id, using=using)
-    if layout is None:
+    store = _store(survey_id, using)
+    if store is None:
         return None
+    layout = Layout.from_json(store.layout)
     expressions = [_expression(layout, wanted) for wanted in variables]
     held = [h for h in expressions if h is not None]
     if len(held) < len(expressions):
@@ -189,20 +197,10 @@ def analytics_counts(
     where = _conditions(db, layout, selection)
     if where is None:
         return None
-    conditions, params = where
     grouped = list(dict.fromkeys(h for h in held if h != _COMPLETE))
-    names = [_selected(h) for h in grouped]
-    extras = [_extra_expression(db, name) for name in extra]
-    names += [sql for sql, _ in extras]
-    params = [p for _, extra_params in extras for p in extra_params] + params
-    sql = f"SELECT {', '.join([*names, 'COUNT(*)'])} FROM {_quote(layout.table)}"  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
-    if conditions:
-        sql += " WHERE " + " AND ".join(conditions)
-    if names:  # by position: an expression with parameters is written once
-        sql += " GROUP BY " + ", ".join(str(n) for n in range(1, len(names) + 1))
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _memory_rows(db, store, layout, selection, grouped, extra)
+    if rows is None:
+        rows = _sql_rows(db, layout, where, grouped, extra)
     position = {h: i for i, h in enumerate(grouped)}
     # COUNT(*) without GROUP BY gives a row of 0 when nothing matches: no group at all.
     first_extra = len(grouped)
@@ -215,6 +213,85 @@ def analytics_counts(
         for row in rows
         if row[-1]
     ]
+
+
+def _sql_rows(
+    db: BaseDatabaseWrapper,
+    layout: Layout,
+    where: tuple[list[str], list[Any]],
+    grouped: Sequence[Held],
+    extra: Sequence[str],
+) -> list[tuple[Any, ...]]:
+    conditions, params = where
+    names = [_selected(h) for h in grouped]
+    extras = [_extra_expression(db, name) for name in extra]
+    names += [sql for sql, _ in extras]
+    params = [p for _, extra_params in extras for p in extra_params] + params
+    sql = f"SELECT {', '.join([*names, 'COUNT(*)'])} FROM {_quote(layout.table)}"  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
+    if names:  # by position: an expression with parameters is written once
+        sql += " GROUP BY " + ", ".join(str(n) for n in range(1, len(names) + 1))
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _memory_rows(
+    db: BaseDatabaseWrapper,
+    store: AnalyticsTable,
+    layout: Layout,
+    selection: Selection,
+    grouped: Sequence[Held],
+    extra: Sequence[str],
+) -> list[tuple[Any, ...]] | None:
+    """The rows `_sql_rows` gives, counted from the columns in memory; None where it cannot."""
+    if any(name not in _ATTRIBUTES for name in extra):
+        return None  # by day: left to the database's time zones
+    conditions = _memory_conditions(layout, selection)
+    if conditions is None:
+        return []  # no response can match
+    groups = [_memory_group(h) for h in [*grouped, *extra]]
+    return memory_count(db, store, conditions, groups)
+
+
+def _memory_group(held: Held) -> memory_columns.Group:
+    if isinstance(held, Flag):
+        return memory_columns.Group(held.column.name, held.bit)
+    return memory_columns.Group(held.name if isinstance(held, Column) else held)
+
+
+def _memory_conditions(
+    layout: Layout, selection: Selection
+) -> list[memory_columns.Condition] | None:
+    """`_conditions` for the columns in memory (every filter's variable is held: the caller
+    checked); None when no response can match."""
+    out: list[memory_columns.Condition] = []
+    start, end = selection.submitted_from, selection.submitted_before
+    if start is not None or end is not None:
+        out.append(
+            memory_columns.Window(
+                None if start is None else micros(start), None if end is None else micros(end)
+            )
+        )
+    if selection.language is not None:
+        out.append(memory_columns.In("language", (selection.language,)))
+    for wanted, codes in selection.filters:
+        held = _expression(layout, wanted)
+        if held == _COMPLETE:
+            if _COMPLETE not in codes:
+                return None
+        elif isinstance(held, Flag):
+            values = _numbers(held, codes)
+            chosen = None if len(values) == 2 else bool(values[0])
+            out.append(memory_columns.Bit(held.column.name, held.bit, chosen))
+        else:
+            numbers = _numbers(held, codes) if isinstance(held, Column) else sorted(set(codes))
+            if not numbers:
+                return None
+            name = held.name if isinstance(held, Column) else str(held)
+            out.append(memory_columns.In(name, tuple(numbers)))
+    return out
 
 
 def _text(value: Any) -> str | None:

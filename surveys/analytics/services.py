@@ -45,15 +45,29 @@ from surveys.analytics.layout import (
     layout_for,
     row_values,
 )
-from surveys.models import AnalyticsTable, Answer, Question, Response, StatisticsVersion, Survey
+from surveys.models import (
+    AnalyticsChange,
+    AnalyticsTable,
+    Answer,
+    Question,
+    Response,
+    StatisticsVersion,
+    Survey,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def statistics_version_bump(*, survey_ids: Iterable[int]) -> None:
+def statistics_version_bump(
+    *, survey_ids: Iterable[int], store_changes: Iterable[tuple[int, int]] = ()
+) -> None:
     """Move these surveys' data versions on, in the caller's transaction (cached statistics of the
     old versions are then never read again). Call it last in the transaction: the rows it locks
     are held until commit.
+
+    `store_changes` are the (survey id, response id) whose store rows the transaction wrote or
+    deleted: each is recorded with the version it moved its survey to (`AnalyticsChange`), for the
+    processes that hold the store's columns in memory.
     """
     ids = sorted({int(pk) for pk in survey_ids})  # one lock order for every writer
     if not ids:
@@ -67,6 +81,18 @@ def statistics_version_bump(*, survey_ids: Iterable[int]) -> None:
             f"ON CONFLICT (survey_id) DO UPDATE SET version = {table}.version + 1",
             ids,
         )
+        changes = sorted({(int(survey), int(response)) for survey, response in store_changes})
+        if changes:
+            # The version just written, read back in this transaction (the row is held).
+            changed = connection.ops.quote_name(AnalyticsChange._meta.db_table)
+            selects = " UNION ALL ".join(
+                [f"SELECT survey_id, version, %s FROM {table} WHERE survey_id = %s"]  # noqa: S608  # nosec B608  quoted identifier
+                * len(changes)
+            )
+            cursor.execute(
+                f"INSERT INTO {changed} (survey_id, version, response_id) {selects}",  # nosec B608  quoted identifiers, values as parameters
+                [value for survey, response in changes for value in (response, survey)],
+            )
 
 
 def table_name(survey: Survey) -> str:
@@ -153,6 +179,9 @@ def analytics_rebuild(*, survey: Survey, if_stale: bool = False) -> AnalyticsTab
     store.stale_since = None
     store.built_at = timezone.now()
     store.save()
+    # Whoever holds the store's columns reloads them (the build time changed): the rows changed
+    # before are in the new table.
+    AnalyticsChange.objects.filter(survey=survey).delete()
     statistics_version_bump(survey_ids=[survey.pk])
     return store
 
@@ -193,39 +222,46 @@ def analytics_response_store(*, response: Response) -> None:
     """
     if response.is_test or response.status != Response.Status.COMPLETE:
         return
-    _store_row(response)
+    written = _store_row(response)
     # The survey's statistics change whether or not it has a store.
-    statistics_version_bump(survey_ids=[response.survey_id])
+    statistics_version_bump(
+        survey_ids=[response.survey_id],
+        store_changes=[(response.survey_id, response.pk)] if written else (),
+    )
 
 
-def _store_row(response: Response) -> None:
+def _store_row(response: Response) -> bool:
     store = _locked_store(response.survey_id)
     if store is None or store.stale:
-        return
+        return False
     layout = Layout.from_json(store.layout)
     answers = {(a.question_id, a.row): a for a in Answer.objects.filter(response_id=response.pk)}
     try:
         values = row_values(layout, answers)
     except KeyError as missing:
         _mark_stale(store, f"a code its column {missing} lacks")
-        return
+        return False
     assert response.submitted_at is not None  # a check constraint of complete responses
     submitted = connection.ops.adapt_datetimefield_value(response.submitted_at)
     params: list[Any] = [response.pk, response.language, submitted, *values]
     with connection.cursor() as cursor:
         cursor.execute(insert_statement(layout), params)
+    return True
 
 
-def analytics_response_remove(*, survey_id: int, response_id: int) -> None:
+def analytics_response_remove(*, survey_id: int, response_id: int) -> bool:
     """Delete a response's row (withdrawn), in the caller's transaction; the caller then deletes
-    the response and moves the data version on last (`statistics_version_bump`).
+    the response and moves the data version on last (`statistics_version_bump`, with this
+    response among its `store_changes` when this returns True: the store held a row to delete).
     """
     store = _locked_store(survey_id)
     # A stale store is rebuilt from the answers, without this response; its table may not even
     # exist yet (a missing store the sweep queued for its first build).
-    if store is not None and not store.stale:
-        with connection.cursor() as cursor:
-            cursor.execute(delete_statement(Layout.from_json(store.layout)), [response_id])
+    if store is None or store.stale:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(delete_statement(Layout.from_json(store.layout)), [response_id])
+        return cursor.rowcount > 0
 
 
 def analytics_survey_edited(*, survey: Survey) -> bool:

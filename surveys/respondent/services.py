@@ -440,9 +440,12 @@ def response_withdraw(*, receipt_code: str) -> None:
         ignore_conflicts=True,
     )
     survey_id = response.survey_id
-    analytics_response_remove(survey_id=survey_id, response_id=response.pk)
+    removed = analytics_response_remove(survey_id=survey_id, response_id=response.pk)
+    response_id = response.pk
     response.delete()  # answers, and the rows other apps derive from them, cascade
-    statistics_version_bump(survey_ids=[survey_id])  # last: its row is held until commit
+    statistics_version_bump(  # last: its row is held until commit
+        survey_ids=[survey_id], store_changes=[(survey_id, response_id)] if removed else ()
+    )
     # Files already written from the answers (exports) are for their owners to delete.
     transaction.on_commit(
         functools.partial(response_withdrawn.send, sender=Response, survey_id=survey_id)

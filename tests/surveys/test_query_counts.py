@@ -79,8 +79,8 @@ def test_submitting_the_last_page_writes_the_analytics_store(
     analytics_rebuild(survey=default_survey)
     token = _walk_to(client, default_survey, "final")
     # With a store: its row (locked for share on PostgreSQL), the response's answers, one upsert;
-    # then the data version's upsert.
-    with django_assert_num_queries(POST_QUERIES + 1 + 4 + 3 + 1):
+    # then the data version's upsert and the store's change recorded at that version.
+    with django_assert_num_queries(POST_QUERIES + 1 + 4 + 3 + 2):
         result = post(client, token, DEFAULT_ANSWERS["final"], action="submit")
     assert result.status_code == 302 and "/thanks/" in result["Location"]
 
