@@ -52,16 +52,17 @@ class Selection:
     filters: tuple[tuple[Wanted, tuple[str, ...]], ...] = ()
 
 
+_VERSION_SQL = f'SELECT version FROM "{StatisticsVersion._meta.db_table}" WHERE survey_id = %s'  # noqa: S608  # nosec B608  # a model's table
+
+
 def statistics_version(*, survey_id: int) -> int:
     """The survey's data version: moved on by every write that changes its statistics."""
-    found = (
-        # Read where the figures are read, so that a version is never newer than its figures.
-        StatisticsVersion.objects.using(read_database())
-        .filter(survey_id=survey_id)
-        .values_list("version", flat=True)
-        .first()
-    )
-    return found or 0
+    # Read where the figures are read, so that a version is never newer than its figures; in
+    # SQL written once (it is read on every landing page and statistics request).
+    with connections[read_database()].cursor() as cursor:
+        cursor.execute(_VERSION_SQL, [survey_id])
+        found = cursor.fetchone()
+    return int(found[0]) if found else 0
 
 
 def analytics_layout(*, survey_id: int, using: str | None = None) -> Layout | None:

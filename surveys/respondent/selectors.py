@@ -236,7 +236,10 @@ def _complete_count(survey: Survey) -> int:
     if seconds <= 0:
         return count()
     key = f"answered:{survey.pk}:{statistics_version(survey_id=survey.pk)}"
-    return int(cached(key=key, seconds=seconds, compute=count, what="responses answered"))
+    # Read on every landing page: kept in each process too (the key moves with the version).
+    return int(
+        cached(key=key, seconds=seconds, compute=count, what="responses answered", in_process=True)
+    )
 
 
 def response_by_receipt(*, receipt_code: str) -> Response | None:
