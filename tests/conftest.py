@@ -103,6 +103,9 @@ def statistics_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setattr(cached_module, "cache", cache)
     monkeypatch.setattr(cached_module, "process_cache", cached_module.ProcessCache())
     memory_clear()  # the stores' columns held in memory: the same ids, other data
+    from surveys.results import selectors as results_selectors
+
+    monkeypatch.setattr(results_selectors, "_recent", {})  # published surveys as last read
     yield cache
     cache.clear()
 

@@ -243,6 +243,10 @@ EXPOSURE_STATISTICS_CACHE_SECONDS = env.int("EXPOSURE_STATISTICS_CACHE_SECONDS",
 # 4 bytes a response a column), brought up to date by the rows changed since, and counts there
 # instead of in the database; at most this many MB a process, 0 turns it off.
 EXPOSURE_ANALYTICS_MEMORY_MB = env.int("EXPOSURE_ANALYTICS_MEMORY_MB", default=256)
+# A process reads a published survey (and its data version) for its public results page at
+# most this often: unpublishing, and new figures, reach every reader within this many seconds;
+# 0 reads it on every request.
+EXPOSURE_RESULTS_RECHECK_SECONDS = env.float("EXPOSURE_RESULTS_RECHECK_SECONDS", default=1.0)
 EXPOSURE_MODEL_DIR = env.path("EXPOSURE_MODEL_DIR", default=VAR_DIR / "models")
 EXPOSURE_CLASSIFY_BATCH = env.int("EXPOSURE_CLASSIFY_BATCH", default=200)
 

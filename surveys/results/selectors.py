@@ -9,10 +9,12 @@ a statistic.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
@@ -79,15 +81,36 @@ def _survey_sql(with_version: bool) -> str:
     )
 
 
+# Published surveys as last read, by slug: (monotonic time read, survey). Bounded: cleared
+# when it outgrows this (slugs that answer 404 are never kept).
+_recent: dict[str, tuple[float, Survey]] = {}
+_RECENT_MAX = 256
+_clock = time.monotonic
+
+
 def results_survey(*, slug: str) -> Survey | None:
     """The survey with this slug if its results page is published, else None.
 
-    Read afresh on every request, so that unpublishing takes the page down at once; without a
-    replica its data version comes in the same query (`_data_version`).
+    Read from the database at most once every `EXPOSURE_RESULTS_RECHECK_SECONDS` per process
+    (0: on every request), so that a page served from the cache touches no database, while
+    unpublishing takes it down, and a new data version shows, within that time everywhere.
+    Without a replica its data version comes in the same query (`_data_version`).
     """
+    seconds = float(settings.EXPOSURE_RESULTS_RECHECK_SECONDS)
+    now = _clock()
+    held = _recent.get(slug) if seconds > 0 else None
+    if held is not None and now - held[0] < seconds:
+        return held[1]
     with_version = read_database() == DEFAULT_DB_ALIAS
     survey = next(iter(Survey.objects.raw(_survey_sql(with_version), [slug])), None)
-    return survey if survey is not None and survey.results_published else None
+    if survey is None or not survey.results_published:
+        _recent.pop(slug, None)
+        return None
+    if seconds > 0:
+        if len(_recent) >= _RECENT_MAX:
+            _recent.clear()
+        _recent[slug] = (now, survey)
+    return survey
 
 
 def _data_version(survey: Survey) -> int:

@@ -2,8 +2,9 @@
 
 Its language switcher is links to the page in each language (no form, no per-visitor token), so
 the page, frame included, is made once per data version and language; what each request still
-does is checked here: the survey is looked up (unpublishing takes the page down at once) and
-the address is counted against the rate limit.
+does is checked here: the survey is looked up (at most once a second per process in
+production, `EXPOSURE_RESULTS_RECHECK_SECONDS`; at once here) and the address is counted
+against the rate limit.
 """
 
 from __future__ import annotations
@@ -128,6 +129,29 @@ def test_unpublishing_takes_the_cached_page_down_at_once(
     assert again.status_code == 200
     assert again.content != kept.content
     assert again.content.decode().count("<table") == 1
+
+
+@override_settings(EXPOSURE_RESULTS_RECHECK_SECONDS=5)
+def test_within_the_recheck_window_a_cached_page_reads_no_database(
+    published: Survey, statistics_cache, monkeypatch, django_assert_num_queries
+) -> None:
+    """Each process reads the survey at most once per window: unpublishing reaches it by the
+    window's end."""
+    from surveys.results import selectors
+
+    clock = [1000.0]
+    monkeypatch.setattr(selectors, "_clock", lambda: clock[0])
+    url = f"/results/{published.slug}/?lang=en"
+    kept = _visitor().get(url)
+    assert kept.status_code == 200
+    with django_assert_num_queries(0):
+        assert _visitor().get(url).content == kept.content
+    Survey.objects.filter(pk=published.pk).update(public_statistics=False)
+    clock[0] += 4.9
+    assert _visitor().get(url).status_code == 200  # read 4.9 s ago: still published here
+    clock[0] += 0.1
+    assert _visitor().get(url).status_code == 404
+    assert _visitor().get(f"/results/{published.slug}/data.json").status_code == 404
 
 
 @override_settings(EXPOSURE_RATE_LIMIT="3/600")
