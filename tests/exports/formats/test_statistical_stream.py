@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from surveys.exports.formats import (
@@ -124,6 +124,9 @@ def _number(value: Any, variable: Variable, layout: Any, missing_as_nan: bool) -
         return float(layout.numeric_codes[code])
     if isinstance(value, str):  # a reason code of a number or flag
         return math.nan if missing_as_nan else float(value)
+    if missing_as_nan and str(value) in variable.missing_codes:
+        # An answer equal to a declared missing value (-98) is missing to SPSS, as the code is.
+        return math.nan
     return float(value)
 
 
@@ -141,8 +144,16 @@ def _same(actual: list[Any], expected: list[Any]) -> bool:
     return [norm(v) for v in actual] == [norm(v) for v in expected]
 
 
+# An answer that equals a missing code (a number -98), beside the code itself.
+ANSWER_AS_CODE = (
+    [Variable("numeric0", "n", "numeric", REASONS, missing_codes=frozenset(REASONS))],
+    [[-98], ["-98"], [None], [-97.5]],
+)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(export())
+@example(ANSWER_AS_CODE)
 def test_sav_reads_back_with_labels_missing_codes_and_text(
     tmp_path_factory: pytest.TempPathFactory, data: tuple[list[Variable], list[list[Any]]]
 ) -> None:
@@ -182,6 +193,7 @@ def test_sav_reads_back_with_labels_missing_codes_and_text(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(export())
+@example(ANSWER_AS_CODE)
 def test_dta_reads_back_in_pyreadstat_and_pandas_with_extended_missing_values(
     tmp_path_factory: pytest.TempPathFactory, data: tuple[list[Variable], list[list[Any]]]
 ) -> None:
