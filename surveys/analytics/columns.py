@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -54,10 +56,12 @@ Condition = In | Bit | Window
 
 @dataclass(frozen=True)
 class Group:
-    """Group by a column's value, or (`bit` given) by a bitset's flag: 1, 0 or None."""
+    """Group by a column's value, (`bit` given) by a bitset's flag: 1, 0 or None, or (`zone`
+    given) by the day of `submitted_at` in that time zone, as a `date`."""
 
     column: str
     bit: int | None = None
+    zone: str | None = None  # `submitted_at` by its day in this time zone (an IANA name)
 
 
 def _dtype(name: str) -> type:
@@ -219,18 +223,25 @@ class Frame:
             mask &= _among(column, wanted)
         return mask
 
-    def _levels(self, group: Group, mask: np.ndarray) -> tuple[np.ndarray, int]:
-        """The selected responses' group as 0..levels-1 (0 for NULL), and the number of levels."""
+    def _levels(self, group: Group, mask: np.ndarray) -> tuple[np.ndarray, int, int]:
+        """The selected responses' group as 0..levels-1 (0 for NULL), the number of levels, and
+        for days the ordinal of level 1."""
         column = self._values[group.column][: self._n][mask]
+        if group.zone is not None:
+            days = _days(column, group.zone)
+            first = int(days.min(initial=1))
+            return days - first + 1, int(days.max(initial=first)) - first + 2, first
         if group.bit is not None:
             flags = np.where(column == NULL, 0, np.where((column & group.bit) != 0, 2, 1))
-            return flags.astype(np.int64), 3
+            return flags.astype(np.int64), 3, 0
         shifted = column.astype(np.int64) + 1
-        return shifted, int(shifted.max(initial=0)) + 1
+        return shifted, int(shifted.max(initial=0)) + 1, 0
 
-    def _value(self, group: Group, level: int) -> int | str | None:
+    def _value(self, group: Group, level: int, first: int) -> int | str | date | None:
         if level == 0:
             return None
+        if group.zone is not None:
+            return date.fromordinal(first + level - 1)
         if group.bit is not None:
             return level - 1  # 1 chosen, 0 answered without it
         if group.column == LANGUAGE:
@@ -239,7 +250,7 @@ class Frame:
 
     def count(
         self, conditions: Sequence[Condition], groups: Sequence[Group]
-    ) -> list[tuple[int | str | None, ...]]:
+    ) -> list[tuple[int | str | date | None, ...]]:
         """[(value of each group..., responses)] for the responses meeting every condition."""
         mask = self._mask(conditions)
         if not groups:
@@ -248,7 +259,7 @@ class Frame:
         levels = [self._levels(group, mask) for group in groups]
         key = np.zeros(int(mask.sum()), dtype=np.int64)
         sizes = []
-        for codes, size in levels:
+        for codes, size, _first in levels:
             key = key * size + codes
             sizes.append(size)
         possible = int(np.prod(sizes, dtype=object))
@@ -258,11 +269,33 @@ class Frame:
             counts = counts[keys]
         else:
             keys, counts = np.unique(key, return_counts=True)
+        firsts = [first for _codes, _size, first in levels]
         rows = []
         for k, n in zip(keys.tolist(), counts.tolist(), strict=True):
-            values: list[int | str | None] = []
-            for group, size in zip(reversed(groups), reversed(sizes), strict=True):
+            values: list[int | str | date | None] = []
+            for group, size, first in zip(
+                reversed(groups), reversed(sizes), reversed(firsts), strict=True
+            ):
                 k, level = divmod(k, size)
-                values.append(self._value(group, level))
+                values.append(self._value(group, level, first))
             rows.append((*reversed(values), n))
         return rows
+
+
+_QUARTER_HOUR = 900 * 1_000_000  # microseconds
+
+
+def _days(micros: np.ndarray, zone: str) -> np.ndarray:
+    """The local day (date ordinal) of each time in `zone`. Offsets change only at whole quarter
+    hours of UTC (every offset in use is a multiple of 15 minutes, and so are its transitions),
+    so each quarter hour present is converted once."""
+    if not len(micros):
+        return np.zeros(0, dtype=np.int64)
+    quarters, inverse = np.unique(micros // _QUARTER_HOUR, return_inverse=True)
+    tz = ZoneInfo(zone)
+    ordinals = np.fromiter(
+        (datetime.fromtimestamp(q * 900, tz).toordinal() for q in quarters.tolist()),
+        dtype=np.int64,
+        count=len(quarters),
+    )
+    return ordinals[inverse.reshape(-1)]

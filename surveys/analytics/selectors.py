@@ -247,12 +247,10 @@ def _memory_rows(
     extra: Sequence[str],
 ) -> list[tuple[Any, ...]] | None:
     """The rows `_sql_rows` gives, counted from the columns in memory; None where it cannot."""
-    if any(name not in _ATTRIBUTES for name in extra):
-        return None  # by day: left to the database's time zones
     conditions = _memory_conditions(layout, selection)
     if conditions is None:
         return []  # no response can match
-    groups = [_memory_group(h) for h in [*grouped, *extra]]
+    groups = [_memory_group(h) for h in grouped] + [_memory_extra(name) for name in extra]
     return memory_count(db, store, conditions, groups)
 
 
@@ -260,6 +258,16 @@ def _memory_group(held: Held) -> memory_columns.Group:
     if isinstance(held, Flag):
         return memory_columns.Group(held.column.name, held.bit)
     return memory_columns.Group(held.name if isinstance(held, Column) else held)
+
+
+def _memory_extra(name: str) -> memory_columns.Group:
+    """A grouping by a response attribute, as `_extra_expression` reads it in SQL."""
+    if name == "day":  # in the current time zone, as `TruncDate` reads it
+        zone = timezone.get_current_timezone_name() if settings.USE_TZ else "UTC"
+        return memory_columns.Group(memory_columns.SUBMITTED, zone=zone)
+    if name in _ATTRIBUTES:
+        return memory_columns.Group(_ATTRIBUTES[name])
+    raise ValueError(f"Cannot group the store by {name!r}.")
 
 
 def _memory_conditions(

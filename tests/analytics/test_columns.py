@@ -118,3 +118,25 @@ def test_counts_equal_a_loop_over_the_rows(
     assert {tuple(r[:-1]): r[-1] for r in got} == dict(expected)
     assert len(got) == len(expected) and all(r[-1] > 0 for r in got)
     assert frame.rows == len(rows)
+
+
+ZONES = ("UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Europe/London")
+# Around the 2026 transitions of these zones: seconds from 2026-03-01 to 2026-11-30.
+moments = st.integers(1772323200, 1796083200).map(lambda s: s * 1_000_000)
+
+
+@settings(max_examples=200, deadline=None)
+@given(times=st.lists(moments, max_size=40), zone=st.sampled_from(ZONES))
+def test_days_in_a_time_zone_equal_python_s(times: list[int], zone: str) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    frame = Frame(("submitted_at",), version=1)
+    frame.append(
+        np.arange(1, len(times) + 1, dtype=np.int64),
+        {"submitted_at": np.array(times, dtype=np.int64)},
+    )
+    frame.reindex()
+    got = {row[0]: row[1] for row in frame.count([], [Group("submitted_at", zone=zone)])}
+    expected = Counter(datetime.fromtimestamp(t / 1_000_000, ZoneInfo(zone)).date() for t in times)
+    assert got == dict(expected)
