@@ -37,10 +37,8 @@ def survey(transactional_db: Any) -> Survey:
     return survey_import(definition=copy.deepcopy(ALL_TYPES_DEFINITION))
 
 
-def _counts(
-    survey: Survey, variable: str, by: str | None, filters: list, stored: bool = True, **kwargs: Any
-) -> dict:
-    """The table's counts through the store (`stored`), else from the answers."""
+def _request(survey: Survey, variable: str, by: str | None, filters: list, **kwargs: Any) -> Any:
+    """The table's request over the last three days, and the variables it counts by."""
     request = statistics_request_build(
         survey=survey,
         variable=variable,
@@ -49,7 +47,14 @@ def _counts(
         date_from=timezone.localdate() - timedelta(days=3),
         **kwargs,
     )
-    wanted = [request.variable, *([request.by] if request.by else [])]
+    return request, [request.variable, *([request.by] if request.by else [])]
+
+
+def _counts(
+    survey: Survey, variable: str, by: str | None, filters: list, stored: bool = True, **kwargs: Any
+) -> dict:
+    """The table's counts through the store (`stored`), else from the answers."""
+    request, wanted = _request(survey, variable, by, filters, **kwargs)
     selection = store_selection(request=request) if stored else None
     responses = statistics_responses(request=request)
     return dict(
@@ -58,14 +63,8 @@ def _counts(
 
 
 def _by_day(survey: Survey, variable: str, by: str | None, filters: list) -> Counter | None:
-    request = statistics_request_build(
-        survey=survey,
-        variable=variable,
-        by=by,
-        filters=filters,
-        date_from=timezone.localdate() - timedelta(days=3),
-    )
-    wanted = [request.variable, *([request.by] if request.by else [])]
+    """The store's counts grouped by language and day too, as protected tables read them."""
+    request, wanted = _request(survey, variable, by, filters)
     selection = store_selection(request=request)
     assert selection is not None
     counts = analytics_counts(
