@@ -272,6 +272,25 @@ def delete_statement(layout: Layout) -> str:
     return f"DELETE FROM {_quote(layout.table)} WHERE response_id = %s"  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
 
 
+def value_sql(held: Column | Flag, alias: str) -> tuple[str, list[Any]]:
+    """PostgreSQL: a held variable's value from a store row aliased `alias`, as the answers give it.
+
+    A choice column gives its code (text), a yes/no column "1" or "0", a flag 1 when chosen and
+    0 when the question was answered without it; NULL is missing throughout. The parameter is
+    the column's codes (a text array) for a choice column, none otherwise.
+    """
+    if isinstance(held, Flag):
+        bits = f"{alias}.{_quote(held.column.name)}"
+        return (
+            f"CASE WHEN {bits} IS NULL THEN NULL WHEN ({bits} & {held.bit}) <> 0 THEN 1 ELSE 0 END",
+            [],
+        )
+    value = f"{alias}.{_quote(held.name)}"
+    if held.mode == "boolean":
+        return f"CASE {value} WHEN 1 THEN '1' WHEN 0 THEN '0' END", []
+    return f"(%s::text[])[{value}]", [list(held.codes)]
+
+
 def _contains(vendor: str) -> str:
     if vendor == "postgresql":
         return "a.choices @> %s::jsonb"

@@ -71,6 +71,27 @@ def analytics_layout(*, survey_id: int, using: str | None = None) -> Layout | No
     return Layout.from_json(store.layout) if store is not None else None
 
 
+@dataclass(frozen=True)
+class StoreState:
+    """A survey's store as a reader finds it: its row, layout and build (rows change with it)."""
+
+    id: int
+    table: str
+    layout: Layout
+    built_at: datetime
+
+
+def analytics_store_state(*, survey_id: int, using: str | None = None) -> StoreState | None:
+    """The survey's store now, or None without a store or while it is stale.
+
+    A reader of its rows checks `built_at` with them: a rebuild renumbers choice codes.
+    """
+    store = _store(survey_id, using or read_database())
+    if store is None:
+        return None
+    return StoreState(store.pk, store.table, Layout.from_json(store.layout), store.built_at)
+
+
 def _store(survey_id: int, using: str) -> AnalyticsTable | None:
     stores = AnalyticsTable.objects.using(using)
     return stores.filter(survey_id=survey_id, stale=False).first()

@@ -22,8 +22,10 @@ from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connection, connections
 
+from surveys.analytics.layout import Column, Flag, value_sql
+from surveys.analytics.selectors import StoreState, analytics_store_state
 from surveys.core.databases import read_database
-from surveys.models import Answer, Question, Response, Survey
+from surveys.models import AnalyticsTable, Answer, Question, Response, Survey
 from surveys.variables.catalogue import SurveyVariable, provider_has_values, provider_of
 from surveys.variables.sources import (
     ALL,
@@ -160,47 +162,142 @@ def _responses_sql(plan: _ReadPlan, status: str) -> str:
     )
 
 
-def _answers_sql(plan: _ReadPlan) -> tuple[str, list[Any], list[int]]:
-    """A chunk's answers pivoted by PostgreSQL: one row per response, one column per cell.
+@dataclass(frozen=True)
+class _Cell:
+    """One pivoted cell: its row position, its aggregate over the answers and its parameters;
+    `held`, how the analytics store holds the same variable (its layout key), if it can."""
 
-    Returns the SQL, its parameters before the id range, and the row position of each column.
+    position: int
+    sql: str
+    params: list[Any]
+    held: tuple[Any, ...] | None
+
+
+def _cells(plan: _ReadPlan) -> list[_Cell]:
+    """Every question cell of the plan, aggregated over a chunk's answers aliased `a`.
+
     A (response, question, row) has one answer (a unique constraint), so each aggregate sees one
     value. A flag of a multiple choice is 1 or 0 once the question is answered, other flags 1
-    when chosen; the "other" text is the question's non-blank text. The last column is the
-    characters of free text, which size the next chunk.
+    when chosen; the "other" text is the question's non-blank text.
     """
-    columns: list[str] = []
-    params: list[Any] = []
-    positions: list[int] = []
+    cells: list[_Cell] = []
     for question_id, question in plan.questions.items():
         for row_code, (position, mode) in question.cells.items():
-            columns.append(
-                f"max({ANSWER_SQL[mode]}) FILTER (WHERE a.question_id = %s AND a.row = %s)"
-            )
-            params += [question_id, row_code]
-            positions.append(position)
+            sql = f"max({ANSWER_SQL[mode]}) FILTER (WHERE a.question_id = %s AND a.row = %s)"
+            held: tuple[Any, ...] | None = None
+            if mode in (AnswerMode.CHOICE, AnswerMode.BOOLEAN):
+                held = ("answer", question_id, row_code, mode == AnswerMode.BOOLEAN)
+            cells.append(_Cell(position, sql, [question_id, row_code], held))
         zeros = set(question.flag_positions)
         for choice_code, position in question.flags.items():
             otherwise = "0" if position in zeros else "NULL"
-            columns.append(
+            sql = (
                 f"max(CASE WHEN a.choices ? %s THEN 1 ELSE {otherwise} END) "
                 "FILTER (WHERE a.question_id = %s)"
             )
-            params += [choice_code, question_id]
-            positions.append(position)
+            held = ("flag", question_id, choice_code) if position in zeros else None
+            cells.append(_Cell(position, sql, [choice_code, question_id], held))
         if question.other is not None:
-            columns.append("max(NULLIF(a.text, '')) FILTER (WHERE a.question_id = %s)")
-            params.append(question_id)
-            positions.append(question.other)
-    columns.append("sum(length(a.text))")
+            sql = "max(NULLIF(a.text, '')) FILTER (WHERE a.question_id = %s)"
+            cells.append(_Cell(question.other, sql, [question_id], None))
+    return cells
+
+
+@dataclass(frozen=True)
+class _Store:
+    """The cells a read takes from the survey's analytics store, and the store they come from."""
+
+    state: StoreState
+    held: list[tuple[_Cell, str, list[Any]]]  # (cell, its value over the store row `s`, params)
+
+
+def _store_for(survey: Survey, plan: _ReadPlan, status: str, using: str) -> _Store | None:
+    """The store cells of a read of complete responses, when the survey's store holds any."""
+    if status != Response.Status.COMPLETE:
+        return None  # the store holds complete responses only
+    state = analytics_store_state(survey_id=survey.pk, using=using)
+    if state is None:
+        return None
+    held: list[tuple[_Cell, str, list[Any]]] = []
+    for cell in _cells(plan):
+        if cell.held is None:
+            continue
+        if cell.held[0] == "flag":
+            found: Column | Flag | None = state.layout.flag(cell.held)
+        else:
+            found = state.layout.column(cell.held[:3], boolean=cell.held[3])
+        if found is not None:
+            held.append((cell, *value_sql(found, "s")))
+    return _Store(state, held) if held else None
+
+
+@dataclass(frozen=True)
+class _ChunkSql:
+    """A chunk's answers in one statement (`params` for the chunk's id range)."""
+
+    sql: str
+    before: list[Any]
+    after: list[Any]
+    positions: list[int]  # the row position of each value after the response id
+    pivoted: int  # how many of them come from the answers (the rest from the store)
+
+    def params(self, first_id: int, last_id: int) -> list[Any]:
+        if self.pivoted == len(self.positions):  # no store: the range once
+            return [*self.before, first_id, last_id]
+        return [*self.before, first_id, last_id, first_id, last_id, *self.after]
+
+
+def _answers_sql(plan: _ReadPlan, store: _Store | None = None) -> _ChunkSql:
+    """A chunk's answers pivoted by PostgreSQL: one row per response, one column per cell.
+
+    A row is the response id, the pivoted cells, the cells taken from the store row `s` (NULL
+    where the store has no row for the response), the store row's response id and, last, the
+    characters of free text, which size the next chunk. With a store, the cells it holds are
+    read from it rather than pivoted, and only while it is the build `store` describes.
+    """
+    held_positions = {cell.position for cell, _sql, _params in store.held} if store else set()
+    pivoted = [cell for cell in _cells(plan) if cell.position not in held_positions]
+    columns = [f"{cell.sql} AS c{n}" for n, cell in enumerate(pivoted)]
+    columns.append("sum(length(a.text)) AS chars")
+    params = [value for cell in pivoted for value in cell.params]
     table = connection.ops.quote_name(Answer._meta.db_table)
     # A range scan of the (response, question, row) index; answers of other surveys' or
     # statuses' responses inside the range are grouped too, and never read.
-    sql = (
+    pivot = (
         f"SELECT a.response_id, {', '.join(columns)} FROM {table} a "  # noqa: S608  # nosec B608  # model names and fixed SQL only, values are parameters
         "WHERE a.response_id BETWEEN %s AND %s GROUP BY a.response_id"
     )
-    return sql, params, positions
+    cells = [f"p.c{n}" for n in range(len(pivoted))]
+    positions = [cell.position for cell in pivoted]
+    if store is None:
+        sql = f"SELECT p.response_id, {', '.join([*cells, 'NULL', 'p.chars'])} FROM ({pivot}) p"  # noqa: S608  # nosec B608  # fixed SQL only
+        return _ChunkSql(sql, params, [], positions, len(pivoted))
+    quote = connection.ops.quote_name
+    values = [sql for _cell, sql, _params in store.held]
+    before = [value for _cell, _sql, cell_params in store.held for value in cell_params]
+    sql = (
+        f"SELECT p.response_id, {', '.join([*cells, *values, 's.response_id', 'p.chars'])} "  # noqa: S608  # nosec B608  # quoted names of the layout, values are parameters
+        f"FROM ({pivot}) p LEFT JOIN {quote(store.state.table)} s "
+        "ON s.response_id = p.response_id AND s.response_id BETWEEN %s AND %s AND ("
+        f"SELECT t.built_at FROM {quote(AnalyticsTable._meta.db_table)} t WHERE t.id = %s) = %s"
+    )
+    positions += [cell.position for cell, _sql, _params in store.held]
+    return _ChunkSql(
+        sql, [*before, *params], [store.state.id, store.state.built_at], positions, len(pivoted)
+    )
+
+
+def _unheld_sql(store: _Store) -> tuple[str, list[Any]]:
+    """The store's cells pivoted from the answers, for responses the store has no row for (a
+    stale store, a response withdrawn or a rebuild meanwhile): run with [*params, ids]."""
+    table = connection.ops.quote_name(Answer._meta.db_table)
+    columns = ", ".join(cell.sql for cell, _sql, _params in store.held)
+    params = [value for cell, _sql, _params in store.held for value in cell.params]
+    return (
+        f"SELECT a.response_id, {columns} FROM {table} a "  # noqa: S608  # nosec B608  # model names and fixed SQL only, values are parameters
+        "WHERE a.response_id = ANY(%s) GROUP BY a.response_id",
+        params,
+    )
 
 
 # A chunk as read: the responses' columns, their answers pivoted (one tuple per response, by id),
@@ -242,16 +339,18 @@ def _derived_values(
 
 
 def _read_chunks(
-    survey: Survey, plan: _ReadPlan, status: str, using: str
+    survey: Survey, plan: _ReadPlan, status: str, using: str, store: _Store | None = None
 ) -> Generator[_Chunk, None, None]:
     """Chunks of responses, their answers and derived values: all the reads of one export.
 
     Each chunk is fetched whole (psycopg's C loaders, no ORM converter or model instance per
     answer), so no query stays open while a slow client downloads. At most READ_CHUNK responses
-    a chunk, fewer after responses with long texts, so that memory stays flat.
+    a chunk, fewer after responses with long texts, so that memory stays flat. With a `store`,
+    the cells it holds come from its rows, and from the answers for a response it has none for.
     """
     responses_sql = _responses_sql(plan, status)
-    answers_sql, answers_params, _positions = _answers_sql(plan)
+    chunk_sql = _answers_sql(plan, store)
+    unheld_sql, unheld_params = _unheld_sql(store) if store is not None else ("", [])
     last_id = 0
     size = READ_CHUNK_FIRST
     while True:
@@ -265,8 +364,11 @@ def _read_chunks(
             found = cursor.fetchall()
             if not found:
                 return
-            cursor.execute(answers_sql, [*answers_params, found[0][0], found[-1][0]])
+            cursor.execute(chunk_sql.sql, chunk_sql.params(found[0][0], found[-1][0]))
             answers = {answer[0]: answer[1:] for answer in cursor.fetchall()}
+            if store is not None:
+                unheld = [r[0] for r in found if r[0] in answers and answers[r[0]][-2] is None]
+                _fill_unheld(cursor, (unheld_sql, unheld_params), unheld, answers, chunk_sql)
         first_id, last_id = found[0][0], found[-1][0]
         derived = _derived_values(survey, plan, status, first_id, last_id)
         # Texts of other surveys' responses inside the id range count too: a little smaller
@@ -275,6 +377,28 @@ def _read_chunks(
         per_response = text_chars / len(found)
         size = max(1, min(READ_CHUNK, int(READ_CHUNK_TEXT / max(per_response, 1.0))))
         yield found, answers, derived
+
+
+def _fill_unheld(
+    cursor: Any,
+    query: tuple[str, list[Any]],
+    unheld: list[int],
+    answers: dict[int, tuple[Any, ...]],
+    chunk_sql: _ChunkSql,
+) -> None:
+    """The store's cells, from the answers, of the chunk's responses the store gave no row for
+    (answered, yet not in the store: a stale store, or one rebuilt since the read began).
+
+    The answers of a response withdrawn meanwhile are gone: its cells stay missing.
+    """
+    if not unheld:
+        return
+    sql, params = query
+    cursor.execute(sql, [*params, unheld])
+    pivoted = chunk_sql.pivoted
+    for response_id, *values in cursor.fetchall():
+        answer = answers[response_id]
+        answers[response_id] = (*answer[:pivoted], *values, *answer[-2:])
 
 
 # What `_read_ahead` runs in its thread: a generator, so that it can be closed early.
@@ -343,12 +467,13 @@ def _hand_over(*, item: _Handed, items: queue.Queue[_Handed], stop: threading.Ev
     return False
 
 
-def _chunks(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[_Chunk]:
-    using = read_database()
+def _chunks(
+    survey: Survey, plan: _ReadPlan, status: str, using: str, store: _Store | None
+) -> Iterator[_Chunk]:
     # A transaction's uncommitted rows are visible to its own connection only: read in turn.
     if READ_AHEAD > 0 and not connection.in_atomic_block:
-        return _read_ahead(lambda: _read_chunks(survey, plan, status, using), READ_AHEAD)
-    return _read_chunks(survey, plan, status, using)
+        return _read_ahead(lambda: _read_chunks(survey, plan, status, using, store), READ_AHEAD)
+    return _read_chunks(survey, plan, status, using, store)
 
 
 def postgresql_rows(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[list[Any]]:
@@ -358,19 +483,22 @@ def postgresql_rows(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[li
     values of non-text variables are made missing (None) here, where they arise.
     """
     plan = _providers_with_values(survey, plan)
+    using = read_database()
+    store = _store_for(survey, plan, status, using)
     columns = [(position, position not in plan.text) for position, _c, _k in plan.columns]
-    # A row is its response's columns, then its pivoted answers, taken in position order.
-    _sql, _params, positions = _answers_sql(plan)
+    # A row is its response's columns, then its answers (pivoted, then from the store), taken
+    # in position order.
+    positions = _answers_sql(plan, store).positions
     take = list(range(plan.width))
     for index, position in enumerate(positions):
         take[position] = plan.width + index
     pick = itemgetter(*take, 0)  # a tuple whatever the width; the cell added is dropped
-    unanswered = (None,) * (len(positions) + 1)
+    unanswered = (None,) * (len(positions) + 2)
     derive = [
         [(v.name, plan.by_name[v.name], v.kind != "text") for v in wanted]
         for _provider, wanted in plan.providers
     ]
-    for found, answers, derived in _chunks(survey, plan, status):
+    for found, answers, derived in _chunks(survey, plan, status, using, store):
         rows, order = _chunk_rows(found, plan.width, columns, plan.duration)
         for response_id, row in rows.items():
             row[:] = pick((*row, *answers.get(response_id, unanswered)))[:-1]

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from surveys.analytics.services import analytics_drop, analytics_rebuild
 from surveys.definitions.transfer import survey_import
 from surveys.exports import services as export_services
 from surveys.exports.formats import iter_csv
@@ -84,8 +86,11 @@ def test_readers_agree_on_escaped_text_and_interleaved_surveys(  # type: ignore[
     assert not any(row[position] == "other survey" for row in rows)
 
 
-def test_readers_agree_across_many_chunks(default_survey):  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("stored", [False, True])
+def test_readers_agree_across_many_chunks(default_survey, stored):  # type: ignore[no-untyped-def]
     list(generate(survey=default_survey, count=120, seed=11, batch=50))
+    if not stored:
+        analytics_drop(survey=default_survey)
     # Small chunks, so that chunk boundaries and the adaptive chunk size are crossed often.
     old = (postgresql.READ_CHUNK, postgresql.READ_CHUNK_FIRST)
     postgresql.READ_CHUNK, postgresql.READ_CHUNK_FIRST = 17, 5
@@ -180,3 +185,72 @@ def test_a_provider_with_nothing_to_give_is_asked_once_and_read_once_it_has(popu
     assert all(row[i] is None for row in without for i in positions)
     Classification.objects.update(status=Classification.Status.DONE)
     assert _same(survey, "complete") == with_codes
+
+
+def _postgresql_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the analytics store is read by PostgreSQL's fast reader")
+
+
+def _store_query(survey: Any, table: str, scope: str = "complete") -> tuple[list[Any], bool]:
+    """The fast reader's rows, and whether it read the store's table."""
+    with CaptureQueriesContext(connection) as queries:
+        rows = _rows(survey, scope, portable=False)
+    return rows, any(table in query["sql"] for query in queries.captured_queries)
+
+
+def _set_stored(table: str, column: str, value: int | None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f'UPDATE "{table}" SET "{column}" = %s', [value])  # test SQL
+
+
+def test_complete_rows_take_the_coded_answers_from_the_analytics_store(population):  # type: ignore[no-untyped-def]
+    _postgresql_only()
+    survey = population.survey
+    store = analytics_rebuild(survey=survey)
+    rows, read = _store_query(survey, store.table)
+    assert read
+    assert rows == _same(survey, "complete")
+    # The coded cells are the store's: a value changed in the store alone shows in the rows.
+    source, _variables = export_services.export_variables(survey=survey, language="en")
+    column = next(c for c in store.layout["columns"] if c["codes"] and c["mode"] == "choice")
+    position = next(
+        i for i, v in enumerate(source) if v.source[:3] == ("answer", column["question"], "")
+    )
+    _set_stored(store.table, column["name"], 2)
+    changed, _read = _store_query(survey, store.table)
+    assert {row[position] for row in changed} == {column["codes"][1]}
+    # Other statuses are not in the store: read from the answers alone.
+    for scope in ("in_progress", "all"):
+        _rows_read, read = _store_query(survey, store.table, scope)
+        assert not read
+
+
+def test_responses_the_store_lacks_are_read_from_the_answers(population):  # type: ignore[no-untyped-def]
+    """A stale store has no row for responses submitted since: theirs come from the answers."""
+    _postgresql_only()
+    survey = population.survey
+    store = analytics_rebuild(survey=survey)
+    with connection.cursor() as cursor:
+        missing = population.english.pk
+        cursor.execute(f'DELETE FROM "{store.table}" WHERE response_id = %s', [missing])
+    rows, read = _store_query(survey, store.table)
+    assert read
+    assert rows == _same(survey, "complete")
+
+
+def test_a_store_rebuilt_since_the_read_began_is_not_read(population, monkeypatch):  # type: ignore[no-untyped-def]
+    """A rebuild renumbers the codes: rows of a build other than the one read are not taken."""
+    _postgresql_only()
+    monkeypatch.setattr(postgresql, "READ_CHUNK_FIRST", 1)  # a chunk a response
+    monkeypatch.setattr(postgresql, "READ_CHUNK", 1)
+    survey = population.survey
+    store = analytics_rebuild(survey=survey)
+    column = next(c for c in store.layout["columns"] if c["codes"] and c["mode"] == "choice")
+    source, _variables = export_services.export_variables(survey=survey, language="en")
+    stored_rows = reader.variable_rows(survey=survey, variables=source, status="complete")
+    first = next(stored_rows)  # the read has begun with this build
+    _set_stored(store.table, column["name"], 2)  # as a rebuild with other numbers would
+    store.built_at = store.built_at.replace(year=store.built_at.year + 1)
+    store.save(update_fields=["built_at"])
+    assert [first, *stored_rows] == _rows(survey, "complete", portable=True)
