@@ -131,7 +131,10 @@ _VALUES = {
     "q_flag": st.sampled_from([None, 0, 1, True, False, "0", "1"]),
     "q_text": st.one_of(st.none(), st.text(max_size=5), st.just("=1+1"), st.just(CHINESE)),
     "q_when": st.one_of(
-        st.none(), st.just(dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)), st.just("2026-01-02")
+        st.none(),
+        st.just(dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.UTC)),
+        st.just(dt.datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=dt.UTC)),
+        st.just("2026-01-02"),
     ),
 }
 _ROW = st.tuples(*(_VALUES[variable.name] for variable in _VARIABLES)).map(list)

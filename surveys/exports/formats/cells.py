@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from itertools import islice, repeat
-from operator import is_
+from operator import is_, ne
 from typing import Any, Final, cast
 
 from .layout import code_key
@@ -228,11 +228,19 @@ def _looked_up(common: dict[Any, Cell], convert: Converter) -> ColumnCells:
     return cells
 
 
+_TEXT_KINDS: Final = frozenset({type(None), str})
+
+
 def _text_cells(convert: Converter) -> ColumnCells:
     # A text's only common cell is None; a str that starts like no formula is its own cell.
     triggers = FORMULA_TRIGGERS
 
     def cells(values: Sequence[Any]) -> list[Cell]:
+        # Usually each value is missing or a text that starts like no formula: itself.
+        if set(map(type, values)) <= _TEXT_KINDS and not any(
+            map(str.startswith, filter(None, values), repeat(triggers))
+        ):
+            return list(values)
         return [
             value
             if value.__class__ is str and not value.startswith(triggers)
@@ -243,12 +251,32 @@ def _text_cells(convert: Converter) -> ColumnCells:
     return cells
 
 
+_NUMBER_KINDS: Final = frozenset({type(None), int, float, Decimal, str})
+
+
+def _all_own_numbers(values: Sequence[Any], common: dict[Any, Cell]) -> bool:
+    """Whether every value is a common cell or its own cell (an int, a float other than NaN, a
+    finite Decimal), told from the column's distinct values without a Python step each."""
+    kinds = set(map(type, values))
+    if not kinds <= _NUMBER_KINDS or (Decimal in kinds and float in kinds):
+        return False  # a float and a Decimal that are equal would hide one another in a set
+    others = set(values).difference(common)  # numbers never equal a common key (None, a str)
+    if str in set(map(type, others)) or any(map(ne, others, others)):  # a str or NaN: convert
+        return False
+    return Decimal not in kinds or all(
+        value.is_finite() for value in others if value.__class__ is Decimal
+    )
+
+
 def _number_cells(common: dict[Any, Cell], convert: Converter) -> ColumnCells:
     # Ints, floats other than NaN and finite Decimals are their own cells (`to_number`); they are
     # never keys of a number's common cells (None and missing codes, which are str).
     missing: Final = _MISSING
 
     def cells(values: Sequence[Any]) -> list[Cell]:
+        # Usually each value is missing, a missing code or a number: one C-level lookup each.
+        if _all_own_numbers(values, common):
+            return list(map(common.get, values, values))
         return [
             value
             if ((kind := value.__class__) is float and value == value)  # not NaN
@@ -265,8 +293,9 @@ def _datetime_cells(convert: Converter, *, iso: bool) -> ColumnCells:
     # The PostgreSQL reader's datetimes are aware, in UTC: `to_utc_naive` only drops the zone.
     utc = dt.UTC
     if iso:
+        # A UTC datetime's ISO text ends with its offset, "+00:00": the naive time's text before it.
         return lambda values: [
-            value.replace(tzinfo=None).isoformat()
+            value.isoformat()[:-6]
             if value.__class__ is dt.datetime and value.tzinfo is utc
             else (None if value is None else convert(value))
             for value in values
