@@ -150,7 +150,13 @@ def read_plan(variables: Sequence[SurveyVariable]) -> _ReadPlan | None:
 
 def _responses_sql(plan: _ReadPlan, status: str) -> str:
     quote = connection.ops.quote_name
-    columns = "".join(f", r.{quote(column)}" for _p, column, _k in plan.columns)
+    # A blank text of a non-text variable is missing: NULL from the start.
+    columns = "".join(
+        f", NULLIF(r.{quote(column)}, '')"
+        if kind in _TEXT_FIELDS and position not in plan.text
+        else f", r.{quote(column)}"
+        for position, column, kind in plan.columns
+    )
     where_status = "" if status == ALL else " AND r.status = %s"
     # Names come from the models, values are parameters.
     return (
@@ -365,7 +371,8 @@ def _read_chunks(
             if not found:
                 return
             cursor.execute(chunk_sql.sql, chunk_sql.params(found[0][0], found[-1][0]))
-            answers = {answer[0]: answer[1:] for answer in cursor.fetchall()}
+            # Each row whole, its response id first: no copy of its values.
+            answers = {answer[0]: answer for answer in cursor.fetchall()}
             if store is not None:
                 unheld = [r[0] for r in found if r[0] in answers and answers[r[0]][-2] is None]
                 _fill_unheld(cursor, (unheld_sql, unheld_params), unheld, answers, chunk_sql)
@@ -398,7 +405,7 @@ def _fill_unheld(
     pivoted = chunk_sql.pivoted
     for response_id, *values in cursor.fetchall():
         answer = answers[response_id]
-        answers[response_id] = (*answer[:pivoted], *values, *answer[-2:])
+        answers[response_id] = (*answer[: 1 + pivoted], *values, *answer[-2:])
 
 
 # What `_read_ahead` runs in its thread: a generator, so that it can be closed early.
@@ -485,26 +492,36 @@ def postgresql_rows(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[li
     plan = _providers_with_values(survey, plan)
     using = read_database()
     store = _store_for(survey, plan, status, using)
-    columns = [(position, position not in plan.text) for position, _c, _k in plan.columns]
-    # A row is its response's columns, then its answers (pivoted, then from the store), taken
-    # in position order.
+    # A row is taken, in position order, from its response's columns, its time spent, its
+    # answers (pivoted, then from the store) and a None for the cells none of these fill.
     positions = _answers_sql(plan, store).positions
-    take = list(range(plan.width))
+    own = len(plan.columns)
+    blank = own + 1 + 1 + len(positions) + 2
+    take = [blank] * plan.width
+    for index, (position, _column, _kind) in enumerate(plan.columns):
+        take[position] = index
+    for position in plan.duration:
+        take[position] = own
     for index, position in enumerate(positions):
-        take[position] = plan.width + index
-    pick = itemgetter(*take, 0)  # a tuple whatever the width; the cell added is dropped
-    unanswered = (None,) * (len(positions) + 2)
+        take[position] = own + 2 + index  # after the time spent and the response id
+    pick = itemgetter(*take, blank)  # a tuple whatever the width; the cell added is dropped
+    unanswered = (None,) * (1 + len(positions) + 2)
     derive = [
         [(v.name, plan.by_name[v.name], v.kind != "text") for v in wanted]
         for _provider, wanted in plan.providers
     ]
     for found, answers, derived in _chunks(survey, plan, status, using, store):
-        rows, order = _chunk_rows(found, plan.width, columns, plan.duration)
-        for response_id, row in rows.items():
-            row[:] = pick((*row, *answers.get(response_id, unanswered)))[:-1]
+        seconds = _seconds(found) if plan.duration else [None] * len(found)
+        answered = answers.get
+        rows = {
+            response[0]: [*pick((*response[2:], spent, *answered(response[0], unanswered), None))]
+            for response, spent in zip(found, seconds, strict=True)
+        }
         _chunk_derived(derived, derive, rows)
-        del found, answers, rows, derived
-        yield from order
+        del found, answers, derived
+        for row in rows.values():  # in id order: a dict keeps the order of the chunk
+            row.pop()
+            yield row
 
 
 def _providers_with_values(survey: Survey, plan: _ReadPlan) -> _ReadPlan:
@@ -522,26 +539,12 @@ def _providers_with_values(survey: Survey, plan: _ReadPlan) -> _ReadPlan:
     return plan if len(providers) == len(plan.providers) else replace(plan, providers=providers)
 
 
-def _chunk_rows(
-    found: list[tuple[Any, ...]],
-    width: int,
-    columns: list[tuple[int, bool]],
-    duration: list[int],
-) -> tuple[dict[int, list[Any]], list[list[Any]]]:
-    """One row per response read, its own columns filled in; by id and in order."""
-    rows: dict[int, list[Any]] = {}
-    order: list[list[Any]] = []
-    for response_id, pages, *values in found:
-        row: list[Any] = [None] * width
-        for (position, blank_is_missing), value in zip(columns, values, strict=True):
-            row[position] = None if blank_is_missing and value == "" else value
-        if duration:
-            seconds = seconds_spent(json.loads(pages) if isinstance(pages, str) else pages)
-            for position in duration:
-                row[position] = seconds
-        rows[response_id] = row
-        order.append(row)
-    return rows, order
+def _seconds(found: list[tuple[Any, ...]]) -> list[Any]:
+    """The time spent of each response read (its page timings come second, as JSON text)."""
+    return [
+        seconds_spent(json.loads(pages) if isinstance(pages, str) else pages)
+        for _id, pages, *_values in found
+    ]
 
 
 def _chunk_derived(

@@ -67,12 +67,12 @@ class OccupationReferenceVariables:
             .order_by()
             .values_list("response_id", "choice")
         )
-        result: dict[int, dict[str, Any]] = {}
-        for response_id, code in answers:
-            scores = references.get(code)
-            if scores is not None:
-                result[response_id] = {v.name: getattr(scores, v.source[2]) for v in variables}
-        return result
+        # One dict of values per occupation group, shared by its responses (read, never changed).
+        by_code = {
+            code: {v.name: getattr(scores, v.source[2]) for v in variables}
+            for code, scores in references.items()
+        }
+        return {response_id: by_code[code] for response_id, code in answers if code in by_code}
 
     def filter(
         self, responses: QuerySet[Response], variable: SurveyVariable, code: str
