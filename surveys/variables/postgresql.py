@@ -31,6 +31,7 @@ from surveys.variables.sources import (
     ALL,
     ANSWER_SQL,
     QUESTION_ORIGINS,
+    TIME_SPENT_SQL,
     AnswerMode,
     answer_mode,
     seconds_spent,
@@ -159,8 +160,12 @@ def _responses_sql(plan: _ReadPlan, status: str) -> str:
     )
     where_status = "" if status == ALL else " AND r.status = %s"
     # Names come from the models, values are parameters.
+    # Time spent, summed by PostgreSQL where every page timing is a whole number.
+    spent, lateral = "NULL, NULL", ""
+    if plan.duration:
+        spent, lateral = "t.pages, t.spent", f" CROSS JOIN {TIME_SPENT_SQL}"
     return (
-        f"SELECT r.id, r.page_seconds{columns} FROM {quote(Response._meta.db_table)} r "  # noqa: S608  # nosec B608  # quoted model names, values are parameters
+        f"SELECT r.id, {spent}{columns} FROM {quote(Response._meta.db_table)} r{lateral} "  # noqa: S608  # nosec B608  # quoted model names, values are parameters
         # Test responses (the builder's test mode) are never data: Response.objects leaves them
         # out, and so does this reader.
         f"WHERE r.survey_id = %s AND r.id > %s AND NOT r.is_test{where_status} "
@@ -514,7 +519,7 @@ def postgresql_rows(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[li
         seconds = _seconds(found) if plan.duration else [None] * len(found)
         answered = answers.get
         rows = {
-            response[0]: [*pick((*response[2:], spent, *answered(response[0], unanswered), None))]
+            response[0]: [*pick((*response[3:], spent, *answered(response[0], unanswered), None))]
             for response, spent in zip(found, seconds, strict=True)
         }
         _chunk_derived(derived, derive, rows)
@@ -540,10 +545,13 @@ def _providers_with_values(survey: Survey, plan: _ReadPlan) -> _ReadPlan:
 
 
 def _seconds(found: list[tuple[Any, ...]]) -> list[Any]:
-    """The time spent of each response read (its page timings come second, as JSON text)."""
+    """The time spent of each response read: summed by PostgreSQL (third), or its page timings
+    (second, as JSON text) read by `seconds_spent` where one is not a whole number."""
     return [
-        seconds_spent(json.loads(pages) if isinstance(pages, str) else pages)
-        for _id, pages, *_values in found
+        spent
+        if pages is None
+        else seconds_spent(json.loads(pages) if isinstance(pages, str) else pages)
+        for _id, pages, spent, *_values in found
     ]
 
 

@@ -74,3 +74,20 @@ def survey_responses(*, survey: Survey, status: str = "complete") -> QuerySet[Re
     if status != ALL:
         queryset = queryset.filter(status=status)
     return queryset
+
+
+# `seconds_spent` in SQL for PostgreSQL's reader: a LATERAL subquery over a response aliased `r`
+# giving `spent`, the time spent when every page timing is a whole JSON number (NULL when
+# nothing was timed), and `pages`, the page timings as JSON when some timing is anything else,
+# to be read by `seconds_spent` (then `spent` is NULL). tests/variables/test_time_spent.py
+# holds the two equal.
+TIME_SPENT_SQL = (
+    "LATERAL (SELECT CASE WHEN x.odd THEN NULL ELSE x.spent END AS spent, "
+    "CASE WHEN x.odd THEN r.page_seconds END AS pages FROM (SELECT "
+    "sum(CASE WHEN jsonb_typeof(e.value) = 'number' THEN (e.value)::numeric END) AS spent, "
+    "coalesce(bool_or(jsonb_typeof(e.value) <> 'number' OR "
+    "scale(CASE WHEN jsonb_typeof(e.value) = 'number' THEN (e.value)::numeric END) > 0), false) "
+    "OR jsonb_typeof(r.page_seconds) NOT IN ('object', 'null') AS odd "
+    "FROM jsonb_each(CASE WHEN jsonb_typeof(r.page_seconds) = 'object' "
+    "THEN r.page_seconds END) e) x) t"
+)
