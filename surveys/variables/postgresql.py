@@ -159,11 +159,11 @@ def _responses_sql(plan: _ReadPlan, status: str) -> str:
         for position, column, kind in plan.columns
     )
     where_status = "" if status == ALL else " AND r.status = %s"
-    # Names come from the models, values are parameters.
     # Time spent, summed by PostgreSQL where every page timing is a whole number.
     spent, lateral = "NULL, NULL", ""
     if plan.duration:
         spent, lateral = "t.pages, t.spent", f" CROSS JOIN {TIME_SPENT_SQL}"
+    # Names come from the models, values are parameters.
     return (
         f"SELECT r.id, {spent}{columns} FROM {quote(Response._meta.db_table)} r{lateral} "  # noqa: S608  # nosec B608  # quoted model names, values are parameters
         # Test responses (the builder's test mode) are never data: Response.objects leaves them
@@ -300,7 +300,7 @@ def _answers_sql(plan: _ReadPlan, store: _Store | None = None) -> _ChunkSql:
 
 def _unheld_sql(store: _Store) -> tuple[str, list[Any]]:
     """The store's cells pivoted from the answers, for responses the store has no row for (a
-    stale store, a response withdrawn or a rebuild meanwhile): run with [*params, ids]."""
+    stale store, or a rebuild since the read began): run with [*params, ids]."""
     table = connection.ops.quote_name(Answer._meta.db_table)
     columns = ", ".join(cell.sql for cell, _sql, _params in store.held)
     params = [value for cell, _sql, _params in store.held for value in cell.params]
@@ -311,8 +311,9 @@ def _unheld_sql(store: _Store) -> tuple[str, list[Any]]:
     )
 
 
-# A chunk as read: the responses' columns, their answers pivoted (one tuple per response, by id),
-# and the values of derived variables as each provider gave them.
+# A chunk as read: the responses' columns, their answers (one row per response, by id: the id,
+# the pivoted cells, the store's cells, the store row's id and the characters of text; see
+# `_answers_sql`), and the values of derived variables as each provider gave them.
 _Chunk = tuple[list[tuple[Any, ...]], dict[int, tuple[Any, ...]], list[dict[int, dict[str, Any]]]]
 
 
