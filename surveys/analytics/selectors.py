@@ -65,12 +65,6 @@ def statistics_version(*, survey_id: int) -> int:
     return int(found[0]) if found else 0
 
 
-def analytics_layout(*, survey_id: int, using: str | None = None) -> Layout | None:
-    """The layout of the survey's store, or None without a store or while it is stale."""
-    store = _store(survey_id, using or read_database())
-    return Layout.from_json(store.layout) if store is not None else None
-
-
 @dataclass(frozen=True)
 class StoreState:
     """A survey's store as a reader finds it: its row, layout and build (rows change with it)."""

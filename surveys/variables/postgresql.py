@@ -251,9 +251,10 @@ class _ChunkSql:
     after: list[Any]
     positions: list[int]  # the row position of each value after the response id
     pivoted: int  # how many of them come from the answers (the rest from the store)
+    joined: bool  # the store's rows are joined (the id range is bound twice)
 
     def params(self, first_id: int, last_id: int) -> list[Any]:
-        if self.pivoted == len(self.positions):  # no store: the range once
+        if not self.joined:
             return [*self.before, first_id, last_id]
         return [*self.before, first_id, last_id, first_id, last_id, *self.after]
 
@@ -282,7 +283,7 @@ def _answers_sql(plan: _ReadPlan, store: _Store | None = None) -> _ChunkSql:
     positions = [cell.position for cell in pivoted]
     if store is None:
         sql = f"SELECT p.response_id, {', '.join([*cells, 'NULL', 'p.chars'])} FROM ({pivot}) p"  # noqa: S608  # nosec B608  # fixed SQL only
-        return _ChunkSql(sql, params, [], positions, len(pivoted))
+        return _ChunkSql(sql, params, [], positions, len(pivoted), joined=False)
     quote = connection.ops.quote_name
     values = [sql for _cell, sql, _params in store.held]
     before = [value for _cell, _sql, cell_params in store.held for value in cell_params]
@@ -293,9 +294,8 @@ def _answers_sql(plan: _ReadPlan, store: _Store | None = None) -> _ChunkSql:
         f"SELECT t.built_at FROM {quote(AnalyticsTable._meta.db_table)} t WHERE t.id = %s) = %s"
     )
     positions += [cell.position for cell, _sql, _params in store.held]
-    return _ChunkSql(
-        sql, [*before, *params], [store.state.id, store.state.built_at], positions, len(pivoted)
-    )
+    after = [store.state.id, store.state.built_at]
+    return _ChunkSql(sql, [*before, *params], after, positions, len(pivoted), joined=True)
 
 
 def _unheld_sql(store: _Store) -> tuple[str, list[Any]]:
@@ -351,17 +351,22 @@ def _derived_values(
 
 
 def _read_chunks(
-    survey: Survey, plan: _ReadPlan, status: str, using: str, store: _Store | None = None
+    survey: Survey,
+    plan: _ReadPlan,
+    status: str,
+    using: str,
+    store: _Store | None,
+    chunk_sql: _ChunkSql,
 ) -> Generator[_Chunk, None, None]:
     """Chunks of responses, their answers and derived values: all the reads of one export.
 
     Each chunk is fetched whole (psycopg's C loaders, no ORM converter or model instance per
     answer), so no query stays open while a slow client downloads. At most READ_CHUNK responses
     a chunk, fewer after responses with long texts, so that memory stays flat. With a `store`,
-    the cells it holds come from its rows, and from the answers for a response it has none for.
+    the cells it holds come from its rows (`chunk_sql`, `_answers_sql` of the plan and the
+    store), and from the answers for a response it has none for.
     """
     responses_sql = _responses_sql(plan, status)
-    chunk_sql = _answers_sql(plan, store)
     unheld_sql, unheld_params = _unheld_sql(store) if store is not None else ("", [])
     last_id = 0
     size = READ_CHUNK_FIRST
@@ -482,25 +487,31 @@ def _hand_over(*, item: _Handed, items: queue.Queue[_Handed], stop: threading.Ev
 
 def _chunks(
     survey: Survey, plan: _ReadPlan, status: str, using: str, store: _Store | None
-) -> Iterator[_Chunk]:
+) -> tuple[_ChunkSql, Iterator[_Chunk]]:
+    """The chunks' statement and the chunks, read ahead outside a transaction."""
+    chunk_sql = _answers_sql(plan, store)
     # A transaction's uncommitted rows are visible to its own connection only: read in turn.
     if READ_AHEAD > 0 and not connection.in_atomic_block:
-        return _read_ahead(lambda: _read_chunks(survey, plan, status, using, store), READ_AHEAD)
-    return _read_chunks(survey, plan, status, using, store)
+        chunks = _read_ahead(
+            lambda: _read_chunks(survey, plan, status, using, store, chunk_sql), READ_AHEAD
+        )
+        return chunk_sql, chunks
+    return chunk_sql, _read_chunks(survey, plan, status, using, store, chunk_sql)
 
 
 def postgresql_rows(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[list[Any]]:
     """Rows built from plain-column chunks (`_read_chunks`), one list per response in id order.
 
     Outside a transaction the chunks are read READ_AHEAD ahead by a second connection. Blank
-    values of non-text variables are made missing (None) here, where they arise.
+    values of non-text variables are missing (None): made so by the SQL, where they arise.
     """
     plan = _providers_with_values(survey, plan)
     using = read_database()
     store = _store_for(survey, plan, status, using)
+    chunk_sql, chunks = _chunks(survey, plan, status, using, store)
     # A row is taken, in position order, from its response's columns, its time spent, its
     # answers (pivoted, then from the store) and a None for the cells none of these fill.
-    positions = _answers_sql(plan, store).positions
+    positions = chunk_sql.positions
     own = len(plan.columns)
     blank = own + 1 + 1 + len(positions) + 2
     take = [blank] * plan.width
@@ -516,7 +527,7 @@ def postgresql_rows(survey: Survey, plan: _ReadPlan, status: str) -> Iterator[li
         [(v.name, plan.by_name[v.name], v.kind != "text") for v in wanted]
         for _provider, wanted in plan.providers
     ]
-    for found, answers, derived in _chunks(survey, plan, status, using, store):
+    for found, answers, derived in chunks:
         seconds = _seconds(found) if plan.duration else [None] * len(found)
         answered = answers.get
         rows = {
