@@ -189,6 +189,24 @@ def test_csv_of_any_rows_equals_one_written_row_by_row(rows, batch, labels):  # 
     assert got == _reference_csv(rows, _VARIABLES, labels=labels)
 
 
+_TEXT = st.one_of(st.none(), st.text(alphabet=' ,"\r\na=', max_size=4), st.just(CHINESE))
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(_TEXT).map(list), max_size=20), batch=st.integers(1, 5))
+def test_csv_of_one_column_equals_one_written_row_by_row(rows, batch):  # type: ignore[no-untyped-def]
+    # A lone empty field is written "", so that its line is not blank; separators, quotes and
+    # line breaks are quoted as csv.writer quotes them.
+    text = [_VARIABLES[3]]
+    old = cells_module.CELL_BATCH
+    cells_module.CELL_BATCH = batch
+    try:
+        got = b"".join(iter_csv(rows, text, labels=False, chunk_chars=16))
+    finally:
+        cells_module.CELL_BATCH = old
+    assert got == _reference_csv(rows, text, labels=False)
+
+
 @pytest.mark.parametrize("batch", [1, 3, 256])
 def test_a_row_of_the_wrong_width_fails_after_the_rows_before_it(monkeypatch, batch):  # type: ignore[no-untyped-def]
     monkeypatch.setattr(cells_module, "CELL_BATCH", batch)

@@ -206,11 +206,16 @@ CELL_BATCH = 256
 ColumnCells = Callable[[Sequence[Any]], list[Cell]]
 
 
-def _iso(cell: Cell) -> Cell:
-    """A date or datetime cell as ISO 8601 text (CSV); other cells unchanged."""
+def as_text(cell: Cell) -> str:
+    """A cell as a CSV holds it: missing as "", a date or datetime as ISO 8601, a number as
+    `str` gives it (as `csv.writer` writes one: a float's `str` is its `repr`)."""
+    if cell is None:
+        return ""
+    if cell.__class__ is str:
+        return cell
     if isinstance(cell, dt.datetime | dt.date):
         return cell.isoformat()
-    return cell
+    return str(cell)
 
 
 def _looked_up(common: dict[Any, Cell], convert: Converter) -> ColumnCells:
@@ -231,20 +236,32 @@ def _looked_up(common: dict[Any, Cell], convert: Converter) -> ColumnCells:
 _TEXT_KINDS: Final = frozenset({type(None), str})
 
 
-def _text_cells(convert: Converter) -> ColumnCells:
-    # A text's only common cell is None; a str that starts like no formula is its own cell.
+def _text_cells(convert: Converter, *, csv_fields: bool) -> ColumnCells:
+    # A text's only common cell is None's; a str that starts like no formula is its own cell
+    # (with `csv_fields`, its CSV field: `convert` gives fields already).
     triggers = FORMULA_TRIGGERS
+    nones = {None: ""}
 
     def cells(values: Sequence[Any]) -> list[Cell]:
         # Usually each value is missing or a text that starts like no formula: itself.
         if set(map(type, values)) <= _TEXT_KINDS and not any(
             map(str.startswith, filter(None, values), repeat(triggers))
         ):
-            return list(values)
+            if not csv_fields:
+                return list(values)
+            texts = cast("list[str]", list(map(nones.get, values, values)))
+            return cast("list[Cell]", _csv_column(texts))
+        if not csv_fields:
+            return [
+                value
+                if value.__class__ is str and not value.startswith(triggers)
+                else (None if value is None else convert(value))
+                for value in values
+            ]
         return [
-            value
+            csv_field(value)
             if value.__class__ is str and not value.startswith(triggers)
-            else (None if value is None else convert(value))
+            else ("" if value is None else convert(value))
             for value in values
         ]
 
@@ -292,12 +309,12 @@ def _number_cells(common: dict[Any, Cell], convert: Converter) -> ColumnCells:
 def _datetime_cells(convert: Converter, *, iso: bool) -> ColumnCells:
     # The PostgreSQL reader's datetimes are aware, in UTC: `to_utc_naive` only drops the zone.
     utc = dt.UTC
-    if iso:
+    if iso:  # CSV fields: ISO 8601 text, "" for a missing value
         # A UTC datetime's ISO text ends with its offset, "+00:00": the naive time's text before it.
         return lambda values: [
             value.isoformat()[:-6]
             if value.__class__ is dt.datetime and value.tzinfo is utc
-            else (None if value is None else convert(value))
+            else ("" if value is None else convert(value))
             for value in values
         ]
     return lambda values: [
@@ -309,15 +326,23 @@ def _datetime_cells(convert: Converter, *, iso: bool) -> ColumnCells:
 
 
 def _column_cells(
-    variable: Variable, common: dict[Any, Cell], convert: Converter, *, iso: bool
+    variable: Variable, common: dict[Any, Cell], convert: Converter, *, csv_fields: bool
 ) -> ColumnCells:
-    """How a batch's column of `variable` becomes cells, its usual values without a call each."""
-    if variable.kind == "text" and common == {None: None}:
-        return _text_cells(convert)
+    """How a batch's column of `variable` becomes cells, its usual values without a call each.
+
+    With `csv_fields`, `common` and `convert` give CSV fields already (`_field_converter`), and
+    so does every fill.
+    """
+    only_none = common.keys() == {None}
+    if variable.kind == "text" and only_none:
+        return _text_cells(convert, csv_fields=csv_fields)
     if variable.kind == "numeric":
-        return _number_cells(common, convert)
-    if variable.kind == "datetime" and common == {None: None}:
-        return _datetime_cells(convert, iso=iso)
+        numbers = _number_cells(common, convert)
+        # Numbers are their own cells: their field is what `str` gives (no separator, quote or
+        # line break); the rest are fields already.
+        return (lambda values: list(map(str, numbers(values)))) if csv_fields else numbers
+    if variable.kind == "datetime" and only_none:
+        return _datetime_cells(convert, iso=csv_fields)
     return _looked_up(common, convert)
 
 
@@ -334,10 +359,7 @@ def _row_cells(
             for (common, convert), value in zip(columns, row, strict=True)
         ]
     except TypeError:  # an unhashable value: every value through its converter
-        return [
-            None if value is None else convert(value)
-            for convert, value in zip(converters, row, strict=True)
-        ]
+        return [convert(value) for convert, value in zip(converters, row, strict=True)]
 
 
 def _batch_cells(
@@ -356,32 +378,52 @@ def _batch_cells(
     return zip(*converted, strict=True)
 
 
+def csv_field(text: str) -> str:
+    """A cell's text as csv.writer writes the field (QUOTE_MINIMAL, "\\r\\n" line ends): quoted,
+    its quotes doubled, when it holds a separator, a quote or a line break (RFC 4180)."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_column(column: list[str]) -> list[str]:
+    """`csv_field` of each text of a column; one search of the column's text when none needs it."""
+    joined = "".join(column)
+    if "," in joined or '"' in joined or "\n" in joined or "\r" in joined:
+        return [
+            '"' + text.replace('"', '""') + '"'
+            if "," in text or '"' in text or "\n" in text or "\r" in text
+            else text
+            for text in column
+        ]
+    return column
+
+
 def iter_cell_batches(
     rows: Iterable[Sequence[Any]],
     variables: Sequence[Variable],
     *,
     labels: bool,
-    iso_dates: bool = False,
+    csv_fields: bool = False,
 ) -> Iterator[Iterable[Sequence[Cell]]]:
     """Lazily convert rows to cells, CELL_BATCH rows at a time: one iterable of rows per batch.
 
     Each row has one cell per variable (a list or a tuple, to be read, not kept); with
-    `iso_dates` dates and datetimes are ISO 8601 text (CSV). A row of the wrong width raises
-    once the rows before it are out.
+    `csv_fields` every cell is its CSV field, as csv.writer writes it: its text (`as_text`),
+    quoted where needed (`csv_field`). A row of the wrong width raises once the rows before it
+    are out.
     """
     check_variables(variables)
     converters = [converter_for(variable, labels=labels) for variable in variables]
-    if iso_dates:
-        converters = [
-            _iso_converter(convert) if variable.kind == "datetime" else convert
-            for variable, convert in zip(variables, converters, strict=True)
+    commons = [_common_cells(variable, labels=labels) for variable in variables]
+    if csv_fields:
+        converters = [_field_converter(convert) for convert in converters]
+        commons = [
+            {key: csv_field(as_text(cell)) for key, cell in common.items()} for common in commons
         ]
-    columns = [
-        (_common_cells(variable, labels=labels), convert)
-        for variable, convert in zip(variables, converters, strict=True)
-    ]
+    columns = list(zip(commons, converters, strict=True))
     fills = [
-        _column_cells(variable, common, convert, iso=iso_dates)
+        _column_cells(variable, common, convert, csv_fields=csv_fields)
         for variable, (common, convert) in zip(variables, columns, strict=True)
     ]
     width = len(converters)
@@ -401,8 +443,8 @@ def iter_cell_batches(
         index += len(batch)
 
 
-def _iso_converter(convert: Converter) -> Converter:
-    return lambda value: _iso(convert(value))
+def _field_converter(convert: Converter) -> Converter:
+    return lambda value: csv_field(as_text(convert(value)))
 
 
 def iter_cells(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO, cast
 
 from .cells import iter_cell_batches
 from .safety import neutralise
@@ -29,11 +29,15 @@ def _iter_text(
     # RFC 4180 line ends; fields with separators, quotes or line breaks are quoted.
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([neutralise(variable.name) for variable in variables])
-    write, size = writer.writerow, buffer.tell
-    # Dates and datetimes come as ISO 8601 text; a chunk is handed on as soon as it is full.
-    for batch in iter_cell_batches(rows, variables, labels=labels, iso_dates=True):
-        for cells in batch:
-            write(cells)
+    write, size = buffer.write, buffer.tell
+    # Every cell comes as its CSV field, quoted as csv.writer quotes it (`csv_field`): a line is
+    # its fields joined, which is what csv.writer writes but for one field left empty, written
+    # "" so that the line is not blank. A chunk is handed on as soon as it is full.
+    lone = len(variables) == 1
+    for batch in iter_cell_batches(rows, variables, labels=labels, csv_fields=True):
+        for line in map(",".join, cast("Iterable[Sequence[str]]", batch)):
+            write((line or '""') if lone else line)
+            write("\r\n")
             report.rows += 1
             if size() >= chunk_chars:
                 yield buffer.getvalue()
