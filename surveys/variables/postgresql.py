@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import sys
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -46,6 +47,11 @@ READ_CHUNK_FIRST = 250
 READ_CHUNK_TEXT = 128 * 1024
 # Chunks read ahead by a second connection while rows are built (0: read in turn).
 READ_AHEAD = 1
+# The interpreter's thread switch interval while a read-ahead runs, in seconds (Python's default
+# is 0.005). The reading thread needs the interpreter lock briefly each time data of a chunk
+# arrives from PostgreSQL, many times a chunk; at the default it waits up to 5 ms for the thread
+# building rows each time, and the rows then wait for the chunk (bench/README.md, exports).
+READ_SWITCH_INTERVAL = 0.0005
 _DATETIME_FIELDS = {"DateTimeField"}
 _TEXT_FIELDS = {"CharField", "TextField", "SlugField", "EmailField", "UUIDField"}
 _INT_FIELDS = {
@@ -426,12 +432,41 @@ _Chunks = Callable[[], Generator[_Chunk, None, None]]
 _Handed = tuple[bool, Any]
 
 
+class _Switching:
+    """The interpreter's switch interval at READ_SWITCH_INTERVAL (or below) while any read-ahead
+    runs in this process, restored when the last one ends."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.before = sys.getswitchinterval()
+
+    @contextlib.contextmanager
+    def prompt(self) -> Iterator[None]:
+        with self.lock:
+            if not self.running:
+                self.before = sys.getswitchinterval()
+                sys.setswitchinterval(min(self.before, READ_SWITCH_INTERVAL))
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.running -= 1
+                if not self.running:
+                    sys.setswitchinterval(self.before)
+
+
+_SWITCHING = _Switching()
+
+
 def _read_ahead(chunks: _Chunks, depth: int) -> Iterator[_Chunk]:
     """The chunks of `chunks()`, read by a thread with its own connection, `depth` ahead.
 
     PostgreSQL runs the next chunk's queries (and the client waits on them) while this thread
     turns the current chunk into rows. The bounded queue keeps memory flat; the reader stops and
     closes its connection when the rows are no longer wanted (a client gone, a time limit).
+    Meanwhile threads switch every READ_SWITCH_INTERVAL.
     """
     items: queue.Queue[_Handed] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -441,18 +476,19 @@ def _read_ahead(chunks: _Chunks, depth: int) -> Iterator[_Chunk]:
         name="export-reader",
         daemon=True,
     )
-    thread.start()
-    try:
-        while True:
-            more, item = items.get()
-            if not more:
-                if item is not None:
-                    raise item
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join()
+    with _SWITCHING.prompt():
+        thread.start()
+        try:
+            while True:
+                more, item = items.get()
+                if not more:
+                    if item is not None:
+                        raise item
+                    return
+                yield item
+        finally:
+            stop.set()
+            thread.join()
 
 
 def _read_into(

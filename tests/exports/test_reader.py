@@ -9,6 +9,7 @@ formats and JSON must escape, responses of another survey interleaved, and class
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from typing import Any
 
@@ -122,11 +123,13 @@ def test_read_ahead_gives_the_same_rows_and_stops_with_its_consumer(  # type: ig
     list(generate(survey=population.survey, count=40, seed=5, batch=20))
     old = (postgresql.READ_CHUNK, postgresql.READ_CHUNK_FIRST)
     postgresql.READ_CHUNK, postgresql.READ_CHUNK_FIRST = 7, 3
+    switch = sys.getswitchinterval()
     try:
         assert not connection.in_atomic_block
         rows = _same(population.survey, "all")
         assert len(rows) == 43
         assert not _readers()
+        assert sys.getswitchinterval() == pytest.approx(switch)
         # A consumer that stops early (a client gone) stops the reader and its connection.
         source, _variables = export_services.export_variables(
             survey=population.survey, language="en"
@@ -135,8 +138,12 @@ def test_read_ahead_gives_the_same_rows_and_stops_with_its_consumer(  # type: ig
         first = next(partial)
         assert first == rows[0]
         assert _readers()
+        # Meanwhile threads switch promptly, so that the reader takes each chunk's data as it
+        # comes; the interval is the process's own again once no read-ahead runs.
+        assert sys.getswitchinterval() == pytest.approx(postgresql.READ_SWITCH_INTERVAL)
         partial.close()
         assert not _readers()
+        assert sys.getswitchinterval() == pytest.approx(switch)
     finally:
         postgresql.READ_CHUNK, postgresql.READ_CHUNK_FIRST = old
 
