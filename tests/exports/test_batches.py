@@ -177,15 +177,22 @@ def _reference_csv(rows: list[list[Any]], variables: Any, *, labels: bool) -> by
     return out.getvalue().encode("utf-8", "replace")
 
 
-@settings(max_examples=100, deadline=None)
-@given(rows=st.lists(_ROW, max_size=30), batch=st.integers(1, 9), labels=st.booleans())
-def test_csv_of_any_rows_equals_one_written_row_by_row(rows, batch, labels):  # type: ignore[no-untyped-def]
+def _csv_in_batches(
+    rows: list[list[Any]], variables: Any, *, batch: int, labels: bool, chunk_chars: int
+) -> bytes:
+    """The CSV as `iter_csv` streams it, CELL_BATCH set to `batch` meanwhile."""
     old = cells_module.CELL_BATCH
     cells_module.CELL_BATCH = batch
     try:
-        got = b"".join(iter_csv(rows, _VARIABLES, labels=labels, chunk_chars=64))
+        return b"".join(iter_csv(rows, variables, labels=labels, chunk_chars=chunk_chars))
     finally:
         cells_module.CELL_BATCH = old
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(_ROW, max_size=30), batch=st.integers(1, 9), labels=st.booleans())
+def test_csv_of_any_rows_equals_one_written_row_by_row(rows, batch, labels):  # type: ignore[no-untyped-def]
+    got = _csv_in_batches(rows, _VARIABLES, batch=batch, labels=labels, chunk_chars=64)
     assert got == _reference_csv(rows, _VARIABLES, labels=labels)
 
 
@@ -198,12 +205,7 @@ def test_csv_of_one_column_equals_one_written_row_by_row(rows, batch):  # type: 
     # A lone empty field is written "", so that its line is not blank; separators, quotes and
     # line breaks are quoted as csv.writer quotes them.
     text = [_VARIABLES[3]]
-    old = cells_module.CELL_BATCH
-    cells_module.CELL_BATCH = batch
-    try:
-        got = b"".join(iter_csv(rows, text, labels=False, chunk_chars=16))
-    finally:
-        cells_module.CELL_BATCH = old
+    got = _csv_in_batches(rows, text, batch=batch, labels=False, chunk_chars=16)
     assert got == _reference_csv(rows, text, labels=False)
 
 
