@@ -150,35 +150,33 @@ def _groups(
 ) -> list[_Group]:
     """Complete responses counted by their codes of `variables`, language and submission day.
 
-    raw=True reads every response (values unconverted, one group each), as means need.
+    The day only when the request has a date window: without one no atom is split by period
+    (`_Scope.atom`), and each group's day would only multiply the groups (hundreds of thousands
+    at a million responses, each checked in Python). raw=True reads every response (values
+    unconverted, one group each), as means need.
     """
+    by_day = bool(request.date_from or request.date_to)
+    width = len(variables)
     if not raw and all(v.categorical for v in variables):
         stored = analytics_counts(
             survey_id=request.survey.pk,
             variables=[Wanted(v.source, v.boolean) for v in variables],
             selection=Selection(),
-            extra=("language", "day"),
+            extra=("language", "day") if by_day else ("language",),
         )
         if stored is not None:
-            return [
-                _Group(
-                    codes[: len(variables)],
-                    str(codes[-2]),
-                    date.fromisoformat(codes[-1]) if codes[-1] else None,
-                    n,
-                )
-                for codes, n in stored
-            ]
+            return [_counted_group(codes, n, width, by_day) for codes, n in stored]
     if not raw and all(_sql_countable(v) for v in variables):
-        responses = _base(request).annotate(_day=TruncDate("submitted_at"))
-        return [
-            _Group(
-                codes[: len(variables)],
-                str(codes[-2]),
-                date.fromisoformat(codes[-1]) if codes[-1] else None,
-                n,
+        responses = _base(request)
+        extra: tuple[str, ...] = ("language",)
+        if by_day:
+            responses, extra = (
+                responses.annotate(_day=TruncDate("submitted_at")),
+                ("language", "_day"),
             )
-            for codes, n in _sql_counts(responses, variables, extra=("language", "_day"))
+        return [
+            _counted_group(codes, n, width, by_day)
+            for codes, n in _sql_counts(responses, variables, extra=extra)
         ]
     distinct = list({v.name: v for v in variables}.values())
     where = {v.name: position for position, v in enumerate(distinct)}
@@ -188,12 +186,20 @@ def _groups(
         survey=request.survey, variables=distinct, responses=_base(request)
     ):
         row = [values[where[v.name]] for v in variables]
-        day = _local_day(response.submitted_at)
+        day = _local_day(response.submitted_at) if by_day else None
         if raw:
             groups.append(_Group(tuple(row), response.language, day, 1))
         else:
             counted[tuple(_category(value) for value in row), response.language, day] += 1
     return groups + [_Group(codes, lang, day, n) for (codes, lang, day), n in counted.items()]
+
+
+def _counted_group(codes: Sequence[Any], n: int, width: int, by_day: bool) -> _Group:
+    """A group from a count's codes: the variables' codes, the language, then the day if asked."""
+    day = codes[width + 1] if by_day else None
+    return _Group(
+        tuple(codes[:width]), str(codes[width]), date.fromisoformat(day) if day else None, n
+    )
 
 
 class _Scope:

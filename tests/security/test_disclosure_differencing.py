@@ -52,6 +52,18 @@ def test_windows_snap_to_whole_months(world, client_for, who):
 
 
 @pytest.mark.parametrize("who", RESTRICTED)
+def test_a_window_counts_the_respondents_of_its_periods(world, client_for, who):
+    # Eight respondents submitted in January, six in February (each at least k): a month's
+    # table counts that month's respondents, and no window counts everyone.
+    survey, client = world["survey"], client_for(who)
+    months = {"from=2026-01-01&to=2026-01-31": 8, "from=2026-02-01&to=2026-02-28": 6, "": 14}
+    for window, n in months.items():
+        data = w.get(client, survey, f"variable=lost_work&{window}")
+        assert data["n"] == n, window
+        assert data["table"]["total"]["n"] + (data["table"]["missing"] or 0) == n, window
+
+
+@pytest.mark.parametrize("who", RESTRICTED)
 def test_a_language_restriction_isolates_nobody(world, client_for, who):
     survey, client = world["survey"], client_for(who)
     for variable in ("occupation", "employment_type", "lost_work"):
