@@ -241,6 +241,9 @@ def _text_cells(convert: Converter, *, csv_fields: bool) -> ColumnCells:
     # (with `csv_fields`, its CSV field: `convert` gives fields already).
     triggers = FORMULA_TRIGGERS
     nones = {None: ""}
+    # A text that starts like no formula: its field, or itself (`str` of a str is the same str).
+    own: Callable[[str], str] = csv_field if csv_fields else str
+    none = "" if csv_fields else None
 
     def cells(values: Sequence[Any]) -> list[Cell]:
         # Usually each value is missing or a text that starts like no formula: itself.
@@ -251,17 +254,10 @@ def _text_cells(convert: Converter, *, csv_fields: bool) -> ColumnCells:
                 return list(values)
             texts = cast("list[str]", list(map(nones.get, values, values)))
             return cast("list[Cell]", _csv_column(texts))
-        if not csv_fields:
-            return [
-                value
-                if value.__class__ is str and not value.startswith(triggers)
-                else (None if value is None else convert(value))
-                for value in values
-            ]
         return [
-            csv_field(value)
+            own(value)
             if value.__class__ is str and not value.startswith(triggers)
-            else ("" if value is None else convert(value))
+            else (none if value is None else convert(value))
             for value in values
         ]
 
@@ -390,12 +386,7 @@ def _csv_column(column: list[str]) -> list[str]:
     """`csv_field` of each text of a column; one search of the column's text when none needs it."""
     joined = "".join(column)
     if "," in joined or '"' in joined or "\n" in joined or "\r" in joined:
-        return [
-            '"' + text.replace('"', '""') + '"'
-            if "," in text or '"' in text or "\n" in text or "\r" in text
-            else text
-            for text in column
-        ]
+        return list(map(csv_field, column))
     return column
 
 
